@@ -1,0 +1,7 @@
+import { printSubgraphSchema } from "@apollo/subgraph";
+import { buildReplicasSchema } from "../subgraphs/replicas/schema";
+
+/** The SDL of each subgraph as checked in under schema/ (a test fails when they drift). */
+export async function subgraphSdl(): Promise<Record<string, string>> {
+  return { "replicas.graphql": printSubgraphSchema(await buildReplicasSchema()) };
+}

@@ -1,0 +1,126 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { DbbError, ErrorCode } from "./errors";
+
+/**
+ * Configuration: an optional YAML file (`--config FILE` or `DBB_CONFIG`), then environment
+ * overrides. Everything is validated here, at the edge; a bad file is refused with the path of
+ * the offending key.
+ *
+ * ```yaml
+ * dataDir: ./.dbb                 # DBB_DATA_DIR: embedded databases and the local signing key
+ * database:
+ *   url: postgres://user@host/db  # DBB_DATABASE_URL: a real Postgres server instead of embedded
+ * auth:
+ *   secret: ...                   # DBB_AUTH_SECRET: HS256 shared secret
+ *   jwksUrl: https://.../jwks     # DBB_AUTH_JWKS_URL: verify RS/ES tokens against a JWKS
+ *   issuer: dbb                   # DBB_AUTH_ISSUER
+ *   audience: dbb                 # DBB_AUTH_AUDIENCE
+ * replicas:
+ *   port: 4001                    # DBB_REPLICAS_PORT
+ * log:
+ *   level: info                   # DBB_LOG_LEVEL
+ * ```
+ */
+const ConfigSchema = z
+  .object({
+    dataDir: z.string().min(1).default("./.dbb"),
+    database: z
+      .object({
+        url: z.string().min(1).optional(),
+        poolSize: z.number().int().min(1).max(100).default(10),
+      })
+      .strict()
+      .default({ poolSize: 10 }),
+    auth: z
+      .object({
+        secret: z.string().min(16, "auth.secret must be at least 16 characters").optional(),
+        jwksUrl: z.string().url().optional(),
+        issuer: z.string().min(1).default("dbb"),
+        audience: z.string().min(1).default("dbb"),
+      })
+      .strict()
+      .default({ issuer: "dbb", audience: "dbb" }),
+    replicas: z
+      .object({
+        port: z.number().int().min(0).max(65535).default(4001),
+        host: z.string().default("127.0.0.1"),
+      })
+      .strict()
+      .default({ port: 4001, host: "127.0.0.1" }),
+    log: z
+      .object({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info") })
+      .strict()
+      .default({ level: "info" }),
+  })
+  .strict();
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+type Env = Record<string, string | undefined>;
+
+function setPath(target: Record<string, any>, keys: string[], value: unknown): void {
+  let node = target;
+  for (const key of keys.slice(0, -1)) {
+    if (typeof node[key] !== "object" || node[key] === null) node[key] = {};
+    node = node[key];
+  }
+  node[keys[keys.length - 1]] = value;
+}
+
+const ENV_OVERRIDES: Array<[string, string[], "string" | "int"]> = [
+  ["DBB_DATA_DIR", ["dataDir"], "string"],
+  ["DBB_DATABASE_URL", ["database", "url"], "string"],
+  ["DBB_DATABASE_POOL_SIZE", ["database", "poolSize"], "int"],
+  ["DBB_AUTH_SECRET", ["auth", "secret"], "string"],
+  ["DBB_AUTH_JWKS_URL", ["auth", "jwksUrl"], "string"],
+  ["DBB_AUTH_ISSUER", ["auth", "issuer"], "string"],
+  ["DBB_AUTH_AUDIENCE", ["auth", "audience"], "string"],
+  ["DBB_REPLICAS_PORT", ["replicas", "port"], "int"],
+  ["DBB_LOG_LEVEL", ["log", "level"], "string"],
+];
+
+export function configError(message: string): DbbError {
+  return new DbbError(ErrorCode.INVALID_INPUT, message);
+}
+
+/** Loads and validates the configuration. `file` wins over `DBB_CONFIG`; the environment wins over both. */
+export function loadConfig(file?: string, env: Env = process.env): Config {
+  const configFile = file ?? env.DBB_CONFIG;
+  let raw: Record<string, any> = {};
+  if (configFile) {
+    let text: string;
+    try {
+      text = readFileSync(configFile, "utf8");
+    } catch (err) {
+      throw configError(`cannot read config file ${configFile}: ${(err as Error).message}`);
+    }
+    try {
+      raw = (parseYaml(text) as Record<string, any>) ?? {};
+    } catch (err) {
+      throw configError(`config file ${configFile} is not valid YAML: ${(err as Error).message}`);
+    }
+    if (typeof raw !== "object" || Array.isArray(raw)) throw configError(`config file ${configFile} must hold a YAML mapping`);
+  }
+  for (const [name, keys, kind] of ENV_OVERRIDES) {
+    const value = env[name];
+    if (value === undefined || value === "") continue;
+    if (kind === "int") {
+      if (!/^\d+$/.test(value)) throw configError(`${name} must be a whole number, got '${value}'`);
+      setPath(raw, keys, Number(value));
+    } else {
+      setPath(raw, keys, value);
+    }
+  }
+  const parsed = ConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue.path.join(".") || "(top level)";
+    throw configError(`invalid configuration${configFile ? ` in ${configFile}` : ""} at ${where}: ${issue.message}`);
+  }
+  const config = parsed.data;
+  config.dataDir = path.resolve(config.dataDir);
+  return config;
+}

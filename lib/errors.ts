@@ -1,0 +1,45 @@
+import { GraphQLError } from "graphql";
+
+/**
+ * Stable error codes carried in `extensions.code`. Scripts match on these; never rename one.
+ */
+export const ErrorCode = {
+  DID_NOT_FOUND: "DID_NOT_FOUND",
+  DID_ALREADY_EXISTS: "DID_ALREADY_EXISTS",
+  RSE_NOT_FOUND: "RSE_NOT_FOUND",
+  RSE_ALREADY_EXISTS: "RSE_ALREADY_EXISTS",
+  RSE_NOT_EMPTY: "RSE_NOT_EMPTY",
+  SCOPE_NOT_FOUND: "SCOPE_NOT_FOUND",
+  SCOPE_ALREADY_EXISTS: "SCOPE_ALREADY_EXISTS",
+  REPLICA_NOT_FOUND: "REPLICA_NOT_FOUND",
+  REPLICA_ALREADY_EXISTS: "REPLICA_ALREADY_EXISTS",
+  DID_CLOSED: "DID_CLOSED",
+  INVALID_RSE_EXPRESSION: "INVALID_RSE_EXPRESSION",
+  INVALID_INPUT: "INVALID_INPUT",
+  UNAUTHENTICATED: "UNAUTHENTICATED",
+  FORBIDDEN: "FORBIDDEN",
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/**
+ * A domain error: core modules throw it, the GraphQL layer turns it into a GraphQLError with
+ * `extensions.code` and any extra fields (`extensions.item`, `extensions.position`, ...).
+ */
+export class DbbError extends Error {
+  constructor(
+    readonly code: ErrorCode | string,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = "DbbError";
+  }
+
+  toGraphQLError(): GraphQLError {
+    return new GraphQLError(this.message, { extensions: { code: this.code, ...this.details } });
+  }
+}
+
+export function invalidInput(message: string, details: Record<string, unknown> = {}): DbbError {
+  return new DbbError(ErrorCode.INVALID_INPUT, message, details);
+}

@@ -1,0 +1,174 @@
+import { randomUUID } from "node:crypto";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { ApolloServer, BaseContext, HeaderMap } from "@apollo/server";
+import { ApolloServerPluginInlineTraceDisabled } from "@apollo/server/plugin/disabled";
+import { unwrapResolverError } from "@apollo/server/errors";
+import type { GraphQLFormattedError, GraphQLSchema } from "graphql";
+import { ArgumentValidationError } from "type-graphql";
+import { DbbError, ErrorCode } from "./errors";
+import type { Logger } from "./logger";
+
+/** The largest request body accepted (10,000-item bulk mutations with metadata fit easily). */
+const MAX_BODY_BYTES = 64 * 1024 * 1024;
+
+export interface ServiceOptions<TContext extends BaseContext> {
+  name: string;
+  schema: GraphQLSchema;
+  host: string;
+  port: number;
+  logger: Logger;
+  /** Builds the per-request context (auth, DataLoaders) from the request headers. */
+  context: (req: { headers: http.IncomingHttpHeaders; requestId: string }) => Promise<TContext>;
+  /** Answers GET /health: resolves when the service can answer queries, throws otherwise. */
+  health: () => Promise<void>;
+}
+
+export interface RunningService {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Turns any error into the client-facing shape: domain errors keep their code and details;
+ * argument validation becomes INVALID_INPUT; anything unexpected is logged in full and reported
+ * without internals.
+ */
+export function formatError(logger: Logger) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    if (original instanceof DbbError) {
+      return { ...formatted, message: original.message, extensions: { ...original.details, code: original.code } };
+    }
+    if (original instanceof ArgumentValidationError) {
+      const details = original.extensions?.validationErrors ?? [];
+      return { ...formatted, extensions: { code: ErrorCode.INVALID_INPUT, validationErrors: details } };
+    }
+    const code = formatted.extensions?.code;
+    if (code === "INTERNAL_SERVER_ERROR" || code === undefined) {
+      logger.error({ err: original, path: formatted.path }, "internal error");
+      return { message: "internal error; the service log has the details", path: formatted.path, extensions: { code: "INTERNAL_SERVER_ERROR" } };
+    }
+    return formatted;
+  };
+}
+
+function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(Object.assign(new Error(`request body larger than ${MAX_BODY_BYTES} bytes`), { status: 413 }));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/**
+ * A GraphQL service on plain node:http: POST/GET /graphql through Apollo Server, GET /health.
+ */
+export async function startGraphQLService<TContext extends BaseContext>(
+  options: ServiceOptions<TContext>,
+): Promise<RunningService> {
+  const { logger } = options;
+  const apollo = new ApolloServer<TContext>({
+    schema: options.schema,
+    introspection: true,
+    csrfPrevention: true,
+    includeStacktraceInErrorResponses: false,
+    formatError: formatError(logger),
+    // Traces are for Apollo's hosted service, which this deployment does not use.
+    plugins: [ApolloServerPluginInlineTraceDisabled()],
+  });
+  await apollo.start();
+
+  const server = http.createServer(async (req, res) => {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const requestId = (req.headers["x-request-id"] as string | undefined)?.slice(0, 128) || randomUUID();
+    res.setHeader("x-request-id", requestId);
+    try {
+      if (url.pathname === "/health" && (req.method === "GET" || req.method === "HEAD")) {
+        try {
+          await options.health();
+          sendJson(res, 200, { status: "ok", service: options.name });
+        } catch (err) {
+          sendJson(res, 503, { status: "unavailable", service: options.name, error: (err as Error).message });
+        }
+        return;
+      }
+      if (url.pathname !== "/graphql") {
+        sendJson(res, 404, { error: `no such path ${url.pathname}; GraphQL is served at /graphql` });
+        return;
+      }
+      const headers = new HeaderMap();
+      for (const [key, value] of Object.entries(req.headers)) {
+        if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(", ") : value);
+      }
+      let body: unknown = undefined;
+      if (req.method === "POST") {
+        const text = await readBody(req);
+        try {
+          body = text.length ? JSON.parse(text) : {};
+        } catch {
+          sendJson(res, 400, { errors: [{ message: "request body is not valid JSON", extensions: { code: "BAD_REQUEST" } }] });
+          return;
+        }
+      }
+      const started = process.hrtime.bigint();
+      const response = await apollo.executeHTTPGraphQLRequest({
+        httpGraphQLRequest: { method: req.method ?? "GET", headers, search: url.search, body },
+        context: () => options.context({ headers: req.headers, requestId }),
+      });
+      for (const [key, value] of response.headers) res.setHeader(key, value);
+      res.statusCode = response.status ?? 200;
+      if (response.body.kind === "complete") {
+        res.end(response.body.string);
+      } else {
+        for await (const chunk of response.body.asyncIterator) res.write(chunk);
+        res.end();
+      }
+      logger.debug(
+        { requestId, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 },
+        "graphql request",
+      );
+    } catch (err) {
+      const status = (err as { status?: number }).status ?? 500;
+      if (status >= 500) logger.error({ err, requestId }, "request failed");
+      if (!res.headersSent) sendJson(res, status, { errors: [{ message: (err as Error).message }] });
+      else res.end();
+    }
+  });
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${options.host}:${port}/graphql`;
+  logger.info({ url }, `${options.name} listening`);
+  return {
+    url,
+    port,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await apollo.stop();
+    },
+  };
+}

@@ -1,0 +1,202 @@
+import type { EntityManager } from "typeorm";
+import { queryRows, sqlState, UNIQUE_VIOLATION } from "../../lib/database";
+import { DbbError, ErrorCode, invalidInput } from "../../lib/errors";
+import { decodeCursor, Page, pageSize, toPage } from "../../lib/pagination";
+import { checkAdler32, checkBytes, checkDidName, checkMd5, checkMetadata, checkScope } from "./identifiers";
+import { compileMetadataFilter } from "./metadata-filter";
+import { requireScopes } from "./scope";
+
+export type DidType = "FILE" | "DATASET" | "CONTAINER";
+export const DID_TYPES: readonly DidType[] = ["FILE", "DATASET", "CONTAINER"];
+
+export interface DidKey {
+  scope: string;
+  name: string;
+}
+
+export interface DidRow extends DidKey {
+  type: DidType;
+  account: string;
+  bytes: number | null;
+  adler32: string | null;
+  md5: string | null;
+  metadata: Record<string, unknown>;
+  isOpen: boolean;
+  expiredAt: Date | null;
+  obsolete: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export const DID_COLUMNS = `d.scope, d.name, d.did_type AS type, d.account, d.bytes, d.adler32, d.md5, d.metadata,
+  d.is_open AS "isOpen", d.expired_at AS "expiredAt", d.obsolete, d.created_at AS "createdAt", d.updated_at AS "updatedAt"`;
+
+export const didKey = (k: DidKey) => `${k.scope}:${k.name}`;
+
+export function didNotFound(k: DidKey, details: Record<string, unknown> = {}): DbbError {
+  return new DbbError(ErrorCode.DID_NOT_FOUND, `DID ${k.scope}:${k.name} does not exist`, { scope: k.scope, name: k.name, ...details });
+}
+
+export interface AddDidInput extends DidKey {
+  type: DidType;
+  bytes?: number | null;
+  adler32?: string | null;
+  md5?: string | null;
+  metadata?: unknown;
+  open?: boolean | null;
+}
+
+/** Validates one item of a bulk call; errors name the item's index. */
+function checkNewDid(input: AddDidInput, item: number) {
+  const at = { item };
+  const scope = checkScope(input.scope, at);
+  const name = checkDidName(input.name, { ...at, scope });
+  const where = { ...at, scope, name };
+  if (!DID_TYPES.includes(input.type)) throw invalidInput(`item ${item}: type must be FILE, DATASET or CONTAINER`, where);
+  const isFile = input.type === "FILE";
+  if (isFile && (input.bytes === null || input.bytes === undefined)) throw invalidInput(`item ${item} (${scope}:${name}): a FILE needs bytes`, where);
+  if (!isFile && (input.bytes != null || input.adler32 != null || input.md5 != null)) {
+    throw invalidInput(`item ${item} (${scope}:${name}): bytes and checksums belong to files, not to a ${input.type}`, where);
+  }
+  return {
+    scope,
+    name,
+    type: input.type,
+    bytes: isFile ? checkBytes(input.bytes, where) : null,
+    adler32: input.adler32 != null ? checkAdler32(input.adler32, where) : null,
+    md5: input.md5 != null ? checkMd5(input.md5, where) : null,
+    metadata: JSON.stringify(checkMetadata(input.metadata, where)),
+    open: isFile ? false : (input.open ?? true),
+  };
+}
+
+/**
+ * Registers DIDs in one transaction and one INSERT … SELECT FROM unnest(…), whatever their
+ * number. Nothing is written unless every item is valid; the error names the first bad item.
+ */
+export async function addDids(db: EntityManager, account: string, inputs: AddDidInput[]): Promise<number> {
+  if (!inputs.length) return 0;
+  const items = inputs.map(checkNewDid);
+  const seen = new Map<string, number>();
+  items.forEach((d, i) => {
+    const k = didKey(d);
+    if (seen.has(k)) throw invalidInput(`item ${i} (${k}) repeats item ${seen.get(k)}`, { item: i, scope: d.scope, name: d.name });
+    seen.set(k, i);
+  });
+  const col = <K extends keyof (typeof items)[number]>(key: K) => items.map((d) => d[key]);
+  return db.transaction(async (tx) => {
+    await requireScopes(tx, col("scope"));
+    const existing: Array<{ scope: string; name: string; ord: number }> = await tx.query(
+      `SELECT i.scope, i.name, i.ord FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS i(scope, name, ord)
+       JOIN dids d ON d.scope = i.scope AND d.name = i.name ORDER BY i.ord LIMIT 1`,
+      [col("scope"), col("name")],
+    );
+    if (existing.length) {
+      const { scope, name, ord } = existing[0];
+      throw new DbbError(ErrorCode.DID_ALREADY_EXISTS, `DID ${scope}:${name} already exists (item ${ord - 1})`, { scope, name, item: ord - 1 });
+    }
+    try {
+      const result: Array<{ n: number }> = await tx.query(
+        `WITH ins AS (
+           INSERT INTO dids (scope, name, did_type, account, bytes, adler32, md5, metadata, is_open)
+           SELECT scope, name, did_type, $9, bytes, adler32, md5, metadata::jsonb, is_open
+           FROM unnest($1::text[], $2::text[], $3::did_type[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::boolean[])
+                AS i(scope, name, did_type, bytes, adler32, md5, metadata, is_open)
+           RETURNING 1)
+         SELECT count(*) AS n FROM ins`,
+        [col("scope"), col("name"), col("type"), col("bytes"), col("adler32"), col("md5"), col("metadata"), col("open"), account],
+      );
+      return result[0].n;
+    } catch (err) {
+      if (sqlState(err) === UNIQUE_VIOLATION) {
+        throw new DbbError(ErrorCode.DID_ALREADY_EXISTS, "some of these DIDs were registered concurrently; nothing was written, retry the call");
+      }
+      throw err;
+    }
+  });
+}
+
+export async function didsByKey(db: EntityManager, keys: readonly DidKey[]): Promise<DidRow[]> {
+  return db.query(
+    `SELECT ${DID_COLUMNS} FROM unnest($1::text[], $2::text[]) AS k(scope, name) JOIN dids d ON d.scope = k.scope AND d.name = k.name`,
+    [keys.map((k) => k.scope), keys.map((k) => k.name)],
+  );
+}
+
+export async function getDid(db: EntityManager, key: DidKey): Promise<DidRow> {
+  const rows = await didsByKey(db, [key]);
+  if (!rows.length) throw didNotFound(key);
+  return rows[0];
+}
+
+/** `*` matches any run of characters and `?` one character; everything else is literal. */
+export function globToLike(pattern: string): string {
+  return pattern.replace(/[\\%_]/g, (c) => `\\${c}`).replace(/\*/g, "%").replace(/\?/g, "_");
+}
+
+export interface DidFilter {
+  scope: string;
+  namePattern?: string | null;
+  type?: DidType | null;
+  metadata?: unknown;
+  first?: number | null;
+  after?: string | null;
+}
+
+/** DIDs of a scope, by name pattern, type and metadata filter; ordered by name. */
+export async function listDids(db: EntityManager, filter: DidFilter): Promise<Page<DidRow>> {
+  const scope = checkScope(filter.scope, { argument: "scope" });
+  const limit = pageSize(filter.first);
+  const where = ["d.scope = $1"];
+  const params: unknown[] = [scope];
+  if (filter.namePattern) {
+    params.push(globToLike(filter.namePattern));
+    where.push(`d.name LIKE $${params.length}`);
+  }
+  if (filter.type) {
+    params.push(filter.type);
+    where.push(`d.did_type = $${params.length}`);
+  }
+  const meta = compileMetadataFilter(filter.metadata, "d.metadata", params.length + 1);
+  where.push(...meta.sql);
+  params.push(...meta.params);
+  const filterSql = where.join(" AND ");
+  const filterParams = [...params];
+  if (filter.after) {
+    const [afterName] = decodeCursor(filter.after, 1);
+    params.push(afterName);
+    where.push(`d.name > $${params.length}`);
+  }
+  params.push(limit + 1);
+  const rows: DidRow[] = await db.query(
+    `SELECT ${DID_COLUMNS} FROM dids d WHERE ${where.join(" AND ")} ORDER BY d.name LIMIT $${params.length}`,
+    params,
+  );
+  return toPage(rows, limit, (r) => [r.name], async () => {
+    const [{ n }] = await db.query(`SELECT count(*) AS n FROM dids d WHERE ${filterSql}`, filterParams);
+    return n;
+  });
+}
+
+/**
+ * Merges `metadata` into the DID's metadata; a key set to null is removed. With `replace`, the
+ * DID's metadata becomes exactly `metadata` (nulls dropped).
+ */
+export async function setDidMetadata(db: EntityManager, key: DidKey, metadata: unknown, replace = false): Promise<DidRow> {
+  const patch = checkMetadata(metadata, { argument: "metadata" });
+  const rows = await queryRows<{ scope: string }>(db,
+    `UPDATE dids SET metadata = jsonb_strip_nulls(${replace ? "" : "metadata || "}$3::jsonb), updated_at = now()
+     WHERE scope = $1 AND name = $2 RETURNING scope`,
+    [key.scope, key.name, JSON.stringify(patch)],
+  );
+  if (!rows.length) throw didNotFound(key);
+  return getDid(db, key);
+}
+
+/** Opens or closes a dataset or container; a closed one takes no new attachments. */
+export async function setDidStatus(db: EntityManager, key: DidKey, open: boolean): Promise<DidRow> {
+  const did = await getDid(db, key);
+  if (did.type === "FILE") throw invalidInput(`${key.scope}:${key.name} is a file; only datasets and containers are opened or closed`);
+  await db.query(`UPDATE dids SET is_open = $3, updated_at = now() WHERE scope = $1 AND name = $2`, [key.scope, key.name, open]);
+  return getDid(db, key);
+}

@@ -1,0 +1,114 @@
+import { GraphQLJSONObject } from "graphql-scalars";
+import { Arg, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import { requireScope } from "../../../lib/auth";
+import { toConnection } from "../../../lib/connection";
+import { pageSize, toPage } from "../../../lib/pagination";
+import { attachDids, detachDids } from "../attachment";
+import { addDids, DidRow, getDid, listDids, setDidMetadata, setDidStatus } from "../did";
+import type { ReplicasContext } from "./context";
+import { AddDidInput, DidRefInput } from "./inputs";
+import { BulkResult, Did, DidConnection, DidType, Replica } from "./types";
+
+const keyOf = (d: { scope: string; name: string }) => [d.scope, d.name];
+
+@Resolver(() => Did)
+export class DidResolver {
+  @Query(() => Did, { nullable: true, description: "A DID by scope and name; DID_NOT_FOUND when there is none." })
+  did(@Arg("scope") scope: string, @Arg("name") name: string, @Ctx() ctx: ReplicasContext) {
+    return getDid(ctx.db, { scope, name });
+  }
+
+  @Query(() => DidConnection, {
+    description:
+      'DIDs of a scope by name pattern (* and ?), type, and metadata filter: {"key": value} for equality, or {"key": {"in": [..]}} / {"gte": n, "lt": m} / {"ne": v} / {"exists": bool}.',
+  })
+  dids(
+    @Arg("scope") scope: string,
+    @Arg("namePattern", () => String, { nullable: true }) namePattern: string | null,
+    @Arg("type", () => DidType, { nullable: true }) type: DidType | null,
+    @Arg("metadata", () => GraphQLJSONObject, { nullable: true }) metadata: Record<string, unknown> | null,
+    @Arg("first", () => Int, { nullable: true }) first: number | null,
+    @Arg("after", () => String, { nullable: true }) after: string | null,
+    @Ctx() ctx: ReplicasContext,
+  ) {
+    return listDids(ctx.db, { scope, namePattern, type, metadata, first, after }).then(toConnection);
+  }
+
+  @FieldResolver(() => [Replica], { description: "The file's replicas on every RSE, by RSE name." })
+  replicas(@Root() did: DidRow, @Ctx() ctx: ReplicasContext) {
+    return ctx.loaders.replicasOfDid.load(did);
+  }
+
+  @FieldResolver(() => [Did], { description: "The datasets or containers this DID is attached to." })
+  parents(@Root() did: DidRow, @Ctx() ctx: ReplicasContext) {
+    return ctx.loaders.parentsOfDid.load(did);
+  }
+
+  @FieldResolver(() => DidConnection, { description: "Direct children of a dataset or container, by scope and name." })
+  async children(
+    @Root() did: DidRow,
+    @Arg("first", () => Int, { nullable: true }) first: number | null,
+    @Arg("after", () => String, { nullable: true }) after: string | null,
+    @Ctx() ctx: ReplicasContext,
+  ) {
+    const rows = await ctx.loaders.childrenOfDid({ first, after }).load(did);
+    return toConnection(toPage(rows, pageSize(first), keyOf, async () => (await ctx.loaders.childCount.load(did))?.n ?? 0));
+  }
+
+  @FieldResolver(() => DidConnection, { description: "All files below a dataset or container, recursively, by scope and name." })
+  async files(
+    @Root() did: DidRow,
+    @Arg("first", () => Int, { nullable: true }) first: number | null,
+    @Arg("after", () => String, { nullable: true }) after: string | null,
+    @Ctx() ctx: ReplicasContext,
+  ) {
+    const rows = await ctx.loaders.filesOfDid({ first, after }).load(did);
+    return toConnection(toPage(rows, pageSize(first), keyOf, async () => (await ctx.loaders.fileCount.load(did))?.n ?? 0));
+  }
+
+  @Mutation(() => BulkResult, { description: "Registers DIDs with metadata and checksums, all or nothing (scope catalog:write)." })
+  async addDids(@Arg("input", () => [AddDidInput]) input: AddDidInput[], @Ctx() ctx: ReplicasContext): Promise<BulkResult> {
+    const who = requireScope(ctx.caller, "catalog:write");
+    return { count: await addDids(ctx.db, who.subject, input) };
+  }
+
+  @Mutation(() => BulkResult, {
+    description: "Attaches files to a dataset, or datasets/containers to a container; refuses cycles. count = new attachments (scope catalog:write).",
+  })
+  async attachDids(
+    @Arg("parent") parent: DidRefInput,
+    @Arg("children", () => [DidRefInput]) children: DidRefInput[],
+    @Ctx() ctx: ReplicasContext,
+  ): Promise<BulkResult> {
+    const who = requireScope(ctx.caller, "catalog:write");
+    return { count: await attachDids(ctx.db, who.subject, parent, children) };
+  }
+
+  @Mutation(() => BulkResult, { description: "Detaches children from a dataset or container (scope catalog:write)." })
+  async detachDids(
+    @Arg("parent") parent: DidRefInput,
+    @Arg("children", () => [DidRefInput]) children: DidRefInput[],
+    @Ctx() ctx: ReplicasContext,
+  ): Promise<BulkResult> {
+    requireScope(ctx.caller, "catalog:write");
+    return { count: await detachDids(ctx.db, parent, children) };
+  }
+
+  @Mutation(() => Did, { description: "Merges metadata keys (null removes a key); replace: true replaces it all (scope catalog:write)." })
+  setDidMetadata(
+    @Arg("scope") scope: string,
+    @Arg("name") name: string,
+    @Arg("metadata", () => GraphQLJSONObject) metadata: Record<string, unknown>,
+    @Arg("replace", () => Boolean, { nullable: true }) replace: boolean | null,
+    @Ctx() ctx: ReplicasContext,
+  ) {
+    requireScope(ctx.caller, "catalog:write");
+    return setDidMetadata(ctx.db, { scope, name }, metadata, replace ?? false);
+  }
+
+  @Mutation(() => Did, { description: "Opens or closes a dataset or container (scope catalog:write)." })
+  setDidStatus(@Arg("scope") scope: string, @Arg("name") name: string, @Arg("open") open: boolean, @Ctx() ctx: ReplicasContext) {
+    requireScope(ctx.caller, "catalog:write");
+    return setDidStatus(ctx.db, { scope, name }, open);
+  }
+}

@@ -1,0 +1,178 @@
+import { GraphQLJSON, GraphQLJSONObject } from "graphql-scalars";
+import { Directive, Field, Float, Int, ObjectType, registerEnumType } from "type-graphql";
+import { Connection } from "../../../lib/connection";
+
+export enum DidType {
+  FILE = "FILE",
+  DATASET = "DATASET",
+  CONTAINER = "CONTAINER",
+}
+registerEnumType(DidType, { name: "DidType", description: "A file, a dataset of files, or a container of datasets and containers." });
+
+export enum RseKind {
+  S3 = "S3",
+  POSIX = "POSIX",
+}
+registerEnumType(RseKind, { name: "RseKind", description: "How an RSE stores its files: an S3 object store or a POSIX file system." });
+
+export enum ReplicaState {
+  AVAILABLE = "AVAILABLE",
+  COPYING = "COPYING",
+  UNAVAILABLE = "UNAVAILABLE",
+  BEING_DELETED = "BEING_DELETED",
+  BAD = "BAD",
+}
+registerEnumType(ReplicaState, { name: "ReplicaState" });
+
+@Directive('@key(fields: "code")')
+@ObjectType({ description: "A data facility (USDF, FrDF, UKDF, SUMMIT, …): it runs its own Butler registry and storage." })
+export class Facility {
+  @Field()
+  code: string;
+
+  @Field()
+  description: string;
+}
+
+@ObjectType({ description: "Where an RSE keeps its files: endpoint, bucket and prefix for S3; root for POSIX." })
+export class RseProtocol {
+  @Field(() => String, { nullable: true })
+  endpoint: string | null;
+
+  @Field(() => String, { nullable: true })
+  bucket: string | null;
+
+  @Field()
+  prefix: string;
+
+  @Field(() => String, { nullable: true })
+  root: string | null;
+}
+
+@Directive('@key(fields: "name")')
+@ObjectType({ description: "A Rucio Storage Element: one storage endpoint of a facility." })
+export class Rse {
+  @Field()
+  name: string;
+
+  @Field(() => RseKind)
+  kind: RseKind;
+
+  @Field(() => GraphQLJSONObject, { description: "Attribute key → string, number or boolean, as RSE expressions see them." })
+  attributes: Record<string, unknown>;
+
+  @Field()
+  availabilityRead: boolean;
+
+  @Field()
+  availabilityWrite: boolean;
+
+  @Field()
+  availabilityDelete: boolean;
+
+  @Field()
+  deleted: boolean;
+
+  @Field()
+  createdAt: Date;
+
+  @Field()
+  updatedAt: Date;
+}
+
+@Directive('@key(fields: "scope name")')
+@ObjectType({ description: "A data identifier: a file, dataset or container, named by scope and name." })
+export class Did {
+  @Field()
+  scope: string;
+
+  @Field()
+  name: string;
+
+  @Field(() => DidType)
+  type: DidType;
+
+  @Field({ description: "The account (token subject) that registered it." })
+  account: string;
+
+  @Field(() => Float, { nullable: true, description: "Size in bytes (files only)." })
+  bytes: number | null;
+
+  @Field(() => String, { nullable: true })
+  adler32: string | null;
+
+  @Field(() => String, { nullable: true })
+  md5: string | null;
+
+  @Field(() => GraphQLJSONObject)
+  metadata: Record<string, unknown>;
+
+  @Field({ description: "Whether a dataset or container still takes attachments (files are always closed)." })
+  isOpen: boolean;
+
+  @Field(() => Date, { nullable: true })
+  expiredAt: Date | null;
+
+  @Field()
+  obsolete: boolean;
+
+  @Field()
+  createdAt: Date;
+
+  @Field()
+  updatedAt: Date;
+}
+
+@Directive('@key(fields: "scope name rse { name }")')
+@ObjectType({ description: "A copy of a file on an RSE." })
+export class Replica {
+  @Field()
+  scope: string;
+
+  @Field()
+  name: string;
+
+  @Field(() => ReplicaState)
+  state: ReplicaState;
+
+  @Field(() => Float)
+  bytes: number;
+
+  @Field({ description: "Path of the file relative to the RSE's root or bucket prefix." })
+  path: string;
+
+  @Field(() => Int, { description: "How many replication-rule locks protect this replica." })
+  lockCount: number;
+
+  @Field(() => Date, { nullable: true, description: "When set, the replica may be deleted from that time on." })
+  tombstone: Date | null;
+
+  @Field()
+  createdAt: Date;
+
+  @Field()
+  updatedAt: Date;
+}
+
+@ObjectType({ description: "A namespace for DIDs." })
+export class Scope {
+  @Field()
+  name: string;
+
+  @Field()
+  account: string;
+
+  @Field()
+  createdAt: Date;
+}
+
+@ObjectType({ description: "What a bulk mutation did." })
+export class BulkResult {
+  @Field(() => Int, { description: "How many items were written." })
+  count: number;
+}
+
+export const DidConnection = Connection(Did, "Did");
+export const ReplicaConnection = Connection(Replica, "Replica");
+
+export { GraphQLJSON, GraphQLJSONObject };

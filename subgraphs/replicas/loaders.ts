@@ -1,0 +1,81 @@
+import DataLoader from "dataloader";
+import type { EntityManager } from "typeorm";
+import { ChildPageArgs, childrenOf, ChildRow, countChildren, countFiles, filesOf, FileRow, parentsOf, ParentRow } from "./attachment";
+import { DidKey, didKey, DidRow, didsByKey } from "./did";
+import { FacilityRow, facilitiesByCode } from "./facility";
+import { ReplicaKey, replicasByKey, replicasOfDids, ReplicaRow } from "./replica";
+import { RseRow, rsesByFacility, rsesById, rsesByName } from "./rse";
+
+/**
+ * Every relation a GraphQL query can follow goes through one of these per-request DataLoaders,
+ * so a query's SQL statement count depends on its shape, never on how many rows it returns.
+ */
+/**
+ * Batches are dispatched after pending I/O callbacks rather than on the next microtask, so that
+ * sibling resolvers that resolve in slightly different ticks still share one statement.
+ */
+const batchScheduleFn = (callback: () => void) => setImmediate(callback);
+
+function byKey<K, V, C = string>(fetch: (keys: readonly K[]) => Promise<V[]>, keyOfRow: (v: V) => C, cacheKey: (k: K) => C) {
+  return new DataLoader<K, V | null, C>(
+    async (keys) => {
+      const rows = await fetch(keys);
+      const map = new Map(rows.map((r) => [keyOfRow(r), r]));
+      return keys.map((k) => map.get(cacheKey(k)) ?? null);
+    },
+    { cacheKeyFn: cacheKey, batchScheduleFn },
+  );
+}
+
+function groupBy<K, V, C = string>(fetch: (keys: readonly K[]) => Promise<V[]>, groupOfRow: (v: V) => C, cacheKey: (k: K) => C) {
+  return new DataLoader<K, V[], C>(
+    async (keys) => {
+      const rows = await fetch(keys);
+      const groups = new Map<C, V[]>();
+      for (const r of rows) {
+        const g = groupOfRow(r);
+        if (!groups.has(g)) groups.set(g, []);
+        groups.get(g)!.push(r);
+      }
+      return keys.map((k) => groups.get(cacheKey(k)) ?? []);
+    },
+    { cacheKeyFn: cacheKey, batchScheduleFn },
+  );
+}
+
+const identity = (s: string) => s;
+
+export function createLoaders(db: EntityManager) {
+  /** Pages are batched per distinct (first, after): one statement per page shape. */
+  const pages = new Map<string, DataLoader<DidKey, any[], string>>();
+  function paged<V>(kind: string, args: ChildPageArgs, fetch: (keys: readonly DidKey[]) => Promise<V[]>, groupOf: (v: V) => string) {
+    const shape = JSON.stringify([kind, args.first ?? null, args.after ?? null]);
+    let loader = pages.get(shape);
+    if (!loader) {
+      loader = groupBy<DidKey, V>(fetch, groupOf, didKey);
+      pages.set(shape, loader);
+    }
+    return loader as DataLoader<DidKey, V[], string>;
+  }
+  return {
+    facility: byKey<string, FacilityRow>((codes) => facilitiesByCode(db, codes), (f) => f.code, identity),
+    rseById: byKey<string, RseRow>((ids) => rsesById(db, ids), (r) => r.id, identity),
+    rseByName: byKey<string, RseRow>((names) => rsesByName(db, names), (r) => r.name, identity),
+    rsesOfFacility: groupBy<string, RseRow>((codes) => rsesByFacility(db, codes), (r) => r.facility, identity),
+    did: byKey<DidKey, DidRow>((keys) => didsByKey(db, keys), didKey, didKey),
+    replicasOfDid: groupBy<DidKey, ReplicaRow>((keys) => replicasOfDids(db, keys), didKey, didKey),
+    replica: byKey<ReplicaKey, ReplicaRow>(
+      (keys) => replicasByKey(db, keys),
+      (r) => `${r.scope}:${r.name}@${r.rseName}`,
+      (k) => `${k.scope}:${k.name}@${k.rse}`,
+    ),
+    parentsOfDid: groupBy<DidKey, ParentRow>((keys) => parentsOf(db, keys), (r) => `${r.childScope}:${r.childName}`, didKey),
+    childCount: byKey<DidKey, { scope: string; name: string; n: number }>((keys) => countChildren(db, keys), didKey, didKey),
+    fileCount: byKey<DidKey, { scope: string; name: string; n: number }>((keys) => countFiles(db, keys), didKey, didKey),
+    childrenOfDid: (args: ChildPageArgs) =>
+      paged<ChildRow>("children", args, (keys) => childrenOf(db, keys, args), (r) => `${r.parentScope}:${r.parentName}`),
+    filesOfDid: (args: ChildPageArgs) => paged<FileRow>("files", args, (keys) => filesOf(db, keys, args), (r) => `${r.rootScope}:${r.rootName}`),
+  };
+}
+
+export type Loaders = ReturnType<typeof createLoaders>;

@@ -1,0 +1,193 @@
+import { createHash } from "node:crypto";
+import type { EntityManager } from "typeorm";
+import { queryRows } from "../../lib/database";
+import { DbbError, ErrorCode, invalidInput } from "../../lib/errors";
+import { decodeCursor, Page, pageSize, toPage } from "../../lib/pagination";
+import { DidKey, globToLike } from "./did";
+import { checkBytes, checkDidName, checkScope } from "./identifiers";
+import { getRse, RseRow } from "./rse";
+
+export type ReplicaState = "AVAILABLE" | "COPYING" | "UNAVAILABLE" | "BEING_DELETED" | "BAD";
+export const REPLICA_STATES: readonly ReplicaState[] = ["AVAILABLE", "COPYING", "UNAVAILABLE", "BEING_DELETED", "BAD"];
+
+export interface ReplicaRow extends DidKey {
+  rseId: string;
+  rseName: string;
+  state: ReplicaState;
+  bytes: number;
+  path: string;
+  lockCount: number;
+  tombstone: Date | null;
+  account: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const REPLICA_COLUMNS = `r.scope, r.name, r.rse_id AS "rseId", s.name AS "rseName", r.state, r.bytes, r.path,
+  r.lock_cnt AS "lockCount", r.tombstone, r.account, r.created_at AS "createdAt", r.updated_at AS "updatedAt"`;
+
+/**
+ * The deterministic path of a file on an RSE, as Rucio's default "hash" lfn2pfn algorithm:
+ * `<scope>/<md5[0:2]>/<md5[2:4]>/<name>` with md5 over "scope:name". Every facility computes
+ * the same path for the same DID without asking anyone.
+ */
+export function deterministicPath(scope: string, name: string): string {
+  const h = createHash("md5").update(`${scope}:${name}`).digest("hex");
+  return `${scope}/${h.slice(0, 2)}/${h.slice(2, 4)}/${name}`;
+}
+
+export interface AddReplicaInput extends DidKey {
+  bytes?: number | null;
+  path?: string | null;
+  state?: ReplicaState | null;
+}
+
+function checkState(state: unknown, details: Record<string, unknown> = {}): ReplicaState {
+  if (!REPLICA_STATES.includes(state as ReplicaState)) throw invalidInput(`state must be one of ${REPLICA_STATES.join(", ")}`, details);
+  return state as ReplicaState;
+}
+
+/**
+ * Registers replicas of existing files on one RSE, set-based, in one transaction. The file must
+ * exist and be a FILE; a given size must match the DID's; a path defaults to the deterministic
+ * one. Nothing is written unless every item is valid.
+ */
+export async function addReplicas(db: EntityManager, account: string, rseName: string, inputs: AddReplicaInput[]): Promise<number> {
+  const items = inputs.map((r, item) => {
+    const scope = checkScope(r.scope, { item });
+    const name = checkDidName(r.name, { item, scope });
+    const where = { item, scope, name };
+    if (r.path != null && (!r.path.length || r.path.length > 1024 || r.path.startsWith("/") || r.path.split("/").includes(".."))) {
+      throw invalidInput(`item ${item}: path must be relative to the RSE root or prefix, without '..'`, where);
+    }
+    return {
+      scope,
+      name,
+      bytes: r.bytes != null ? checkBytes(r.bytes, where) : null,
+      path: r.path ?? deterministicPath(scope, name),
+      state: r.state != null ? checkState(r.state, where) : "AVAILABLE",
+    };
+  });
+  const seen = new Map<string, number>();
+  items.forEach((r, i) => {
+    const k = `${r.scope}:${r.name}`;
+    if (seen.has(k)) throw invalidInput(`item ${i} (${k}) repeats item ${seen.get(k)}`, { item: i, scope: r.scope, name: r.name });
+    seen.set(k, i);
+  });
+  return db.transaction(async (tx) => {
+    const rse: RseRow = await getRse(tx, rseName);
+    if (!items.length) return 0;
+    const col = <K extends keyof (typeof items)[number]>(key: K) => items.map((r) => r[key]);
+    const problems: Array<{ ord: number; scope: string; name: string; type: string | null; didBytes: number | null; bytes: number | null; exists: boolean }> =
+      await tx.query(
+        `SELECT k.ord, k.scope, k.name, d.did_type AS type, d.bytes AS "didBytes", k.bytes,
+                EXISTS (SELECT 1 FROM replicas r WHERE r.scope = k.scope AND r.name = k.name AND r.rse_id = $4) AS exists
+         FROM unnest($1::text[], $2::text[], $3::bigint[]) WITH ORDINALITY AS k(scope, name, bytes, ord)
+         LEFT JOIN dids d ON d.scope = k.scope AND d.name = k.name
+         WHERE d.did_type IS DISTINCT FROM 'FILE' OR (k.bytes IS NOT NULL AND k.bytes <> d.bytes)
+            OR EXISTS (SELECT 1 FROM replicas r WHERE r.scope = k.scope AND r.name = k.name AND r.rse_id = $4)
+         ORDER BY k.ord LIMIT 1`,
+        [col("scope"), col("name"), col("bytes"), rse.id],
+      );
+    if (problems.length) {
+      const p = problems[0];
+      const where = { item: p.ord - 1, scope: p.scope, name: p.name, rse: rse.name };
+      const label = `item ${p.ord - 1} (${p.scope}:${p.name})`;
+      if (p.type === null) throw new DbbError(ErrorCode.DID_NOT_FOUND, `${label}: no such DID; register it with addDids first`, where);
+      if (p.type !== "FILE") throw invalidInput(`${label}: is a ${p.type}; only files have replicas`, where);
+      if (p.exists) throw new DbbError(ErrorCode.REPLICA_ALREADY_EXISTS, `${label}: already has a replica on ${rse.name}`, where);
+      throw invalidInput(`${label}: bytes ${p.bytes} differ from the file's ${p.didBytes}`, where);
+    }
+    const [{ n }] = await tx.query(
+      `WITH ins AS (
+         INSERT INTO replicas (scope, name, rse_id, state, bytes, path, account)
+         SELECT k.scope, k.name, $5, k.state, d.bytes, k.path, $6
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::replica_state[]) AS k(scope, name, path, state)
+         JOIN dids d ON d.scope = k.scope AND d.name = k.name
+         RETURNING 1)
+       SELECT count(*) AS n FROM ins`,
+      [col("scope"), col("name"), col("path"), col("state"), rse.id, account],
+    );
+    return n;
+  });
+}
+
+export async function setReplicaState(db: EntityManager, key: DidKey, rseName: string, state: ReplicaState): Promise<ReplicaRow> {
+  checkState(state, { argument: "state" });
+  const rse = await getRse(db, rseName);
+  const rows = await queryRows(db,
+    `UPDATE replicas SET state = $4, updated_at = now() WHERE scope = $1 AND name = $2 AND rse_id = $3 RETURNING 1`,
+    [key.scope, key.name, rse.id, state],
+  );
+  if (!rows.length) {
+    throw new DbbError(ErrorCode.REPLICA_NOT_FOUND, `${key.scope}:${key.name} has no replica on ${rseName}`, { ...key, rse: rseName });
+  }
+  const [replica] = await replicasOfDids(db, [key], rse.id);
+  return replica;
+}
+
+/** Replicas of many DIDs in one statement (optionally on one RSE), ordered by RSE name. */
+export async function replicasOfDids(db: EntityManager, keys: readonly DidKey[], rseId?: string): Promise<ReplicaRow[]> {
+  return db.query(
+    `SELECT ${REPLICA_COLUMNS} FROM unnest($1::text[], $2::text[]) AS k(scope, name)
+     JOIN replicas r ON r.scope = k.scope AND r.name = k.name
+     JOIN rses s ON s.id = r.rse_id
+     WHERE $3::uuid IS NULL OR r.rse_id = $3
+     ORDER BY s.name`,
+    [keys.map((k) => k.scope), keys.map((k) => k.name), rseId ?? null],
+  );
+}
+
+export interface ReplicaKey extends DidKey {
+  rse: string;
+}
+
+export async function replicasByKey(db: EntityManager, keys: readonly ReplicaKey[]): Promise<ReplicaRow[]> {
+  return db.query(
+    `SELECT ${REPLICA_COLUMNS} FROM unnest($1::text[], $2::text[], $3::text[]) AS k(scope, name, rse)
+     JOIN rses s ON s.name = k.rse AND NOT s.deleted
+     JOIN replicas r ON r.scope = k.scope AND r.name = k.name AND r.rse_id = s.id`,
+    [keys.map((k) => k.scope), keys.map((k) => k.name), keys.map((k) => k.rse)],
+  );
+}
+
+export interface ReplicaFilter {
+  rse?: string | null;
+  state?: ReplicaState | null;
+  scope?: string | null;
+  namePattern?: string | null;
+  first?: number | null;
+  after?: string | null;
+}
+
+/** Replicas by RSE, state, scope and name pattern, ordered by (RSE, scope, name). */
+export async function listReplicas(db: EntityManager, filter: ReplicaFilter): Promise<Page<ReplicaRow>> {
+  const limit = pageSize(filter.first);
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const add = (sql: (p: string) => string, value: unknown) => {
+    params.push(value);
+    where.push(sql(`$${params.length}`));
+  };
+  if (filter.rse) add((p) => `s.name = ${p} AND NOT s.deleted`, (await getRse(db, filter.rse)).name);
+  if (filter.state) add((p) => `r.state = ${p}`, checkState(filter.state, { argument: "state" }));
+  if (filter.scope) add((p) => `r.scope = ${p}`, checkScope(filter.scope, { argument: "scope" }));
+  if (filter.namePattern) add((p) => `r.name LIKE ${p}`, globToLike(filter.namePattern));
+  const filterSql = where.length ? where.join(" AND ") : "true";
+  const filterParams = [...params];
+  if (filter.after) {
+    const [rse, scope, name] = decodeCursor(filter.after, 3);
+    params.push(rse, scope, name);
+    where.push(`(s.name, r.scope, r.name) > ($${params.length - 2}, $${params.length - 1}, $${params.length})`);
+  }
+  params.push(limit + 1);
+  const rows: ReplicaRow[] = await db.query(
+    `SELECT ${REPLICA_COLUMNS} FROM replicas r JOIN rses s ON s.id = r.rse_id
+     WHERE ${where.length ? where.join(" AND ") : "true"} ORDER BY s.name, r.scope, r.name LIMIT $${params.length}`,
+    params,
+  );
+  return toPage(rows, limit, (r) => [r.rseName, r.scope, r.name], async () => {
+    const [{ n }] = await db.query(`SELECT count(*) AS n FROM replicas r JOIN rses s ON s.id = r.rse_id WHERE ${filterSql}`, filterParams);
+    return n;
+  });
+}

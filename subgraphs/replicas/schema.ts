@@ -1,0 +1,27 @@
+import type { GraphQLSchema } from "graphql";
+import { buildFederatedSchema } from "../../lib/federation";
+import type { ReplicasContext } from "./graphql/context";
+import { DidResolver } from "./graphql/did-resolver";
+import { FacilityResolver } from "./graphql/facility-resolver";
+import { ReplicaResolver } from "./graphql/replica-resolver";
+import { RseResolver } from "./graphql/rse-resolver";
+import { ScopeResolver } from "./graphql/scope-resolver";
+
+/** The central replica catalog's subgraph schema (Apollo Federation 2). */
+export function buildReplicasSchema(): Promise<GraphQLSchema> {
+  return buildFederatedSchema(
+    { resolvers: [FacilityResolver, RseResolver, ScopeResolver, DidResolver, ReplicaResolver] },
+    {
+      Facility: { __resolveReference: (ref: { code: string }, ctx: ReplicasContext) => ctx.loaders.facility.load(ref.code) },
+      Rse: { __resolveReference: (ref: { name: string }, ctx: ReplicasContext) => ctx.loaders.rseByName.load(ref.name) },
+      Did: {
+        __resolveReference: (ref: { scope: string; name: string }, ctx: ReplicasContext) =>
+          ctx.loaders.did.load({ scope: ref.scope, name: ref.name }),
+      },
+      Replica: {
+        __resolveReference: (ref: { scope: string; name: string; rse: { name: string } }, ctx: ReplicasContext) =>
+          ctx.loaders.replica.load({ scope: ref.scope, name: ref.name, rse: ref.rse.name }),
+      },
+    },
+  );
+}

@@ -1,0 +1,30 @@
+/** A minimal GraphQL-over-HTTP client: real requests against a running service. */
+export interface GraphQLResponse<T = any> {
+  status: number;
+  data?: T;
+  errors?: Array<{ message: string; path?: string[]; extensions?: Record<string, any> }>;
+}
+
+export async function graphql<T = any>(url: string, query: string, variables?: Record<string, unknown>, token?: string): Promise<GraphQLResponse<T>> {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await res.json()) as GraphQLResponse<T>;
+  return { ...body, status: res.status };
+}
+
+/** The data of a response that must have no errors. */
+export async function ok<T = any>(url: string, query: string, variables?: Record<string, unknown>, token?: string): Promise<T> {
+  const res = await graphql<T>(url, query, variables, token);
+  if (res.errors?.length) throw new Error(`unexpected GraphQL errors: ${JSON.stringify(res.errors, null, 2)}`);
+  return res.data as T;
+}
+
+/** The first error's code of a response that must fail. */
+export async function errorOf(url: string, query: string, variables?: Record<string, unknown>, token?: string) {
+  const res = await graphql(url, query, variables, token);
+  if (!res.errors?.length) throw new Error(`expected an error, got ${JSON.stringify(res.data)}`);
+  return { code: res.errors[0].extensions?.code as string, message: res.errors[0].message, extensions: res.errors[0].extensions ?? {}, data: res.data };
+}
