@@ -5,8 +5,9 @@ import { loadConfig } from "../lib/config";
 import { DbbError } from "../lib/errors";
 import { createLogger } from "../lib/logger";
 import { openCatalogDatabase, startReplicasService } from "../subgraphs/replicas/service";
+import { registerFacilityCommands } from "./facility-commands";
 
-function port(value: string): number {
+export function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError("a port number 0-65535");
   return n;
@@ -17,7 +18,7 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 /** Stops the service cleanly on Ctrl-C or SIGTERM. */
-function stopOn(close: () => Promise<void>): void {
+export function stopOn(close: () => Promise<void>): void {
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -53,6 +54,8 @@ export function buildProgram(): Command {
       process.stderr.write(`replica catalog ready at ${service.url} (${where}); Ctrl-C stops it\n`);
       stopOn(() => service.close());
     });
+
+  registerFacilityCommands(program, serve);
 
   program
     .command("migrate")

@@ -20,6 +20,14 @@ import { DbbError, ErrorCode } from "./errors";
  *   audience: dbb                 # DBB_AUTH_AUDIENCE
  * replicas:
  *   port: 4001                    # DBB_REPLICAS_PORT
+ * transfers:
+ *   maxAttempts: 5                # DBB_TRANSFER_MAX_ATTEMPTS
+ *   backoffSeconds: 60            # DBB_TRANSFER_BACKOFF_SECONDS (doubles each failure)
+ *   leaseSeconds: 300             # DBB_TRANSFER_LEASE_SECONDS
+ *   tombstoneDelaySeconds: 86400  # DBB_TOMBSTONE_DELAY_SECONDS
+ * facility:
+ *   code: FrDF                    # DBB_FACILITY (or --facility)
+ *   port: 4002                    # DBB_FACILITY_PORT
  * log:
  *   level: info                   # DBB_LOG_LEVEL
  * ```
@@ -50,6 +58,28 @@ const ConfigSchema = z
       })
       .strict()
       .default({ port: 4001, host: "127.0.0.1" }),
+    transfers: z
+      .object({
+        /** Attempts before a transfer request fails for good and its locks and rules go STUCK. */
+        maxAttempts: z.number().int().min(1).max(100).default(5),
+        /** First retry delay; each further failure doubles it. */
+        backoffSeconds: z.number().min(0).default(60),
+        /** How long a claimed request or deletion stays with an agent without a heartbeat. */
+        leaseSeconds: z.number().min(1).default(300),
+        /** How long an unlocked replica is kept before it may be deleted (purge_replicas: at once). */
+        tombstoneDelaySeconds: z.number().min(0).default(86400),
+      })
+      .strict()
+      .default({ maxAttempts: 5, backoffSeconds: 60, leaseSeconds: 300, tombstoneDelaySeconds: 86400 }),
+    facility: z
+      .object({
+        /** The facility this process serves (USDF, FrDF, …); `--facility` wins. */
+        code: z.string().min(1).optional(),
+        port: z.number().int().min(0).max(65535).default(4002),
+        host: z.string().default("127.0.0.1"),
+      })
+      .strict()
+      .default({ port: 4002, host: "127.0.0.1" }),
     log: z
       .object({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info") })
       .strict()
@@ -80,6 +110,12 @@ const ENV_OVERRIDES: Array<[string, string[], "string" | "int"]> = [
   ["DBB_AUTH_AUDIENCE", ["auth", "audience"], "string"],
   ["DBB_REPLICAS_PORT", ["replicas", "port"], "int"],
   ["DBB_LOG_LEVEL", ["log", "level"], "string"],
+  ["DBB_TRANSFER_MAX_ATTEMPTS", ["transfers", "maxAttempts"], "int"],
+  ["DBB_TRANSFER_BACKOFF_SECONDS", ["transfers", "backoffSeconds"], "int"],
+  ["DBB_TRANSFER_LEASE_SECONDS", ["transfers", "leaseSeconds"], "int"],
+  ["DBB_TOMBSTONE_DELAY_SECONDS", ["transfers", "tombstoneDelaySeconds"], "int"],
+  ["DBB_FACILITY", ["facility", "code"], "string"],
+  ["DBB_FACILITY_PORT", ["facility", "port"], "int"],
 ];
 
 export function configError(message: string): DbbError {

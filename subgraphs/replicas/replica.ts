@@ -13,6 +13,7 @@ export const REPLICA_STATES: readonly ReplicaState[] = ["AVAILABLE", "COPYING", 
 export interface ReplicaRow extends DidKey {
   rseId: string;
   rseName: string;
+  facilityCode: string;
   state: ReplicaState;
   bytes: number;
   path: string;
@@ -23,7 +24,7 @@ export interface ReplicaRow extends DidKey {
   updatedAt: Date;
 }
 
-const REPLICA_COLUMNS = `r.scope, r.name, r.rse_id AS "rseId", s.name AS "rseName", r.state, r.bytes, r.path,
+const REPLICA_COLUMNS = `r.scope, r.name, r.rse_id AS "rseId", s.name AS "rseName", s.facility AS "facilityCode", r.state, r.bytes, r.path,
   r.lock_cnt AS "lockCount", r.tombstone, r.account, r.created_at AS "createdAt", r.updated_at AS "updatedAt"`;
 
 /**

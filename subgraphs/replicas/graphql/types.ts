@@ -132,6 +132,10 @@ export class Replica {
   @Field()
   name: string;
 
+  @Directive("@shareable")
+  @Field({ description: "Code of the facility that holds the replica (its RSE's facility); facility subgraphs route on it." })
+  facilityCode: string;
+
   @Field(() => ReplicaState)
   state: ReplicaState;
 
