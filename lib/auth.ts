@@ -50,6 +50,26 @@ export function requireScope(caller: Caller, ...scopes: string[]): Principal {
   return caller.principal;
 }
 
+/**
+ * Agents act for one facility: `agent:<FACILITY>` (the code matched regardless of case).
+ * Throws UNAUTHENTICATED / FORBIDDEN like requireScope.
+ */
+export function requireAgent(caller: Caller, facility: string): Principal {
+  const principal = requireScope(caller);
+  const wanted = `agent:${facility}`.toLowerCase();
+  if (!principal.scopes.some((s) => s.toLowerCase() === wanted)) {
+    throw new DbbError(ErrorCode.FORBIDDEN, `token of '${principal.subject}' may not act for facility ${facility}: it needs the scope 'agent:${facility}'`, {
+      requiredScopes: [`agent:${facility}`],
+    });
+  }
+  return principal;
+}
+
+/** The facility codes a token may act for as an agent. */
+export function agentFacilities(principal: Principal): string[] {
+  return principal.scopes.filter((s) => s.toLowerCase().startsWith("agent:")).map((s) => s.slice("agent:".length));
+}
+
 const SCOPE_PATTERN = /^[a-z]+:[A-Za-z0-9_\-*]+$/;
 const TTL_PATTERN = /^(\d+)\s*(s|m|h|d|w)?$/;
 

@@ -25,6 +25,7 @@ import { DbbError, ErrorCode } from "./errors";
  *   backoffSeconds: 60            # DBB_TRANSFER_BACKOFF_SECONDS (doubles each failure)
  *   leaseSeconds: 300             # DBB_TRANSFER_LEASE_SECONDS
  *   tombstoneDelaySeconds: 86400  # DBB_TOMBSTONE_DELAY_SECONDS
+ *   judgeIntervalSeconds: 30      # DBB_JUDGE_INTERVAL_SECONDS
  * facility:
  *   code: FrDF                    # DBB_FACILITY (or --facility)
  *   port: 4002                    # DBB_FACILITY_PORT
@@ -68,9 +69,11 @@ const ConfigSchema = z
         leaseSeconds: z.number().min(1).default(300),
         /** How long an unlocked replica is kept before it may be deleted (purge_replicas: at once). */
         tombstoneDelaySeconds: z.number().min(0).default(86400),
+        /** How often the catalog expires rules and re-queues requests whose lease lapsed. */
+        judgeIntervalSeconds: z.number().min(1).default(30),
       })
       .strict()
-      .default({ maxAttempts: 5, backoffSeconds: 60, leaseSeconds: 300, tombstoneDelaySeconds: 86400 }),
+      .default({ maxAttempts: 5, backoffSeconds: 60, leaseSeconds: 300, tombstoneDelaySeconds: 86400, judgeIntervalSeconds: 30 }),
     facility: z
       .object({
         /** The facility this process serves (USDF, FrDF, …); `--facility` wins. */
@@ -114,6 +117,7 @@ const ENV_OVERRIDES: Array<[string, string[], "string" | "int"]> = [
   ["DBB_TRANSFER_BACKOFF_SECONDS", ["transfers", "backoffSeconds"], "int"],
   ["DBB_TRANSFER_LEASE_SECONDS", ["transfers", "leaseSeconds"], "int"],
   ["DBB_TOMBSTONE_DELAY_SECONDS", ["transfers", "tombstoneDelaySeconds"], "int"],
+  ["DBB_JUDGE_INTERVAL_SECONDS", ["transfers", "judgeIntervalSeconds"], "int"],
   ["DBB_FACILITY", ["facility", "code"], "string"],
   ["DBB_FACILITY_PORT", ["facility", "port"], "int"],
 ];

@@ -3,6 +3,7 @@ import { DbbError, ErrorCode, invalidInput } from "../../lib/errors";
 import { decodeCursor, pageSize } from "../../lib/pagination";
 import { DID_COLUMNS, DidKey, didKey, didNotFound, DidRow, getDid } from "./did";
 import { checkDidName, checkScope } from "./identifiers";
+import { applyRulesToAttachment } from "./rule";
 
 /**
  * Attachments build the DID hierarchy: a dataset holds files; a container holds datasets and
@@ -80,6 +81,8 @@ export async function attachDids(db: EntityManager, account: string, parentKey: 
       [scopes, names, parent.scope, parent.name, account],
     );
     await tx.query(`UPDATE dids SET updated_at = now() WHERE scope = $1 AND name = $2`, [parent.scope, parent.name]);
+    // Rules on the parent or its ancestors now cover the new files too.
+    if (n > 0) await applyRulesToAttachment(tx, parent, children);
     return n;
   });
 }

@@ -1,4 +1,5 @@
 import type { EntityManager } from "typeorm";
+import { DbbError, ErrorCode } from "../../lib/errors";
 
 export interface FacilityRow {
   code: string;
@@ -27,5 +28,12 @@ export async function ensureFacility(db: EntityManager, code: string, descriptio
      RETURNING code`,
     [code, description ?? ""],
   );
+  return rows[0].code;
+}
+
+/** The registered spelling of a facility code (matched regardless of case); FACILITY_NOT_FOUND otherwise. */
+export async function canonicalFacility(db: EntityManager, code: string): Promise<string> {
+  const rows: Array<{ code: string }> = await db.query(`SELECT code FROM facilities WHERE lower(code) = lower($1)`, [code]);
+  if (!rows.length) throw new DbbError(ErrorCode.FACILITY_NOT_FOUND, `facility '${code}' does not exist`, { facility: code });
   return rows[0].code;
 }

@@ -4,7 +4,11 @@ import { ChildPageArgs, childrenOf, ChildRow, countChildren, countFiles, filesOf
 import { DidKey, didKey, DidRow, didsByKey } from "./did";
 import { FacilityRow, facilitiesByCode } from "./facility";
 import { ReplicaKey, replicasByKey, replicasOfDids, ReplicaRow } from "./replica";
+import { LockRow, locksOfDids, locksOfRules } from "./lock";
+import { decodeCursor, pageSize } from "../../lib/pagination";
 import { RseRow, rsesByFacility, rsesById, rsesByName } from "./rse";
+import { RuleRow, rulesById, rulesOfDids } from "./rule";
+import { countTransfersToRses, RequestState, TransferRow, transfersById, transfersToRses } from "./transfer";
 
 /**
  * Every relation a GraphQL query can follow goes through one of these per-request DataLoaders,
@@ -46,17 +50,19 @@ function groupBy<K, V, C = string>(fetch: (keys: readonly K[]) => Promise<V[]>, 
 const identity = (s: string) => s;
 
 export function createLoaders(db: EntityManager) {
-  /** Pages are batched per distinct (first, after): one statement per page shape. */
-  const pages = new Map<string, DataLoader<DidKey, any[], string>>();
-  function paged<V>(kind: string, args: ChildPageArgs, fetch: (keys: readonly DidKey[]) => Promise<V[]>, groupOf: (v: V) => string) {
-    const shape = JSON.stringify([kind, args.first ?? null, args.after ?? null]);
-    let loader = pages.get(shape);
+  /** Pages are batched per distinct page shape (kind and arguments): one statement per shape. */
+  const pages = new Map<string, DataLoader<any, any[], string>>();
+  function pagedBy<K, V>(shape: unknown[], fetch: (keys: readonly K[]) => Promise<V[]>, groupOf: (v: V) => string, keyOf: (k: K) => string) {
+    const id = JSON.stringify(shape);
+    let loader = pages.get(id);
     if (!loader) {
-      loader = groupBy<DidKey, V>(fetch, groupOf, didKey);
-      pages.set(shape, loader);
+      loader = groupBy<K, V>(fetch, groupOf, keyOf);
+      pages.set(id, loader);
     }
-    return loader as DataLoader<DidKey, V[], string>;
+    return loader as DataLoader<K, V[], string>;
   }
+  const paged = <V>(kind: string, args: ChildPageArgs, fetch: (keys: readonly DidKey[]) => Promise<V[]>, groupOf: (v: V) => string) =>
+    pagedBy<DidKey, V>([kind, args.first ?? null, args.after ?? null], fetch, groupOf, didKey);
   return {
     facility: byKey<string, FacilityRow>((codes) => facilitiesByCode(db, codes), (f) => f.code, identity),
     rseById: byKey<string, RseRow>((ids) => rsesById(db, ids), (r) => r.id, identity),
@@ -74,6 +80,27 @@ export function createLoaders(db: EntityManager) {
     fileCount: byKey<DidKey, { scope: string; name: string; n: number }>((keys) => countFiles(db, keys), didKey, didKey),
     childrenOfDid: (args: ChildPageArgs) =>
       paged<ChildRow>("children", args, (keys) => childrenOf(db, keys, args), (r) => `${r.parentScope}:${r.parentName}`),
+    rule: byKey<string, RuleRow>((ids) => rulesById(db, ids), (r) => r.id, identity),
+    rulesOfDid: groupBy<DidKey, RuleRow>((keys) => rulesOfDids(db, keys), didKey, didKey),
+    locksOfDid: groupBy<DidKey, LockRow>((keys) => locksOfDids(db, keys), didKey, didKey),
+    transfer: byKey<string, TransferRow>((ids) => transfersById(db, ids), (t) => t.id, identity),
+    locksOfRule: (args: ChildPageArgs) => {
+      const limit = pageSize(args.first);
+      const after = args.after ? (decodeCursor(args.after, 3) as [string, string, string]) : null;
+      return pagedBy<string, LockRow>(["locks", limit, args.after ?? null], (ids) => locksOfRules(db, ids, limit, after), (l) => l.ruleId, identity);
+    },
+    transfersToRse: (args: ChildPageArgs & { state?: RequestState | null }) => {
+      const limit = pageSize(args.first);
+      const after = args.after ? (decodeCursor(args.after, 2) as [string, string]) : null;
+      return pagedBy<string, TransferRow>(
+        ["transfers", limit, args.after ?? null, args.state ?? null],
+        (ids) => transfersToRses(db, ids, args.state ?? null, limit, after),
+        (t) => t.destRseId,
+        identity,
+      );
+    },
+    transferCountToRse: (state: RequestState | null) =>
+      pagedBy<string, { rseId: string; n: number }>(["transferCount", state], (ids) => countTransfersToRses(db, ids, state), (c) => c.rseId, identity),
     filesOfDid: (args: ChildPageArgs) => paged<FileRow>("files", args, (keys) => filesOf(db, keys, args), (r) => `${r.rootScope}:${r.rootName}`),
   };
 }

@@ -5,12 +5,28 @@ import { DidResolver } from "./graphql/did-resolver";
 import { FacilityResolver } from "./graphql/facility-resolver";
 import { ReplicaResolver } from "./graphql/replica-resolver";
 import { RseResolver } from "./graphql/rse-resolver";
+import { EventResolver } from "./graphql/event-resolver";
+import { LockResolver, RuleResolver } from "./graphql/rule-resolver";
 import { ScopeResolver } from "./graphql/scope-resolver";
+import { DeletionResolver, TransferResolver } from "./graphql/transfer-resolver";
 
 /** The central replica catalog's subgraph schema (Apollo Federation 2). */
 export function buildReplicasSchema(): Promise<GraphQLSchema> {
   return buildFederatedSchema(
-    { resolvers: [FacilityResolver, RseResolver, ScopeResolver, DidResolver, ReplicaResolver] },
+    {
+      resolvers: [
+        FacilityResolver,
+        RseResolver,
+        ScopeResolver,
+        DidResolver,
+        ReplicaResolver,
+        RuleResolver,
+        LockResolver,
+        TransferResolver,
+        DeletionResolver,
+        EventResolver,
+      ],
+    },
     {
       Facility: { __resolveReference: (ref: { code: string }, ctx: ReplicasContext) => ctx.loaders.facility.load(ref.code) },
       Rse: { __resolveReference: (ref: { name: string }, ctx: ReplicasContext) => ctx.loaders.rseByName.load(ref.name) },
@@ -18,6 +34,8 @@ export function buildReplicasSchema(): Promise<GraphQLSchema> {
         __resolveReference: (ref: { scope: string; name: string }, ctx: ReplicasContext) =>
           ctx.loaders.did.load({ scope: ref.scope, name: ref.name }),
       },
+      Rule: { __resolveReference: (ref: { id: string }, ctx: ReplicasContext) => ctx.loaders.rule.load(ref.id) },
+      TransferRequest: { __resolveReference: (ref: { id: string }, ctx: ReplicasContext) => ctx.loaders.transfer.load(ref.id) },
       Replica: {
         __resolveReference: (ref: { scope: string; name: string; rse: { name: string } }, ctx: ReplicasContext) =>
           ctx.loaders.replica.load({ scope: ref.scope, name: ref.name, rse: ref.rse.name }),

@@ -4,6 +4,7 @@ import { Database, openDatabase } from "../../lib/database";
 import { RunningService, startGraphQLService } from "../../lib/http-server";
 import { createLogger, Logger } from "../../lib/logger";
 import type { ReplicasContext } from "./graphql/context";
+import { JudgeSettings, startJudge } from "./judge";
 import { createLoaders } from "./loaders";
 import { catalogMigrations } from "./migrations";
 import { buildReplicasSchema } from "./schema";
@@ -34,6 +35,7 @@ export async function startReplicasService(config: Config, options: { port?: num
     const ran = await database.runMigrations();
     if (ran.length) logger.info({ migrations: ran }, "migrations applied");
     const verify = createTokenVerifier(config);
+    const settings: JudgeSettings = { ...config.transfers };
     const schema = await buildReplicasSchema();
     const service = await startGraphQLService<ReplicasContext>({
       name: "replicas",
@@ -46,16 +48,19 @@ export async function startReplicasService(config: Config, options: { port?: num
         caller: await verify(headers.authorization),
         loaders: createLoaders(database.dataSource.manager),
         requestId,
+        settings,
       }),
       health: async () => {
         await database.dataSource.query("SELECT 1");
       },
     });
+    const stopJudge = startJudge(database.dataSource.manager, settings, config.transfers.judgeIntervalSeconds, logger);
     return {
       ...service,
       database,
       async close() {
         await service.close();
+        await stopJudge();
         await database.close();
       },
     };

@@ -13,6 +13,8 @@ export interface TestCatalog {
   url: string;
   config: Config;
   service: ReplicasService;
+  /** Signs a token for this catalog. */
+  token(subject: string, scopes: string[], ttlSeconds?: number): Promise<string>;
   /** Tokens: admin (catalog:admin), writer (catalog:write), reader (no catalog scope). */
   tokens: { admin: string; writer: string; reader: string };
   ok<T = any>(query: string, variables?: Record<string, unknown>, token?: string): Promise<T>;
@@ -25,14 +27,15 @@ export interface TestCatalog {
  * The catalog service on a fresh database of the local Postgres server, listening on a free port,
  * talked to over real HTTP.
  */
-export async function startTestCatalog(label: string): Promise<TestCatalog> {
+export async function startTestCatalog(label: string, env: Record<string, string> = {}): Promise<TestCatalog> {
   const db: TestDatabase = await createTestDatabase(label);
   const dataDir = mkdtempSync(path.join(tmpdir(), "dbb-test-"));
   const config = loadConfig(undefined, {
     DBB_DATABASE_URL: db.url,
     DBB_DATA_DIR: dataDir,
     DBB_AUTH_SECRET: randomBytes(24).toString("hex"),
-    DBB_LOG_LEVEL: "silent",
+    DBB_LOG_LEVEL: process.env.DBB_TEST_LOG_LEVEL ?? "silent",
+    ...env,
   });
   const service = await startReplicasService(config, { port: 0 });
   const token = (subject: string, scopes: string[]) => signToken(config, { subject, scopes, ttlSeconds: 3600 });
@@ -46,6 +49,7 @@ export async function startTestCatalog(label: string): Promise<TestCatalog> {
     config,
     service,
     tokens,
+    token: (subject, scopes, ttlSeconds = 3600) => signToken(config, { subject, scopes, ttlSeconds }),
     ok: (q, v, t = tokens.admin) => ok(service.url, q, v, t),
     errorOf: (q, v, t = tokens.admin) => errorOf(service.url, q, v, t),
     raw: (q, v, t) => graphql(service.url, q, v, t),

@@ -1,5 +1,6 @@
 import type { EntityManager } from "typeorm";
 import type { Caller } from "../../../lib/auth";
+import type { JudgeSettings } from "../judge";
 import type { Loaders } from "../loaders";
 
 export interface ReplicasContext {
@@ -7,4 +8,5 @@ export interface ReplicasContext {
   caller: Caller;
   loaders: Loaders;
   requestId: string;
+  settings: JudgeSettings;
 }

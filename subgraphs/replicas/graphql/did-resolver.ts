@@ -7,7 +7,7 @@ import { attachDids, detachDids } from "../attachment";
 import { addDids, DidRow, getDid, listDids, setDidMetadata, setDidStatus } from "../did";
 import type { ReplicasContext } from "./context";
 import { AddDidInput, DidRefInput } from "./inputs";
-import { BulkResult, Did, DidConnection, DidType, Replica } from "./types";
+import { BulkResult, Did, DidConnection, DidType, Lock, Replica, Rule } from "./types";
 
 const keyOf = (d: { scope: string; name: string }) => [d.scope, d.name];
 
@@ -37,6 +37,16 @@ export class DidResolver {
   @FieldResolver(() => [Replica], { description: "The file's replicas on every RSE, by RSE name." })
   replicas(@Root() did: DidRow, @Ctx() ctx: ReplicasContext) {
     return ctx.loaders.replicasOfDid.load(did);
+  }
+
+  @FieldResolver(() => [Rule], { description: "Replication rules made on this DID itself." })
+  rules(@Root() did: DidRow, @Ctx() ctx: ReplicasContext) {
+    return ctx.loaders.rulesOfDid.load(did);
+  }
+
+  @FieldResolver(() => [Lock], { description: "The rules' locks on this file (files only)." })
+  locks(@Root() did: DidRow, @Ctx() ctx: ReplicasContext) {
+    return ctx.loaders.locksOfDid.load(did);
   }
 
   @FieldResolver(() => [Did], { description: "The datasets or containers this DID is attached to." })

@@ -1,6 +1,6 @@
 import { GraphQLJSON, GraphQLJSONObject } from "graphql-scalars";
-import { Field, Float, InputType } from "type-graphql";
-import { DidType, ReplicaState, RseKind } from "./types";
+import { Field, Float, InputType, Int } from "type-graphql";
+import { DidType, ReplicaState, RequestState, RseKind, RuleGrouping, RuleState, TransferOutcomeKind } from "./types";
 
 @InputType({ description: "S3: endpoint (http(s) URL), bucket and optional prefix. POSIX: root (absolute path)." })
 export class RseProtocolInput {
@@ -102,3 +102,126 @@ export class AddReplicaInput {
 }
 
 export { GraphQLJSON };
+
+@InputType()
+export class AddRuleInput {
+  @Field(() => DidRefInput)
+  did: DidRefInput;
+
+  @Field()
+  rseExpression: string;
+
+  @Field(() => Int, { nullable: true, description: "Default 1." })
+  copies?: number | null;
+
+  @Field(() => RuleGrouping, { nullable: true, description: "Default DATASET." })
+  grouping?: RuleGrouping | null;
+
+  @Field(() => String, { nullable: true, description: "Copy only from AVAILABLE replicas on these RSEs." })
+  sourceReplicaExpression?: string | null;
+
+  @Field(() => Int, { nullable: true, description: "Seconds until the rule expires; none = forever." })
+  lifetime?: number | null;
+
+  @Field(() => String, { nullable: true })
+  activity?: string | null;
+
+  @Field(() => Int, { nullable: true, description: "1 (lowest) to 5 (highest), default 3." })
+  priority?: number | null;
+
+  @Field(() => Boolean, { nullable: true, description: "On deletion, make unprotected replicas due for deletion at once." })
+  purgeReplicas?: boolean | null;
+
+  @Field(() => Boolean, { nullable: true })
+  locked?: boolean | null;
+
+  @Field(() => String, { nullable: true })
+  comment?: string | null;
+}
+
+@InputType()
+export class UpdateRuleInput {
+  @Field(() => Int, { nullable: true, description: "New lifetime in seconds, from now." })
+  lifetime?: number | null;
+
+  @Field(() => Boolean, { nullable: true })
+  locked?: boolean | null;
+
+  @Field(() => String, { nullable: true })
+  comment?: string | null;
+
+  @Field(() => String, { nullable: true })
+  activity?: string | null;
+
+  @Field(() => Int, { nullable: true })
+  priority?: number | null;
+}
+
+@InputType()
+export class RuleFilterInput {
+  @Field(() => RuleState, { nullable: true })
+  state?: RuleState | null;
+
+  @Field(() => String, { nullable: true })
+  account?: string | null;
+
+  @Field(() => String, { nullable: true })
+  scope?: string | null;
+
+  @Field(() => String, { nullable: true })
+  name?: string | null;
+
+  @Field(() => String, { nullable: true })
+  activity?: string | null;
+}
+
+@InputType()
+export class TransferFilterInput {
+  @Field(() => RequestState, { nullable: true })
+  state?: RequestState | null;
+
+  @Field(() => String, { nullable: true })
+  destinationRse?: string | null;
+
+  @Field(() => String, { nullable: true })
+  sourceRse?: string | null;
+
+  @Field(() => String, { nullable: true, description: "The destination's facility." })
+  facility?: string | null;
+
+  @Field(() => String, { nullable: true })
+  scope?: string | null;
+
+  @Field(() => String, { nullable: true })
+  name?: string | null;
+
+  @Field(() => String, { nullable: true })
+  ruleId?: string | null;
+}
+
+@InputType()
+export class TransferOutcomeInput {
+  @Field(() => TransferOutcomeKind)
+  outcome: TransferOutcomeKind;
+
+  @Field(() => Float, { nullable: true, description: "Bytes written at the destination (required for DONE)." })
+  bytes?: number | null;
+
+  @Field(() => String, { nullable: true })
+  adler32?: string | null;
+
+  @Field(() => String, { nullable: true })
+  md5?: string | null;
+
+  @Field(() => String, { nullable: true })
+  error?: string | null;
+}
+
+@InputType()
+export class DeletionOutcomeInput {
+  @Field({ description: "true when the object is gone (or was already gone)." })
+  ok: boolean;
+
+  @Field(() => String, { nullable: true })
+  error?: string | null;
+}

@@ -1,10 +1,12 @@
 import { GraphQLJSON } from "graphql-scalars";
-import { Arg, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from "type-graphql";
+import { Arg, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from "type-graphql";
 import { requireScope } from "../../../lib/auth";
 import { addRse, deleteRse, getRse, listRses, RseRow, setRseAttribute, setRseAvailability } from "../rse";
 import type { ReplicasContext } from "./context";
 import { AddRseInput } from "./inputs";
-import { Facility, Rse, RseProtocol } from "./types";
+import { toConnection } from "../../../lib/connection";
+import { pageSize, toPage } from "../../../lib/pagination";
+import { Facility, RequestState, Rse, RseProtocol, TransferRequestConnection } from "./types";
 
 @Resolver(() => Rse)
 export class RseResolver {
@@ -29,6 +31,23 @@ export class RseResolver {
   @FieldResolver(() => RseProtocol)
   protocol(@Root() rse: RseRow): RseProtocol {
     return { endpoint: rse.endpoint, bucket: rse.bucket, prefix: rse.prefix, root: rse.rootPath };
+  }
+
+  @FieldResolver(() => TransferRequestConnection, { description: "Transfer requests to this RSE, newest first." })
+  async transfers(
+    @Root() rse: RseRow,
+    @Arg("state", () => RequestState, { nullable: true }) state: RequestState | null,
+    @Arg("first", () => Int, { nullable: true }) first: number | null,
+    @Arg("after", () => String, { nullable: true }) after: string | null,
+    @Ctx() ctx: ReplicasContext,
+  ) {
+    const rows = await ctx.loaders.transfersToRse({ first, after, state }).load(rse.id);
+    return toConnection(
+      toPage(rows, pageSize(first), (t) => [t.cursorAt, t.id], async () => {
+        const [count] = await ctx.loaders.transferCountToRse(state).load(rse.id);
+        return count?.n ?? 0;
+      }),
+    );
   }
 
   @Mutation(() => Rse, { description: "Adds an RSE (scope catalog:admin). An unknown facility code creates the facility." })

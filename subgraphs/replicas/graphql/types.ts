@@ -180,3 +180,211 @@ export const DidConnection = Connection(Did, "Did");
 export const ReplicaConnection = Connection(Replica, "Replica");
 
 export { GraphQLJSON, GraphQLJSONObject };
+
+export enum RuleGrouping {
+  ALL = "ALL",
+  DATASET = "DATASET",
+  NONE = "NONE",
+}
+registerEnumType(RuleGrouping, {
+  name: "RuleGrouping",
+  description: "ALL: the same RSEs for all files; DATASET: the same RSEs per dataset; NONE: chosen per file.",
+});
+
+export enum RuleState {
+  OK = "OK",
+  REPLICATING = "REPLICATING",
+  STUCK = "STUCK",
+  SUSPENDED = "SUSPENDED",
+}
+registerEnumType(RuleState, { name: "RuleState" });
+
+export enum LockState {
+  OK = "OK",
+  REPLICATING = "REPLICATING",
+  STUCK = "STUCK",
+}
+registerEnumType(LockState, { name: "LockState" });
+
+export enum RequestState {
+  QUEUED = "QUEUED",
+  SUBMITTED = "SUBMITTED",
+  DONE = "DONE",
+  FAILED = "FAILED",
+}
+registerEnumType(RequestState, { name: "RequestState" });
+
+export enum TransferOutcomeKind {
+  DONE = "DONE",
+  FAILED = "FAILED",
+}
+registerEnumType(TransferOutcomeKind, { name: "TransferOutcomeKind" });
+
+@Directive('@key(fields: "id")')
+@ObjectType({ description: "A replication rule: `copies` copies of a DID's files on RSEs an expression selects, until it expires." })
+export class Rule {
+  @Field()
+  id: string;
+
+  @Field({ description: "The token subject that made the rule." })
+  account: string;
+
+  @Field()
+  rseExpression: string;
+
+  @Field(() => Int)
+  copies: number;
+
+  @Field(() => RuleGrouping)
+  grouping: RuleGrouping;
+
+  @Field(() => String, { nullable: true })
+  sourceReplicaExpression: string | null;
+
+  @Field(() => Date, { nullable: true })
+  expiresAt: Date | null;
+
+  @Field()
+  activity: string;
+
+  @Field(() => Int, { description: "1 (lowest) to 5 (highest)." })
+  priority: number;
+
+  @Field()
+  purgeReplicas: boolean;
+
+  @Field({ description: "A locked rule cannot be deleted and does not expire." })
+  locked: boolean;
+
+  @Field(() => String, { nullable: true })
+  comment: string | null;
+
+  @Field(() => RuleState)
+  state: RuleState;
+
+  @Field(() => Int)
+  locksOk: number;
+
+  @Field(() => Int)
+  locksReplicating: number;
+
+  @Field(() => Int)
+  locksStuck: number;
+
+  @Field(() => String, { nullable: true, description: "The last transfer error that made a lock STUCK." })
+  error: string | null;
+
+  @Field()
+  createdAt: Date;
+
+  @Field()
+  updatedAt: Date;
+}
+
+@ObjectType({ description: "A rule's claim on one file's copy at one RSE." })
+export class Lock {
+  @Field()
+  scope: string;
+
+  @Field()
+  name: string;
+
+  @Field(() => LockState)
+  state: LockState;
+
+  @Field(() => Float)
+  bytes: number;
+
+  @Field()
+  createdAt: Date;
+
+  @Field()
+  updatedAt: Date;
+}
+
+@Directive('@key(fields: "id")')
+@ObjectType({ description: "A file to copy to a destination RSE; the source is chosen when an agent claims it." })
+export class TransferRequest {
+  @Field()
+  id: string;
+
+  @Field(() => RequestState)
+  state: RequestState;
+
+  @Field(() => Int, { description: "Failed attempts so far." })
+  attempts: number;
+
+  @Field()
+  nextAttemptAt: Date;
+
+  @Field(() => String, { nullable: true })
+  lastError: string | null;
+
+  @Field(() => String, { nullable: true, description: "CHECKSUM_MISMATCH, TRANSFER_ERROR or CANCELLED." })
+  errorCode: string | null;
+
+  @Field(() => Float)
+  bytes: number;
+
+  @Field()
+  activity: string;
+
+  @Field(() => Int)
+  priority: number;
+
+  @Field(() => String, { nullable: true, description: "The agent (token subject) holding it." })
+  claimedBy: string | null;
+
+  @Field(() => Date, { nullable: true })
+  leaseExpiresAt: Date | null;
+
+  @Field(() => String, { nullable: true, description: "The lease, shown only to the agent that just claimed the request." })
+  lease: string | null;
+
+  @Field()
+  createdAt: Date;
+
+  @Field()
+  updatedAt: Date;
+
+  @Field(() => Date, { nullable: true })
+  finishedAt: Date | null;
+}
+
+@ObjectType({ description: "A replica handed to an agent for deletion." })
+export class Deletion {
+  @Field({ description: "The replica's id; report with it." })
+  id: string;
+
+  @Field()
+  lease: string;
+
+  @Field({ description: "Path of the object relative to the RSE root or bucket prefix." })
+  path: string;
+
+  @Field(() => Float)
+  bytes: number;
+}
+
+@ObjectType({ description: "A state change in the catalog." })
+export class CatalogEvent {
+  @Field({ description: "Increasing; also the cursor." })
+  id: string;
+
+  @Field()
+  type: string;
+
+  @Field(() => String, { nullable: true })
+  facility: string | null;
+
+  @Field(() => GraphQLJSONObject, { description: "Names the DID, RSE, facility, rule or request concerned." })
+  payload: Record<string, unknown>;
+
+  @Field()
+  createdAt: Date;
+}
+
+export const RuleConnection = Connection(Rule, "Rule");
+export const LockConnection = Connection(Lock, "Lock");
+export const TransferRequestConnection = Connection(TransferRequest, "TransferRequest");
+export const EventConnection = Connection(CatalogEvent, "CatalogEvent");

@@ -1,0 +1,116 @@
+import { Arg, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import { agentFacilities, requireAgent, requireScope } from "../../../lib/auth";
+import { toConnection } from "../../../lib/connection";
+import { claimDeletions, deletionFacility, DeletionRow, reportDeletion } from "../deletion";
+import { canonicalFacility } from "../facility";
+import { claimTransfers, heartbeat, listTransfers, reportTransfer, transferFacility, TransferRow } from "../transfer";
+import type { ReplicasContext } from "./context";
+import { DeletionOutcomeInput, TransferFilterInput, TransferOutcomeInput } from "./inputs";
+import { Deletion, Did, Rse, Rule, TransferRequest, TransferRequestConnection } from "./types";
+
+@Resolver(() => TransferRequest)
+export class TransferResolver {
+  @Query(() => TransferRequest, { nullable: true, description: "A transfer request by id (null when unknown)." })
+  transfer(@Arg("id") id: string, @Ctx() ctx: ReplicasContext) {
+    return ctx.loaders.transfer.load(id);
+  }
+
+  @Query(() => TransferRequestConnection, { description: "Transfer requests by state, RSEs, facility, DID and rule; newest first." })
+  async transfers(
+    @Arg("filter", () => TransferFilterInput, { nullable: true }) filter: TransferFilterInput | null,
+    @Arg("first", () => Int, { nullable: true }) first: number | null,
+    @Arg("after", () => String, { nullable: true }) after: string | null,
+    @Ctx() ctx: ReplicasContext,
+  ) {
+    return toConnection(await listTransfers(ctx.db, { ...(filter ?? {}), first, after }));
+  }
+
+  @FieldResolver(() => Did)
+  file(@Root() t: TransferRow, @Ctx() ctx: ReplicasContext) {
+    return ctx.loaders.did.load({ scope: t.scope, name: t.name });
+  }
+
+  @FieldResolver(() => Rse, { nullable: true, description: "Chosen when an agent claims the request." })
+  source(@Root() t: TransferRow, @Ctx() ctx: ReplicasContext) {
+    return t.sourceRseId ? ctx.loaders.rseById.load(t.sourceRseId) : null;
+  }
+
+  @FieldResolver(() => Rse)
+  destination(@Root() t: TransferRow, @Ctx() ctx: ReplicasContext) {
+    return ctx.loaders.rseById.load(t.destRseId);
+  }
+
+  @FieldResolver(() => Rule, { nullable: true, description: "The rule that first asked for this copy (null once deleted)." })
+  rule(@Root() t: TransferRow, @Ctx() ctx: ReplicasContext) {
+    return t.ruleId ? ctx.loaders.rule.load(t.ruleId) : null;
+  }
+
+  @FieldResolver(() => String, { nullable: true })
+  lease(@Root() t: TransferRow): string | null {
+    return t.lease ?? null;
+  }
+
+  @Mutation(() => [TransferRequest], {
+    description: "Hands up to `limit` due requests for the facility's RSEs to the calling agent, each with a lease (scope agent:<FACILITY>).",
+  })
+  async claimTransfers(@Arg("facility") facility: string, @Arg("limit", () => Int) limit: number, @Ctx() ctx: ReplicasContext) {
+    requireScope(ctx.caller);
+    const code = await canonicalFacility(ctx.db, facility);
+    const who = requireAgent(ctx.caller, code);
+    return claimTransfers(ctx.db, code, limit, who.subject, ctx.settings);
+  }
+
+  @Mutation(() => [String], { description: "Extends the given transfer and deletion leases; returns those still held (scope agent:<FACILITY>)." })
+  heartbeat(@Arg("leases", () => [String]) leases: string[], @Ctx() ctx: ReplicasContext) {
+    const who = requireScope(ctx.caller);
+    return heartbeat(ctx.db, leases, agentFacilities(who), ctx.settings);
+  }
+
+  @Mutation(() => TransferRequest, {
+    description:
+      "Reports a claimed request: DONE makes the replica AVAILABLE when size and checksums match (else CHECKSUM_MISMATCH counts as a failure); FAILED retries with backoff, then STUCK (scope agent:<FACILITY>).",
+  })
+  async reportTransfer(
+    @Arg("id") id: string,
+    @Arg("lease") lease: string,
+    @Arg("outcome", () => TransferOutcomeInput) outcome: TransferOutcomeInput,
+    @Ctx() ctx: ReplicasContext,
+  ) {
+    requireScope(ctx.caller);
+    requireAgent(ctx.caller, await transferFacility(ctx.db, id));
+    return reportTransfer(ctx.db, id, lease, outcome, ctx.settings);
+  }
+
+  @Mutation(() => [Deletion], { description: "Hands up to `limit` due, unlocked replicas at the facility to the agent for deletion (scope agent:<FACILITY>)." })
+  async claimDeletions(@Arg("facility") facility: string, @Arg("limit", () => Int) limit: number, @Ctx() ctx: ReplicasContext) {
+    requireScope(ctx.caller);
+    const code = await canonicalFacility(ctx.db, facility);
+    requireAgent(ctx.caller, code);
+    return claimDeletions(ctx.db, code, limit, ctx.settings);
+  }
+
+  @Mutation(() => Boolean, { description: "Reports a deletion; success removes the replica (scope agent:<FACILITY>)." })
+  async reportDeletion(
+    @Arg("id") id: string,
+    @Arg("lease") lease: string,
+    @Arg("outcome", () => DeletionOutcomeInput) outcome: DeletionOutcomeInput,
+    @Ctx() ctx: ReplicasContext,
+  ) {
+    requireScope(ctx.caller);
+    requireAgent(ctx.caller, await deletionFacility(ctx.db, id));
+    return reportDeletion(ctx.db, id, lease, outcome, ctx.settings);
+  }
+}
+
+@Resolver(() => Deletion)
+export class DeletionResolver {
+  @FieldResolver(() => Did)
+  file(@Root() d: DeletionRow, @Ctx() ctx: ReplicasContext) {
+    return ctx.loaders.did.load({ scope: d.scope, name: d.name });
+  }
+
+  @FieldResolver(() => Rse)
+  rse(@Root() d: DeletionRow, @Ctx() ctx: ReplicasContext) {
+    return ctx.loaders.rseById.load(d.rseId);
+  }
+}

@@ -1,0 +1,220 @@
+import type { EntityManager } from "typeorm";
+import { appendEventsFrom } from "./event";
+
+/**
+ * Rule evaluation, set-based: which files a rule covers, where their copies go, and the locks,
+ * replicas and transfer requests that follow. Everything happens in SQL over temporary tables
+ * (INSERT … SELECT), so a rule on a container of 100,000 files costs a fixed number of
+ * statements and bounded memory here, with no per-file loop in JavaScript.
+ */
+
+export type Grouping = "ALL" | "DATASET" | "NONE";
+
+export interface RuleForEvaluation {
+  id: string;
+  account: string;
+  grouping: Grouping;
+  copies: number;
+  sourceRseIds: string[] | null;
+  activity: string;
+  priority: number;
+}
+
+export interface Candidate {
+  id: string;
+  name: string;
+}
+
+/** A starting point of the file walk; `group` is the dataset it was reached through, if any. */
+export interface Root {
+  scope: string;
+  name: string;
+  group?: string | null;
+}
+
+/** The deterministic replica path (as replica.ts deterministicPath), computed in SQL. */
+const PATH_SQL = (s: string, n: string) =>
+  `${s} || '/' || substr(md5(${s} || ':' || ${n}), 1, 2) || '/' || substr(md5(${s} || ':' || ${n}), 3, 2) || '/' || ${n}`;
+
+/**
+ * Fills the temporary table `rule_files (scope, name, bytes, g)`: every file below the roots,
+ * with `g` the placement group the rule's grouping puts it in (ALL: one group; DATASET: the
+ * nearest dataset above the file, or the file itself; NONE: the file).
+ */
+async function collectFiles(tx: EntityManager, roots: Root[], grouping: Grouping): Promise<void> {
+  await tx.query(`DROP TABLE IF EXISTS rule_files`);
+  const group =
+    grouping === "ALL" ? `''` : grouping === "NONE" ? `f.scope || ':' || f.name` : `coalesce(f.grp, f.scope || ':' || f.name)`;
+  await tx.query(
+    `CREATE TEMP TABLE rule_files ON COMMIT DROP AS
+     WITH RECURSIVE tree(scope, name, did_type, grp) AS (
+       SELECT d.scope, d.name, d.did_type, CASE WHEN d.did_type = 'DATASET' THEN d.scope || ':' || d.name ELSE k.grp END
+       FROM unnest($1::text[], $2::text[], $3::text[]) AS k(scope, name, grp)
+       JOIN dids d ON d.scope = k.scope AND d.name = k.name
+       UNION
+       SELECT c.scope, c.name, c.did_type, CASE WHEN c.did_type = 'DATASET' THEN c.scope || ':' || c.name ELSE t.grp END
+       FROM tree t
+       JOIN attachments a ON a.parent_scope = t.scope AND a.parent_name = t.name
+       JOIN dids c ON c.scope = a.child_scope AND c.name = a.child_name
+       WHERE t.did_type <> 'FILE')
+     SELECT f.scope, f.name, d.bytes, ${group} AS g
+     FROM (SELECT DISTINCT ON (scope, name) scope, name, grp FROM tree WHERE did_type = 'FILE' ORDER BY scope, name, grp) f
+     JOIN dids d ON d.scope = f.scope AND d.name = f.name`,
+    [roots.map((r) => r.scope), roots.map((r) => r.name), roots.map((r) => r.group ?? null)],
+  );
+  await tx.query(`CREATE INDEX ON rule_files (scope, name)`);
+  await tx.query(`ANALYZE rule_files`);
+}
+
+/**
+ * Chooses `copies` RSEs per group into `rule_placement (g, rse_id)`. Preference: RSEs this rule
+ * already placed the group on (files attached later follow their group), then RSEs holding more
+ * of the group's files, then a deterministic hash of group and RSE name, which spreads groups
+ * evenly over equal RSEs and gives the same answer every time.
+ */
+async function place(tx: EntityManager, rule: RuleForEvaluation, candidates: Candidate[]): Promise<void> {
+  await tx.query(`DROP TABLE IF EXISTS rule_placement`);
+  const ruleGroup =
+    rule.grouping === "ALL"
+      ? `SELECT '' AS g, l.rse_id, count(*) AS n FROM locks l WHERE l.rule_id = $4 GROUP BY l.rse_id`
+      : rule.grouping === "DATASET"
+        ? `SELECT a.parent_scope || ':' || a.parent_name AS g, l.rse_id, count(*) AS n
+           FROM locks l JOIN attachments a ON a.child_scope = l.scope AND a.child_name = l.name
+           WHERE l.rule_id = $4 GROUP BY 1, 2`
+        : `SELECT NULL::text AS g, NULL::uuid AS rse_id, 0::bigint AS n WHERE $4::uuid IS NULL`;
+  await tx.query(
+    `CREATE TEMP TABLE rule_placement ON COMMIT DROP AS
+     WITH cand AS (SELECT * FROM unnest($1::uuid[], $2::text[]) AS c(rse_id, rse_name)),
+     groups AS (SELECT DISTINCT g FROM rule_files),
+     held AS (
+       SELECT f.g, r.rse_id, count(*) AS n FROM rule_files f
+       JOIN replicas r ON r.scope = f.scope AND r.name = f.name
+       WHERE r.rse_id = ANY($1::uuid[]) AND r.state IN ('AVAILABLE', 'COPYING')
+       GROUP BY f.g, r.rse_id),
+     placed AS (${ruleGroup}),
+     ranked AS (
+       SELECT gr.g, c.rse_id,
+              row_number() OVER (PARTITION BY gr.g
+                                 ORDER BY coalesce(p.n, 0) DESC, coalesce(h.n, 0) DESC, md5(gr.g || '@' || c.rse_name), c.rse_name) AS rn
+       FROM groups gr CROSS JOIN cand c
+       LEFT JOIN held h ON h.g = gr.g AND h.rse_id = c.rse_id
+       LEFT JOIN placed p ON p.g = gr.g AND p.rse_id = c.rse_id)
+     SELECT g, rse_id FROM ranked WHERE rn <= $3`,
+    [candidates.map((c) => c.id), candidates.map((c) => c.name), rule.copies, rule.id],
+  );
+}
+
+export interface Evaluation {
+  locks: number;
+  transfersQueued: number;
+}
+
+/**
+ * Applies a rule to the files below `roots`: locks each on its group's RSEs, creates COPYING
+ * replicas and QUEUED transfer requests where no AVAILABLE replica exists, raises lock counts
+ * and clears tombstones of the replicas it now protects. Idempotent: existing locks are kept.
+ */
+export async function applyRule(tx: EntityManager, rule: RuleForEvaluation, roots: Root[], candidates: Candidate[]): Promise<Evaluation> {
+  await collectFiles(tx, roots, rule.grouping);
+  await place(tx, rule, candidates);
+  // Lock the affected replica rows first: a concurrent deletion claim either finished before us
+  // (we then see BEING_DELETED and re-transfer) or skips these rows (SKIP LOCKED) until we commit.
+  await tx.query(
+    `SELECT 1 FROM replicas r JOIN rule_files f ON r.scope = f.scope AND r.name = f.name
+     JOIN rule_placement p ON p.g = f.g AND p.rse_id = r.rse_id
+     ORDER BY r.scope, r.name, r.rse_id FOR UPDATE OF r`,
+  );
+  await tx.query(`DROP TABLE IF EXISTS rule_new_locks`);
+  await tx.query(
+    `CREATE TEMP TABLE rule_new_locks ON COMMIT DROP AS
+     WITH ins AS (
+       INSERT INTO locks (rule_id, scope, name, rse_id, state, bytes)
+       SELECT $1, f.scope, f.name, p.rse_id,
+              CASE WHEN r.state = 'AVAILABLE' THEN 'OK'::lock_state ELSE 'REPLICATING'::lock_state END, coalesce(f.bytes, 0)
+       FROM rule_files f
+       JOIN rule_placement p ON p.g = f.g
+       LEFT JOIN replicas r ON r.scope = f.scope AND r.name = f.name AND r.rse_id = p.rse_id
+       ON CONFLICT DO NOTHING
+       RETURNING scope, name, rse_id, state, bytes)
+     SELECT * FROM ins`,
+    [rule.id],
+  );
+  await tx.query(
+    `INSERT INTO replicas (scope, name, rse_id, state, bytes, path, account)
+     SELECT l.scope, l.name, l.rse_id, 'COPYING', l.bytes, ${PATH_SQL("l.scope", "l.name")}, $1
+     FROM rule_new_locks l WHERE l.state = 'REPLICATING'
+     ON CONFLICT (scope, name, rse_id) DO NOTHING`,
+    [rule.account],
+  );
+  await tx.query(
+    `UPDATE replicas r SET lock_cnt = r.lock_cnt + 1, tombstone = NULL, updated_at = now()
+     FROM rule_new_locks l WHERE r.scope = l.scope AND r.name = l.name AND r.rse_id = l.rse_id`,
+  );
+  const [{ n: locks }] = await tx.query(`SELECT count(*) AS n FROM rule_new_locks`);
+  const transfersQueued = await queueTransfers(tx, rule, `SELECT scope, name, rse_id FROM rule_new_locks WHERE state = 'REPLICATING'`);
+  return { locks, transfersQueued };
+}
+
+/**
+ * Queues a transfer request for each (scope, name, rse_id) that `needSql` yields and that has no
+ * live request yet. The source is chosen when an agent claims the request, among AVAILABLE
+ * replicas on the rule's source RSEs (any RSE when the rule names none).
+ */
+export async function queueTransfers(tx: EntityManager, rule: RuleForEvaluation, needSql: string, params: unknown[] = []): Promise<number> {
+  const base = params.length;
+  await tx.query(`DROP TABLE IF EXISTS rule_new_requests`);
+  await tx.query(
+    `CREATE TEMP TABLE rule_new_requests ON COMMIT DROP AS
+     WITH ins AS (
+       INSERT INTO transfer_requests (scope, name, dest_rse_id, rule_id, source_rse_ids, bytes, activity, priority)
+       SELECT n.scope, n.name, n.rse_id, $${base + 1}::uuid, $${base + 2}::uuid[], coalesce(d.bytes, 0), $${base + 3}, $${base + 4}
+       FROM (${needSql}) n JOIN dids d ON d.scope = n.scope AND d.name = n.name
+       ON CONFLICT (scope, name, dest_rse_id) WHERE state IN ('QUEUED', 'SUBMITTED') DO NOTHING
+       RETURNING id, scope, name, dest_rse_id)
+     SELECT * FROM ins`,
+    [...params, rule.id, rule.sourceRseIds, rule.activity, rule.priority],
+  );
+  await appendEventsFrom(
+    tx,
+    "transfer-queued",
+    `SELECT s.facility, jsonb_build_object('request', q.id, 'scope', q.scope, 'name', q.name, 'rse', s.name, 'facility', s.facility, 'rule', $1::uuid) AS payload
+     FROM rule_new_requests q JOIN rses s ON s.id = q.dest_rse_id`,
+    [rule.id],
+  );
+  const [{ n }] = await tx.query(`SELECT count(*) AS n FROM rule_new_requests`);
+  return n;
+}
+
+export interface LockRow {
+  ruleId: string;
+  scope: string;
+  name: string;
+  rseId: string;
+  state: "OK" | "REPLICATING" | "STUCK";
+  bytes: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const LOCK_COLUMNS = `l.rule_id AS "ruleId", l.scope, l.name, l.rse_id AS "rseId", l.state, l.bytes, l.created_at AS "createdAt", l.updated_at AS "updatedAt"`;
+
+/** The locks on many files, in one statement. */
+export async function locksOfDids(db: EntityManager, keys: readonly { scope: string; name: string }[]): Promise<LockRow[]> {
+  return db.query(
+    `SELECT ${LOCK_COLUMNS} FROM unnest($1::text[], $2::text[]) AS k(scope, name)
+     JOIN locks l ON l.scope = k.scope AND l.name = k.name ORDER BY l.created_at`,
+    [keys.map((k) => k.scope), keys.map((k) => k.name)],
+  );
+}
+
+/** One page of the locks of each of many rules, ordered by (scope, name, rse), in one statement. */
+export async function locksOfRules(db: EntityManager, ruleIds: readonly string[], limit: number, after: [string, string, string] | null): Promise<LockRow[]> {
+  return db.query(
+    `SELECT * FROM (
+       SELECT ${LOCK_COLUMNS}, row_number() OVER (PARTITION BY l.rule_id ORDER BY l.scope, l.name, l.rse_id) AS rn
+       FROM locks l WHERE l.rule_id = ANY($1::uuid[])
+         AND ($2::text IS NULL OR (l.scope, l.name, l.rse_id) > ($2::text, $3::text, $4::uuid))) x
+     WHERE rn <= $5 ORDER BY scope, name, "rseId"`,
+    [ruleIds, after?.[0] ?? null, after?.[1] ?? null, after?.[2] ?? null, limit + 1],
+  );
+}

@@ -1,0 +1,343 @@
+import type { EntityManager } from "typeorm";
+import { DbbError, ErrorCode, invalidInput } from "../../lib/errors";
+import { decodeCursor, Page, pageSize, toPage } from "../../lib/pagination";
+import { appendEventsFrom } from "./event";
+import { refreshRules } from "./rule";
+
+/**
+ * Transfer requests and the agents' side of them: claim with a lease (FOR UPDATE SKIP LOCKED, so
+ * two agents never get the same request), heartbeat, report. A DONE report makes the replica
+ * AVAILABLE only when size and checksums match the file; failures retry with exponential backoff
+ * and, past the attempt limit, leave the locks and rules STUCK with the error.
+ */
+export type RequestState = "QUEUED" | "SUBMITTED" | "DONE" | "FAILED";
+
+export interface TransferRow {
+  id: string;
+  scope: string;
+  name: string;
+  destRseId: string;
+  sourceRseId: string | null;
+  ruleId: string | null;
+  state: RequestState;
+  attempts: number;
+  nextAttemptAt: Date;
+  lastError: string | null;
+  errorCode: string | null;
+  bytes: number;
+  activity: string;
+  priority: number;
+  claimedBy: string | null;
+  leaseExpiresAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+  /** created_at at full (microsecond) precision, for cursors. */
+  cursorAt: string;
+  finishedAt: Date | null;
+  /** Present only on the rows handed to the agent that claimed them. */
+  lease?: string | null;
+}
+
+export const TRANSFER_COLUMNS = `t.id, t.scope, t.name, t.dest_rse_id AS "destRseId", t.source_rse_id AS "sourceRseId", t.rule_id AS "ruleId",
+  t.state, t.attempts, t.next_attempt_at AS "nextAttemptAt", t.last_error AS "lastError", t.error_code AS "errorCode", t.bytes,
+  t.activity, t.priority, t.claimed_by AS "claimedBy", t.lease_expires_at AS "leaseExpiresAt",
+  t.created_at AS "createdAt", t.updated_at AS "updatedAt", t.finished_at AS "finishedAt", t.created_at::text AS "cursorAt"`;
+
+export interface TransferSettings {
+  maxAttempts: number;
+  backoffSeconds: number;
+  leaseSeconds: number;
+}
+
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function transferNotFound(id: string): DbbError {
+  return new DbbError(ErrorCode.TRANSFER_NOT_FOUND, `transfer request ${id} does not exist`, { request: id });
+}
+
+/** Returns requests whose lease ran out to the queue (their agent stopped heartbeating). */
+export async function requeueExpiredLeases(db: EntityManager): Promise<number> {
+  return db.transaction(async (tx) => {
+    await tx.query(`DROP TABLE IF EXISTS expired_leases`);
+    await tx.query(
+      `CREATE TEMP TABLE expired_leases ON COMMIT DROP AS
+       WITH upd AS (
+         UPDATE transfer_requests SET state = 'QUEUED', lease = NULL, lease_expires_at = NULL, claimed_by = NULL, updated_at = now()
+         WHERE id IN (SELECT id FROM transfer_requests WHERE state = 'SUBMITTED' AND lease_expires_at < now() FOR UPDATE SKIP LOCKED)
+         RETURNING id, scope, name, dest_rse_id)
+       SELECT * FROM upd`,
+    );
+    await appendEventsFrom(
+      tx,
+      "transfer-lease-expired",
+      `SELECT s.facility, jsonb_build_object('request', e.id, 'scope', e.scope, 'name', e.name, 'rse', s.name, 'facility', s.facility) AS payload
+       FROM expired_leases e JOIN rses s ON s.id = e.dest_rse_id`,
+      [],
+    );
+    const [{ n }] = await tx.query(`SELECT count(*) AS n FROM expired_leases`);
+    return n;
+  });
+}
+
+/**
+ * Hands up to `limit` due QUEUED requests whose destination is at `facility` to the agent, each
+ * with a fresh lease and a source chosen now: an AVAILABLE, readable replica on one of the
+ * rule's source RSEs (any RSE when it names none). Requests with no usable source yet, only
+ * suspended rules behind them, or a destination replica still being deleted wait.
+ */
+export async function claimTransfers(db: EntityManager, facility: string, limit: number, agent: string, settings: TransferSettings): Promise<TransferRow[]> {
+  if (!Number.isInteger(limit) || limit < 1 || limit > 10000) throw invalidInput("limit must be 1 to 10000", { argument: "limit" });
+  await requeueExpiredLeases(db);
+  return db.transaction(async (tx) => {
+    const rows: TransferRow[] = await tx.query(
+      `WITH picked AS (
+         SELECT t.id, src.rse_id AS source
+         FROM transfer_requests t
+         JOIN rses d ON d.id = t.dest_rse_id
+         CROSS JOIN LATERAL (
+           SELECT r.rse_id FROM replicas r JOIN rses s ON s.id = r.rse_id
+           WHERE r.scope = t.scope AND r.name = t.name AND r.state = 'AVAILABLE' AND s.availability_read AND NOT s.deleted
+             AND r.rse_id <> t.dest_rse_id AND (t.source_rse_ids IS NULL OR r.rse_id = ANY(t.source_rse_ids))
+           ORDER BY s.name LIMIT 1) src
+         WHERE t.state = 'QUEUED' AND t.next_attempt_at <= now() AND d.facility = $1 AND d.availability_write
+           AND EXISTS (SELECT 1 FROM locks l JOIN rules ru ON ru.id = l.rule_id
+                       WHERE l.scope = t.scope AND l.name = t.name AND l.rse_id = t.dest_rse_id AND ru.state <> 'SUSPENDED')
+           AND NOT EXISTS (SELECT 1 FROM replicas x WHERE x.scope = t.scope AND x.name = t.name AND x.rse_id = t.dest_rse_id AND x.state = 'BEING_DELETED')
+         ORDER BY t.priority DESC, t.created_at
+         LIMIT $2
+         FOR UPDATE OF t SKIP LOCKED),
+       upd AS (
+         UPDATE transfer_requests t SET state = 'SUBMITTED', source_rse_id = p.source, lease = gen_random_uuid(),
+           lease_expires_at = now() + make_interval(secs => $3), claimed_by = $4, updated_at = now()
+         FROM picked p WHERE t.id = p.id
+         RETURNING t.*)
+       SELECT ${TRANSFER_COLUMNS}, t.lease FROM upd t ORDER BY t.priority DESC, t.created_at`,
+      [facility, limit, settings.leaseSeconds, agent],
+    );
+    if (rows.length) {
+      await appendEventsFrom(
+        tx,
+        "transfer-submitted",
+        `SELECT s.facility, jsonb_build_object('request', t.id, 'scope', t.scope, 'name', t.name, 'rse', s.name, 'facility', s.facility,
+                                               'source', src.name, 'agent', t.claimed_by) AS payload
+         FROM transfer_requests t JOIN rses s ON s.id = t.dest_rse_id JOIN rses src ON src.id = t.source_rse_id
+         WHERE t.id = ANY($1::uuid[])`,
+        [rows.map((r) => r.id)],
+      );
+    }
+    return rows;
+  });
+}
+
+/** Extends the leases (transfer and deletion) an agent still holds at its facilities; returns those extended. */
+export async function heartbeat(db: EntityManager, leases: string[], facilities: string[], settings: TransferSettings): Promise<string[]> {
+  const valid = leases.filter((l) => UUID_PATTERN.test(l));
+  const lower = facilities.map((f) => f.toLowerCase());
+  const transfers: Array<{ lease: string }> = await db.query(
+    `WITH upd AS (
+       UPDATE transfer_requests t SET lease_expires_at = now() + make_interval(secs => $3), updated_at = now()
+       FROM rses d WHERE d.id = t.dest_rse_id AND lower(d.facility) = ANY($2::text[])
+         AND t.lease = ANY($1::uuid[]) AND t.state = 'SUBMITTED' AND t.lease_expires_at >= now()
+       RETURNING t.lease)
+     SELECT lease FROM upd`,
+    [valid, lower, settings.leaseSeconds],
+  );
+  const deletions: Array<{ lease: string }> = await db.query(
+    `WITH upd AS (
+       UPDATE replicas r SET deletion_lease_expires_at = now() + make_interval(secs => $3)
+       FROM rses s WHERE s.id = r.rse_id AND lower(s.facility) = ANY($2::text[])
+         AND r.deletion_lease = ANY($1::uuid[]) AND r.deletion_lease_expires_at >= now()
+       RETURNING r.deletion_lease AS lease)
+     SELECT lease FROM upd`,
+    [valid, lower, settings.leaseSeconds],
+  );
+  return [...transfers, ...deletions].map((r) => r.lease);
+}
+
+export interface TransferOutcome {
+  outcome: "DONE" | "FAILED";
+  bytes?: number | null;
+  adler32?: string | null;
+  md5?: string | null;
+  error?: string | null;
+}
+
+/** The facility a request's destination belongs to (for the agent-scope check), or TRANSFER_NOT_FOUND. */
+export async function transferFacility(db: EntityManager, id: string): Promise<string> {
+  if (!UUID_PATTERN.test(id)) throw transferNotFound(id);
+  const rows: Array<{ facility: string }> = await db.query(
+    `SELECT d.facility FROM transfer_requests t JOIN rses d ON d.id = t.dest_rse_id WHERE t.id = $1`,
+    [id],
+  );
+  if (!rows.length) throw transferNotFound(id);
+  return rows[0].facility;
+}
+
+/** Why a DONE report does not match the file, or null when size and every known checksum agree. */
+function verify(file: { bytes: number | null; adler32: string | null; md5: string | null }, o: TransferOutcome): string | null {
+  const problems: string[] = [];
+  if (o.bytes === null || o.bytes === undefined) problems.push(`no size reported (expected ${file.bytes})`);
+  else if (file.bytes !== null && o.bytes !== file.bytes) problems.push(`size ${o.bytes} != ${file.bytes}`);
+  const same = (a: string | null | undefined, b: string) => (a ?? "").toLowerCase().replace(/^0+/, "") === b.toLowerCase().replace(/^0+/, "");
+  if (file.adler32 && !same(o.adler32, file.adler32)) problems.push(`adler32 ${o.adler32 ?? "(none)"} != ${file.adler32}`);
+  if (file.md5 && !same(o.md5, file.md5)) problems.push(`md5 ${o.md5 ?? "(none)"} != ${file.md5}`);
+  return problems.length ? problems.join("; ") : null;
+}
+
+/**
+ * Records an agent's report on a claimed request. The lease must be the current one
+ * (LEASE_LOST otherwise: the request went back to the queue and someone else may have it).
+ */
+export async function reportTransfer(db: EntityManager, id: string, lease: string, outcome: TransferOutcome, settings: TransferSettings): Promise<TransferRow> {
+  if (outcome.outcome !== "DONE" && outcome.outcome !== "FAILED") throw invalidInput("outcome must be DONE or FAILED", { field: "outcome" });
+  return db.transaction(async (tx) => {
+    const rows: Array<TransferRow & { lease: string | null; fileBytes: number | null; adler32: string | null; md5: string | null; rse: string; facility: string }> =
+      await tx.query(
+        `SELECT ${TRANSFER_COLUMNS}, t.lease, d.bytes AS "fileBytes", d.adler32, d.md5, s.name AS rse, s.facility
+         FROM transfer_requests t JOIN dids d ON d.scope = t.scope AND d.name = t.name JOIN rses s ON s.id = t.dest_rse_id
+         WHERE t.id = $1 FOR UPDATE OF t`,
+        [id],
+      );
+    if (!rows.length) throw transferNotFound(id);
+    const req = rows[0];
+    if (req.state !== "SUBMITTED" || !UUID_PATTERN.test(lease) || req.lease !== lease.toLowerCase()) {
+      throw new DbbError(ErrorCode.LEASE_LOST, `request ${id} is no longer held with this lease (state ${req.state}); drop the work, it will be handed out again`, {
+        request: id,
+        state: req.state,
+      });
+    }
+    const mismatch = outcome.outcome === "DONE" ? verify({ bytes: req.fileBytes, adler32: req.adler32, md5: req.md5 }, outcome) : null;
+    const payload = `jsonb_build_object('request', t.id, 'scope', t.scope, 'name', t.name, 'rse', s.name, 'facility', s.facility,
+                      'source', src.name, 'attempts', t.attempts, 'error', t.last_error, 'errorCode', t.error_code)`;
+    const eventFrom = `FROM transfer_requests t JOIN rses s ON s.id = t.dest_rse_id LEFT JOIN rses src ON src.id = t.source_rse_id WHERE t.id = $1`;
+    if (outcome.outcome === "DONE" && !mismatch) {
+      await tx.query(
+        `UPDATE transfer_requests SET state = 'DONE', lease = NULL, lease_expires_at = NULL, finished_at = now(), updated_at = now(),
+           last_error = NULL, error_code = NULL WHERE id = $1`,
+        [id],
+      );
+      await tx.query(
+        `UPDATE replicas SET state = 'AVAILABLE', bytes = $4, updated_at = now() WHERE scope = $1 AND name = $2 AND rse_id = $3`,
+        [req.scope, req.name, req.destRseId, outcome.bytes],
+      );
+      await tx.query(
+        `UPDATE locks SET state = 'OK', updated_at = now() WHERE scope = $1 AND name = $2 AND rse_id = $3 AND state <> 'OK'`,
+        [req.scope, req.name, req.destRseId],
+      );
+      await appendEventsFrom(tx, "transfer-done", `SELECT s.facility, ${payload} AS payload ${eventFrom}`, [id]);
+    } else {
+      const code = mismatch ? ErrorCode.CHECKSUM_MISMATCH : "TRANSFER_ERROR";
+      const message = mismatch ? `CHECKSUM_MISMATCH: ${mismatch}` : (outcome.error || "the agent reported a failure without a message").slice(0, 4000);
+      const attempts = req.attempts + 1;
+      const final = attempts >= settings.maxAttempts;
+      await tx.query(
+        `UPDATE transfer_requests SET attempts = $2, last_error = $3, error_code = $4, lease = NULL, lease_expires_at = NULL,
+           claimed_by = NULL, updated_at = now(),
+           state = CASE WHEN $5 THEN 'FAILED'::request_state ELSE 'QUEUED'::request_state END,
+           finished_at = CASE WHEN $5 THEN now() ELSE NULL END,
+           next_attempt_at = now() + make_interval(secs => $6)
+         WHERE id = $1`,
+        [id, attempts, message, code, final, settings.backoffSeconds * 2 ** (attempts - 1)],
+      );
+      await appendEventsFrom(
+        tx,
+        "transfer-failed",
+        `SELECT s.facility, ${payload} || jsonb_build_object('final', $2::boolean) AS payload ${eventFrom}`,
+        [id, final],
+      );
+      if (final) {
+        await tx.query(
+          `UPDATE locks SET state = 'STUCK', updated_at = now() WHERE scope = $1 AND name = $2 AND rse_id = $3 AND state = 'REPLICATING'`,
+          [req.scope, req.name, req.destRseId],
+        );
+        await tx.query(
+          `UPDATE rules SET error = $4 WHERE id IN (SELECT rule_id FROM locks WHERE scope = $1 AND name = $2 AND rse_id = $3 AND state = 'STUCK')`,
+          [req.scope, req.name, req.destRseId, `${req.scope}:${req.name} to ${req.rse}: ${message}`],
+        );
+      }
+    }
+    await refreshRules(tx, `SELECT rule_id FROM locks WHERE scope = $1 AND name = $2 AND rse_id = $3`, [req.scope, req.name, req.destRseId]);
+    const [result] = await tx.query(`SELECT ${TRANSFER_COLUMNS} FROM transfer_requests t WHERE t.id = $1`, [id]);
+    return result;
+  });
+}
+
+export async function transfersById(db: EntityManager, ids: readonly string[]): Promise<TransferRow[]> {
+  return db.query(`SELECT ${TRANSFER_COLUMNS} FROM transfer_requests t WHERE t.id = ANY($1::uuid[])`, [ids.filter((i) => UUID_PATTERN.test(i))]);
+}
+
+export interface TransferFilter {
+  state?: RequestState | null;
+  destinationRse?: string | null;
+  sourceRse?: string | null;
+  facility?: string | null;
+  scope?: string | null;
+  name?: string | null;
+  ruleId?: string | null;
+  first?: number | null;
+  after?: string | null;
+}
+
+/** Transfer requests by state, RSEs, facility, DID and rule; newest first. */
+export async function listTransfers(db: EntityManager, filter: TransferFilter): Promise<Page<TransferRow>> {
+  const limit = pageSize(filter.first);
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const add = (sql: (p: string) => string, value: unknown) => {
+    params.push(value);
+    where.push(sql(`$${params.length}`));
+  };
+  if (filter.state) add((p) => `t.state = ${p}`, filter.state);
+  if (filter.destinationRse) add((p) => `d.name = ${p}`, filter.destinationRse);
+  if (filter.sourceRse) add((p) => `t.source_rse_id IN (SELECT id FROM rses WHERE name = ${p})`, filter.sourceRse);
+  if (filter.facility) add((p) => `lower(d.facility) = lower(${p})`, filter.facility);
+  if (filter.scope) add((p) => `t.scope = ${p}`, filter.scope);
+  if (filter.name) add((p) => `t.name = ${p}`, filter.name);
+  if (filter.ruleId) {
+    if (!UUID_PATTERN.test(filter.ruleId)) throw invalidInput(`ruleId must be a rule id (UUID)`, { argument: "ruleId" });
+    add((p) => `t.rule_id = ${p}`, filter.ruleId);
+  }
+  const filterSql = where.length ? where.join(" AND ") : "true";
+  const filterParams = [...params];
+  if (filter.after) {
+    const [createdAt, id] = decodeCursor(filter.after, 2) as [string, string];
+    params.push(createdAt, id);
+    where.push(`(t.created_at, t.id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
+  }
+  params.push(limit + 1);
+  const rows: TransferRow[] = await db.query(
+    `SELECT ${TRANSFER_COLUMNS} FROM transfer_requests t JOIN rses d ON d.id = t.dest_rse_id
+     WHERE ${where.length ? where.join(" AND ") : "true"} ORDER BY t.created_at DESC, t.id DESC LIMIT $${params.length}`,
+    params,
+  );
+  return toPage(rows, limit, (r) => [r.cursorAt, r.id], async () => {
+    const [{ n }] = await db.query(`SELECT count(*) AS n FROM transfer_requests t JOIN rses d ON d.id = t.dest_rse_id WHERE ${filterSql}`, filterParams);
+    return n;
+  });
+}
+
+/** One page of the requests to each of many destination RSEs (newest first), in one statement. */
+export async function transfersToRses(
+  db: EntityManager,
+  rseIds: readonly string[],
+  state: RequestState | null,
+  limit: number,
+  after: [string, string] | null,
+): Promise<TransferRow[]> {
+  return db.query(
+    `SELECT * FROM (
+       SELECT ${TRANSFER_COLUMNS}, row_number() OVER (PARTITION BY t.dest_rse_id ORDER BY t.created_at DESC, t.id DESC) AS rn
+       FROM transfer_requests t WHERE t.dest_rse_id = ANY($1::uuid[]) AND ($2::request_state IS NULL OR t.state = $2)
+         AND ($3::timestamptz IS NULL OR (t.created_at, t.id) < ($3::timestamptz, $4::uuid))) x
+     WHERE rn <= $5 ORDER BY "createdAt" DESC, id DESC`,
+    [rseIds, state, after?.[0] ?? null, after?.[1] ?? null, limit + 1],
+  );
+}
+
+export async function countTransfersToRses(db: EntityManager, rseIds: readonly string[], state: RequestState | null): Promise<Array<{ rseId: string; n: number }>> {
+  return db.query(
+    `SELECT dest_rse_id AS "rseId", count(*) AS n FROM transfer_requests
+     WHERE dest_rse_id = ANY($1::uuid[]) AND ($2::request_state IS NULL OR state = $2) GROUP BY 1`,
+    [rseIds, state],
+  );
+}

@@ -1,0 +1,172 @@
+import { startTestCatalog, TestCatalog } from "../support/catalog";
+import { ADD_RULE, registerTree, RULE, seedBackbone } from "../support/replication";
+
+/** Rules: placement per grouping, copies, preference for existing replicas, later attachments, lifecycle. */
+let cat: TestCatalog;
+
+beforeAll(async () => {
+  cat = await startTestCatalog("rules");
+  await seedBackbone(cat);
+});
+afterAll(() => cat.close());
+
+async function locksByRse(id: string): Promise<Map<string, string[]>> {
+  const rule = (await cat.ok(RULE, { id })).rule;
+  const by = new Map<string, string[]>();
+  for (const l of rule.locks.nodes) by.set(l.rse.name, [...(by.get(l.rse.name) ?? []), l.name]);
+  return by;
+}
+
+const rule = (input: Record<string, unknown>, token = cat.tokens.writer) => cat.ok(ADD_RULE, { i: input }, token).then((d) => d.addRule);
+
+describe("placement", () => {
+  it("grouping ALL puts every file of a container on the same RSE", async () => {
+    const t = await registerTree(cat, "all", 3, 4);
+    const r = await rule({ did: { scope: "raw", name: t.container }, rseExpression: "tier=1", grouping: "ALL" });
+    expect(r).toMatchObject({ state: "REPLICATING", locksReplicating: 12, locksOk: 0 });
+    const by = await locksByRse(r.id);
+    expect(by.size).toBe(1);
+    expect([...by.values()][0]).toHaveLength(12);
+  });
+
+  it("grouping DATASET keeps each dataset together and spreads datasets", async () => {
+    const t = await registerTree(cat, "dsg", 8, 3);
+    const r = await rule({ did: { scope: "raw", name: t.container }, rseExpression: "USDF_DISK|FRDF_DISK|UKDF_DISK", grouping: "DATASET" });
+    const by = await locksByRse(r.id);
+    for (const ds of t.datasets) {
+      const holders = [...by.entries()].filter(([, names]) => names.some((n) => n.startsWith(ds + "/")));
+      expect(holders).toHaveLength(1);
+      expect(holders[0][1].filter((n) => n.startsWith(ds + "/"))).toHaveLength(3);
+    }
+    expect(by.size).toBeGreaterThan(1);
+  });
+
+  it("grouping NONE places each file on its own, spread over the RSEs", async () => {
+    const t = await registerTree(cat, "none", 1, 30);
+    const r = await rule({ did: { scope: "raw", name: t.datasets[0] }, rseExpression: "USDF_DISK|FRDF_DISK", grouping: "NONE" });
+    const by = await locksByRse(r.id);
+    expect([...by.values()].flat().sort()).toEqual(t.files.map((f) => f.name).sort());
+    expect(by.size).toBe(2);
+  });
+
+  it("copies=2 over three RSEs locks each file on two different RSEs, preferring RSEs that hold replicas", async () => {
+    const t = await registerTree(cat, "two", 2, 5, ["SUMMIT_DISK", "UKDF_DISK"]);
+    const r = await rule({ did: { scope: "raw", name: t.container }, rseExpression: "USDF_DISK|FRDF_DISK|UKDF_DISK", copies: 2, grouping: "DATASET" });
+    const rows = (await cat.ok(RULE, { id: r.id })).rule.locks.nodes as Array<{ name: string; rse: { name: string }; state: string }>;
+    expect(rows).toHaveLength(20);
+    for (const f of t.files) {
+      const rses = rows.filter((l) => l.name === f.name).map((l) => l.rse.name);
+      expect(new Set(rses).size).toBe(2);
+      expect(rses).toContain("UKDF_DISK");
+    }
+    // The copies already at UKDF are locked OK at once; the others are on their way.
+    expect(rows.filter((l) => l.rse.name === "UKDF_DISK").every((l) => l.state === "OK")).toBe(true);
+    expect((await cat.ok(RULE, { id: r.id })).rule).toMatchObject({ locksOk: 10, locksReplicating: 10, state: "REPLICATING" });
+  });
+
+  it("a rule whose copies all exist is OK at once and queues nothing", async () => {
+    const t = await registerTree(cat, "done", 1, 3, ["USDF_DISK"]);
+    const r = await rule({ did: { scope: "raw", name: t.datasets[0] }, rseExpression: "USDF_DISK" });
+    expect(r).toMatchObject({ state: "OK", locksOk: 3, locksReplicating: 0 });
+    const q = await cat.ok(`query($id: String!) { transfers(filter: {ruleId: $id}) { totalCount } }`, { id: r.id });
+    expect(q.transfers.totalCount).toBe(0);
+    const d = await cat.ok(`query($n: String!) { did(scope: "raw", name: $n) { rules { id } locks { state rse { name } } replicas { rse { name } lockCount } } }`, {
+      n: t.files[0].name,
+    });
+    expect(d.did.locks).toEqual([{ state: "OK", rse: { name: "USDF_DISK" } }]);
+    expect(d.did.replicas.find((x: any) => x.rse.name === "USDF_DISK").lockCount).toBe(1);
+  });
+
+  it("queues one transfer and one COPYING replica per missing copy", async () => {
+    const t = await registerTree(cat, "queue", 1, 4);
+    const r = await rule({ did: { scope: "raw", name: t.datasets[0] }, rseExpression: "FRDF_DISK" });
+    const q = await cat.ok(`query($id: String!) { transfers(filter: {ruleId: $id}) { totalCount nodes { state destination { name } file { name } } } }`, { id: r.id });
+    expect(q.transfers.totalCount).toBe(4);
+    expect(q.transfers.nodes.every((n: any) => n.state === "QUEUED" && n.destination.name === "FRDF_DISK")).toBe(true);
+    const rep = await cat.ok(`{ replicas(rse: "FRDF_DISK", state: COPYING, namePattern: "queue/*") { totalCount } }`);
+    expect(rep.replicas.totalCount).toBe(4);
+    // A second rule wanting the same copies shares the live requests.
+    const again = await rule({ did: { scope: "raw", name: t.datasets[0] }, rseExpression: "FRDF_DISK" });
+    const q2 = await cat.ok(`{ transfers(filter: {scope: "raw", destinationRse: "FRDF_DISK", state: QUEUED}) { totalCount } }`);
+    expect(again.locksReplicating).toBe(4);
+    expect(q2.transfers.totalCount).toBeGreaterThanOrEqual(4);
+    const perFile = await cat.ok(`query($n: String!) { transfers(filter: {name: $n}) { totalCount } }`, { n: t.files[0].name });
+    expect(perFile.transfers.totalCount).toBe(1);
+  });
+
+  it("locks files attached later to a ruled dataset or container", async () => {
+    const t = await registerTree(cat, "later", 1, 2);
+    const r = await rule({ did: { scope: "raw", name: t.container }, rseExpression: "USDF_DISK|FRDF_DISK", grouping: "DATASET" });
+    const before = await locksByRse(r.id);
+    expect(before.size).toBe(1);
+    const [rse] = [...before.keys()];
+    await cat.ok(`mutation { addDids(input: [{scope: "raw", name: "later/ds0/f9.fits", type: FILE, bytes: 5}, {scope: "raw", name: "later/ds1", type: DATASET},
+      {scope: "raw", name: "later/ds1/f0.fits", type: FILE, bytes: 6}]) { count } }`);
+    await cat.ok(`mutation { attachDids(parent: {scope: "raw", name: "later/ds0"}, children: [{scope: "raw", name: "later/ds0/f9.fits"}]) { count } }`);
+    await cat.ok(`mutation { attachDids(parent: {scope: "raw", name: "later/ds1"}, children: [{scope: "raw", name: "later/ds1/f0.fits"}]) { count } }`);
+    await cat.ok(`mutation { attachDids(parent: {scope: "raw", name: "later/all"}, children: [{scope: "raw", name: "later/ds1"}]) { count } }`);
+    const after = await cat.ok(RULE, { id: r.id });
+    expect(after.rule.locksReplicating + after.rule.locksOk).toBe(4);
+    // The new file of ds0 follows its dataset's RSE.
+    expect((await locksByRse(r.id)).get(rse)).toContain("later/ds0/f9.fits");
+  });
+});
+
+describe("validation", () => {
+  it("refuses too few RSEs, unknown DIDs, bad expressions and bad values with coded errors", async () => {
+    await registerTree(cat, "val", 1, 1);
+    const e = (i: Record<string, unknown>) => cat.errorOf(ADD_RULE, { i });
+    expect((await e({ did: { scope: "raw", name: "val/ds0" }, rseExpression: "tier=1", copies: 3 })).code).toBe("INSUFFICIENT_TARGET_RSES");
+    expect((await e({ did: { scope: "raw", name: "ghost" }, rseExpression: "tier=1" })).code).toBe("DID_NOT_FOUND");
+    expect((await e({ did: { scope: "raw", name: "val/ds0" }, rseExpression: "tier=(1" })).code).toBe("INVALID_RSE_EXPRESSION");
+    expect((await e({ did: { scope: "raw", name: "val/ds0" }, rseExpression: "tier=1", sourceReplicaExpression: "nowhere" })).code).toBe("INVALID_RSE_EXPRESSION");
+    expect((await e({ did: { scope: "raw", name: "val/ds0" }, rseExpression: "tier=1", priority: 9 })).code).toBe("INVALID_INPUT");
+    expect((await e({ did: { scope: "raw", name: "val/ds0" }, rseExpression: "tier=1", lifetime: 0 })).code).toBe("INVALID_INPUT");
+    expect((await cat.errorOf(RULE, { id: "00000000-0000-0000-0000-000000000000" })).code).toBe("RULE_NOT_FOUND");
+    // Nothing was written by the refused calls.
+    expect((await cat.ok(`{ rules(filter: {name: "val/ds0"}) { totalCount } }`)).rules.totalCount).toBe(0);
+  });
+
+  it("refuses rules without catalog:write, and changes to another account's rule without catalog:admin", async () => {
+    const t = await registerTree(cat, "own", 1, 1);
+    expect((await cat.errorOf(ADD_RULE, { i: { did: { scope: "raw", name: t.datasets[0] }, rseExpression: "USDF_DISK" } }, cat.tokens.reader)).code).toBe("FORBIDDEN");
+    const r = await rule({ did: { scope: "raw", name: t.datasets[0] }, rseExpression: "USDF_DISK" });
+    const other = await cat.token("someone-else", ["catalog:write"]);
+    expect((await cat.errorOf(`mutation($id: String!) { deleteRule(id: $id) }`, { id: r.id }, other)).code).toBe("FORBIDDEN");
+    expect((await cat.ok(`mutation($id: String!) { deleteRule(id: $id) }`, { id: r.id }, cat.tokens.admin)).deleteRule).toBe(true);
+  });
+});
+
+describe("lifecycle", () => {
+  it("updates, suspends and resumes a rule; a locked rule cannot be deleted", async () => {
+    const t = await registerTree(cat, "life", 1, 2);
+    const r = await rule({ did: { scope: "raw", name: t.datasets[0] }, rseExpression: "UKDF_DISK", locked: true, comment: "keep" });
+    const upd = await cat.ok(`mutation($id: String!) { updateRule(id: $id, input: {priority: 5, comment: "campaign 7", lifetime: 3600}) { priority comment expiresAt locked } }`, { id: r.id }, cat.tokens.writer);
+    expect(upd.updateRule).toMatchObject({ priority: 5, comment: "campaign 7", locked: true });
+    expect(new Date(upd.updateRule.expiresAt).getTime()).toBeGreaterThan(Date.now() + 3500e3);
+    expect((await cat.errorOf(`mutation($id: String!) { deleteRule(id: $id) }`, { id: r.id }, cat.tokens.writer)).code).toBe("RULE_LOCKED");
+    expect((await cat.ok(`mutation($id: String!) { suspendRule(id: $id) { state } }`, { id: r.id }, cat.tokens.writer)).suspendRule.state).toBe("SUSPENDED");
+    expect((await cat.ok(`mutation($id: String!) { resumeRule(id: $id) { state } }`, { id: r.id }, cat.tokens.writer)).resumeRule.state).toBe("REPLICATING");
+    await cat.ok(`mutation($id: String!) { updateRule(id: $id, input: {locked: false}) { locked } }`, { id: r.id }, cat.tokens.writer);
+    expect((await cat.ok(`mutation($id: String!) { deleteRule(id: $id) }`, { id: r.id }, cat.tokens.writer)).deleteRule).toBe(true);
+    // Its queued transfers were cancelled and the COPYING replicas it created are due for deletion later.
+    const q = await cat.ok(`{ transfers(filter: {destinationRse: "UKDF_DISK", name: "life/ds0/f0.fits"}) { nodes { state errorCode } } }`);
+    expect(q.transfers.nodes).toEqual([{ state: "FAILED", errorCode: "CANCELLED" }]);
+  });
+
+  it("lists rules by state and follows them through events", async () => {
+    const stuck = await cat.ok(`{ rules(filter: {state: REPLICATING}, first: 2) { totalCount pageInfo { hasNextPage endCursor } nodes { id state did { name } } } }`);
+    expect(stuck.rules.totalCount).toBeGreaterThan(2);
+    expect(stuck.rules.pageInfo.hasNextPage).toBe(true);
+    const next = await cat.ok(`query($a: String) { rules(filter: {state: REPLICATING}, first: 2, after: $a) { nodes { id } } }`, { a: stuck.rules.pageInfo.endCursor });
+    expect(next.rules.nodes.map((n: any) => n.id)).not.toContain(stuck.rules.nodes[0].id);
+    const ev = await cat.ok(`{ events(types: ["rule-created"], first: 3) { edges { cursor node { type payload } } pageInfo { endCursor } } }`);
+    expect(ev.events.edges).toHaveLength(3);
+    expect(ev.events.edges[0].node.payload).toMatchObject({ scope: "raw" });
+    const after = await cat.ok(`query($a: String) { events(after: $a, types: ["rule-created"], first: 1) { nodes { id } } }`, { a: ev.events.pageInfo.endCursor });
+    expect(Number(after.events.nodes[0].id)).toBeGreaterThan(0);
+    const queued = await cat.ok(`{ events(types: ["transfer-queued"], facility: "frdf", first: 1) { nodes { facility payload } } }`);
+    expect(queued.events.nodes[0]).toMatchObject({ facility: "FrDF", payload: { rse: "FRDF_DISK", facility: "FrDF" } });
+    expect((await cat.errorOf(`{ events(types: ["nonsense"]) { totalCount } }`)).code).toBe("INVALID_INPUT");
+  });
+});
