@@ -121,17 +121,19 @@ export async function rulesOfDids(db: EntityManager, keys: readonly DidKey[]): P
  * records rule-ok / rule-stuck / rule-replicating events for the rules whose state changed.
  */
 export async function refreshRules(tx: EntityManager, ruleIdsSql: string, params: unknown[] = []): Promise<void> {
+  // Lock the rules first (in id order, so concurrent refreshes cannot deadlock): the counts below
+  // then come from a snapshot taken after any concurrent refresh of the same rules committed.
+  await tx.query(`SELECT id FROM rules WHERE id IN (${ruleIdsSql}) ORDER BY id FOR UPDATE`, params);
   await tx.query(`DROP TABLE IF EXISTS rule_changes`);
   await tx.query(
     `CREATE TEMP TABLE rule_changes ON COMMIT DROP AS
      WITH counts AS (
-       SELECT ru.id,
+       SELECT ru.id, ru.state AS old_state,
               count(l.*) FILTER (WHERE l.state = 'OK') AS ok,
               count(l.*) FILTER (WHERE l.state = 'REPLICATING') AS replicating,
               count(l.*) FILTER (WHERE l.state = 'STUCK') AS stuck
        FROM rules ru LEFT JOIN locks l ON l.rule_id = ru.id
-       WHERE ru.id IN (${ruleIdsSql}) GROUP BY ru.id),
-     old AS (SELECT id, state FROM rules WHERE id IN (SELECT id FROM counts) FOR UPDATE),
+       WHERE ru.id IN (${ruleIdsSql}) GROUP BY ru.id, ru.state),
      upd AS (
        UPDATE rules ru SET locks_ok_cnt = c.ok, locks_replicating_cnt = c.replicating, locks_stuck_cnt = c.stuck,
          state = CASE WHEN ru.state = 'SUSPENDED' THEN 'SUSPENDED'::rule_state
@@ -142,7 +144,7 @@ export async function refreshRules(tx: EntityManager, ruleIdsSql: string, params
          updated_at = now()
        FROM counts c WHERE ru.id = c.id
        RETURNING ru.id, ru.scope, ru.name, ru.state, ru.error)
-     SELECT upd.*, old.state AS old_state FROM upd JOIN old ON old.id = upd.id`,
+     SELECT upd.*, c.old_state FROM upd JOIN counts c ON c.id = upd.id`,
     params,
   );
   for (const [state, type] of [
