@@ -4,7 +4,7 @@ import { ChildPageArgs, childrenOf, ChildRow, countChildren, countFiles, filesOf
 import { DidKey, didKey, DidRow, didsByKey } from "./did";
 import { FacilityRow, facilitiesByCode } from "./facility";
 import { ReplicaKey, replicasByKey, replicasOfDids, ReplicaRow } from "./replica";
-import { LockRow, locksOfDids, locksOfRules } from "./lock";
+import { LockRow, locksByKey, locksOfDids, locksOfRules } from "./lock";
 import { decodeCursor, pageSize } from "../../lib/pagination";
 import { RseRow, rsesByFacility, rsesById, rsesByName } from "./rse";
 import { RuleRow, rulesById, rulesOfDids } from "./rule";
@@ -83,6 +83,11 @@ export function createLoaders(db: EntityManager) {
     rule: byKey<string, RuleRow>((ids) => rulesById(db, ids), (r) => r.id, identity),
     rulesOfDid: groupBy<DidKey, RuleRow>((keys) => rulesOfDids(db, keys), didKey, didKey),
     locksOfDid: groupBy<DidKey, LockRow>((keys) => locksOfDids(db, keys), didKey, didKey),
+    lock: byKey<{ ruleId: string; scope: string; name: string; rse: string }, LockRow & { rseName: string }>(
+      (keys) => locksByKey(db, keys),
+      (l) => `${l.ruleId}/${l.scope}:${l.name}@${l.rseName}`,
+      (k) => `${k.ruleId.toLowerCase()}/${k.scope}:${k.name}@${k.rse}`,
+    ),
     transfer: byKey<string, TransferRow>((ids) => transfersById(db, ids), (t) => t.id, identity),
     locksOfRule: (args: ChildPageArgs) => {
       const limit = pageSize(args.first);

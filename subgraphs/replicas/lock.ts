@@ -218,3 +218,13 @@ export async function locksOfRules(db: EntityManager, ruleIds: readonly string[]
     [ruleIds, after?.[0] ?? null, after?.[1] ?? null, after?.[2] ?? null, limit + 1],
   );
 }
+
+/** Locks by (rule, file, RSE name), in one statement. */
+export async function locksByKey(db: EntityManager, keys: readonly { ruleId: string; scope: string; name: string; rse: string }[]): Promise<Array<LockRow & { rseName: string }>> {
+  return db.query(
+    `SELECT ${LOCK_COLUMNS}, s.name AS "rseName" FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS k(rule_id, scope, name, rse)
+     JOIN rses s ON s.name = k.rse AND NOT s.deleted
+     JOIN locks l ON l.rule_id::text = k.rule_id AND l.scope = k.scope AND l.name = k.name AND l.rse_id = s.id`,
+    [keys.map((k) => k.ruleId), keys.map((k) => k.scope), keys.map((k) => k.name), keys.map((k) => k.rse)],
+  );
+}

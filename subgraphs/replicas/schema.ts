@@ -34,6 +34,10 @@ export function buildReplicasSchema(): Promise<GraphQLSchema> {
         __resolveReference: (ref: { scope: string; name: string }, ctx: ReplicasContext) =>
           ctx.loaders.did.load({ scope: ref.scope, name: ref.name }),
       },
+      Lock: {
+        __resolveReference: (ref: { ruleId: string; scope: string; name: string; rse: { name: string } }, ctx: ReplicasContext) =>
+          ctx.loaders.lock.load({ ruleId: ref.ruleId, scope: ref.scope, name: ref.name, rse: ref.rse.name }),
+      },
       Rule: { __resolveReference: (ref: { id: string }, ctx: ReplicasContext) => ctx.loaders.rule.load(ref.id) },
       TransferRequest: { __resolveReference: (ref: { id: string }, ctx: ReplicasContext) => ctx.loaders.transfer.load(ref.id) },
       Replica: {

@@ -35,6 +35,8 @@ export async function startTestCatalog(label: string, env: Record<string, string
     DBB_DATA_DIR: dataDir,
     DBB_AUTH_SECRET: randomBytes(24).toString("hex"),
     DBB_LOG_LEVEL: process.env.DBB_TEST_LOG_LEVEL ?? "silent",
+    // Tests run the judge themselves; a background round would add statements to their counts.
+    DBB_JUDGE_INTERVAL_SECONDS: "3600",
     ...env,
   });
   const service = await startReplicasService(config, { port: 0 });

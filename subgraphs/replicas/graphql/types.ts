@@ -281,8 +281,12 @@ export class Rule {
   updatedAt: Date;
 }
 
+@Directive('@key(fields: "ruleId scope name rse { name }")')
 @ObjectType({ description: "A rule's claim on one file's copy at one RSE." })
 export class Lock {
+  @Field()
+  ruleId: string;
+
   @Field()
   scope: string;
 
