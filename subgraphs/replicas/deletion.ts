@@ -1,6 +1,7 @@
 import type { EntityManager } from "typeorm";
 import { DbbError, ErrorCode, invalidInput } from "../../lib/errors";
 import { appendEventsFrom } from "./event";
+import { isUuid } from "./identifiers";
 import type { TransferSettings } from "./transfer";
 
 /**
@@ -20,8 +21,6 @@ export interface DeletionRow {
   path: string;
   bytes: number;
 }
-
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function deletionNotFound(id: string): DbbError {
   return new DbbError(ErrorCode.DELETION_NOT_FOUND, `no replica ${id} is awaiting deletion`, { replica: id });
@@ -63,7 +62,7 @@ export async function claimDeletions(db: EntityManager, facility: string, limit:
 
 /** The facility of a replica awaiting deletion (for the agent-scope check). */
 export async function deletionFacility(db: EntityManager, id: string): Promise<string> {
-  if (!UUID_PATTERN.test(id)) throw deletionNotFound(id);
+  if (!isUuid(id)) throw deletionNotFound(id);
   const rows: Array<{ facility: string }> = await db.query(`SELECT s.facility FROM replicas r JOIN rses s ON s.id = r.rse_id WHERE r.id = $1`, [id]);
   if (!rows.length) throw deletionNotFound(id);
   return rows[0].facility;
@@ -87,7 +86,7 @@ export async function reportDeletion(db: EntityManager, id: string, lease: strin
     );
     if (!rows.length) throw deletionNotFound(id);
     const replica = rows[0];
-    if (replica.state !== "BEING_DELETED" || !UUID_PATTERN.test(lease) || replica.lease !== lease.toLowerCase()) {
+    if (replica.state !== "BEING_DELETED" || !isUuid(lease) || replica.lease !== lease.toLowerCase()) {
       throw new DbbError(ErrorCode.LEASE_LOST, `replica ${id} is no longer held with this lease`, { replica: id });
     }
     const payload = `jsonb_build_object('replica', r.id, 'scope', r.scope, 'name', r.name, 'rse', s.name, 'facility', s.facility, 'error', $2::text)`;

@@ -1,7 +1,8 @@
 import type { EntityManager } from "typeorm";
 import { queryRows, sqlState, UNIQUE_VIOLATION } from "../../lib/database";
 import { DbbError, ErrorCode, invalidInput } from "../../lib/errors";
-import { decodeCursor, Page, pageSize, toPage } from "../../lib/pagination";
+import { keysetPage, SqlFilter } from "../../lib/keyset-page";
+import { decodeCursor, Page } from "../../lib/pagination";
 import { checkAdler32, checkBytes, checkDidName, checkMd5, checkMetadata, checkScope } from "./identifiers";
 import { compileMetadataFilter } from "./metadata-filter";
 import { requireScopes } from "./scope";
@@ -145,36 +146,20 @@ export interface DidFilter {
 
 /** DIDs of a scope, by name pattern, type and metadata filter; ordered by name. */
 export async function listDids(db: EntityManager, filter: DidFilter): Promise<Page<DidRow>> {
-  const scope = checkScope(filter.scope, { argument: "scope" });
-  const limit = pageSize(filter.first);
-  const where = ["d.scope = $1"];
-  const params: unknown[] = [scope];
-  if (filter.namePattern) {
-    params.push(globToLike(filter.namePattern));
-    where.push(`d.name LIKE $${params.length}`);
-  }
-  if (filter.type) {
-    params.push(filter.type);
-    where.push(`d.did_type = $${params.length}`);
-  }
-  const meta = compileMetadataFilter(filter.metadata, "d.metadata", params.length + 1);
-  where.push(...meta.sql);
-  params.push(...meta.params);
-  const filterSql = where.join(" AND ");
-  const filterParams = [...params];
-  if (filter.after) {
-    const [afterName] = decodeCursor(filter.after, 1);
-    params.push(afterName);
-    where.push(`d.name > $${params.length}`);
-  }
-  params.push(limit + 1);
-  const rows: DidRow[] = await db.query(
-    `SELECT ${DID_COLUMNS} FROM dids d WHERE ${where.join(" AND ")} ORDER BY d.name LIMIT $${params.length}`,
-    params,
-  );
-  return toPage(rows, limit, (r) => [r.name], async () => {
-    const [{ n }] = await db.query(`SELECT count(*) AS n FROM dids d WHERE ${filterSql}`, filterParams);
-    return n;
+  const where = new SqlFilter().add((p) => `d.scope = ${p}`, checkScope(filter.scope, { argument: "scope" }));
+  if (filter.namePattern) where.add((p) => `d.name LIKE ${p}`, globToLike(filter.namePattern));
+  if (filter.type) where.add((p) => `d.did_type = ${p}`, filter.type);
+  const meta = compileMetadataFilter(filter.metadata, "d.metadata", where.params.length + 1);
+  where.conditions.push(...meta.sql);
+  where.params.push(...meta.params);
+  return keysetPage<DidRow>(db, {
+    select: `SELECT ${DID_COLUMNS}`,
+    from: "FROM dids d",
+    filter: where,
+    orderBy: "d.name",
+    after: filter.after ? { key: decodeCursor(filter.after, 1), sql: (name) => `d.name > ${name}` } : null,
+    first: filter.first,
+    keyOf: (r) => [r.name],
   });
 }
 

@@ -1,6 +1,7 @@
 import type { EntityManager } from "typeorm";
 import { invalidInput } from "../../lib/errors";
-import { decodeCursor, Page, pageSize, toPage } from "../../lib/pagination";
+import { keysetPage, SqlFilter } from "../../lib/keyset-page";
+import { decodeCursor, Page } from "../../lib/pagination";
 
 /**
  * The catalog's event log: every state change of rules, transfers and deletions appends one
@@ -78,34 +79,25 @@ export interface EventFilter {
 
 /** Events after a cursor, oldest first. */
 export async function listEvents(db: EntityManager, filter: EventFilter): Promise<Page<EventRow>> {
-  const limit = pageSize(filter.first);
-  const where: string[] = [];
-  const params: unknown[] = [];
+  const where = new SqlFilter();
   if (filter.types?.length) {
     for (const t of filter.types) if (!EVENT_TYPES.includes(t as EventType)) throw invalidInput(`unknown event type '${t}'; known: ${EVENT_TYPES.join(", ")}`, { argument: "types" });
-    params.push(filter.types);
-    where.push(`type = ANY($${params.length}::text[])`);
+    where.add((p) => `type = ANY(${p}::text[])`, filter.types);
   }
-  if (filter.facility) {
-    params.push(filter.facility);
-    where.push(`lower(facility) = lower($${params.length})`);
-  }
-  const filterSql = where.length ? where.join(" AND ") : "true";
-  const filterParams = [...params];
+  if (filter.facility) where.add((p) => `lower(facility) = lower(${p})`, filter.facility);
+  let after: { key: unknown[]; sql: (id: string) => string } | null = null;
   if (filter.after) {
-    const [id] = decodeCursor(filter.after, 1);
-    if (typeof id !== "number") throw invalidInput("invalid cursor", { argument: "after" });
-    params.push(id);
-    where.push(`id > $${params.length}`);
+    const key = decodeCursor(filter.after, 1);
+    if (typeof key[0] !== "number") throw invalidInput("invalid cursor", { argument: "after" });
+    after = { key, sql: (id) => `id > ${id}` };
   }
-  params.push(limit + 1);
-  const rows: EventRow[] = await db.query(
-    `SELECT id, type, facility, payload, created_at AS "createdAt" FROM events
-     WHERE ${where.length ? where.join(" AND ") : "true"} ORDER BY id LIMIT $${params.length}`,
-    params,
-  );
-  return toPage(rows, limit, (r) => [r.id], async () => {
-    const [{ n }] = await db.query(`SELECT count(*) AS n FROM events WHERE ${filterSql}`, filterParams);
-    return n;
+  return keysetPage<EventRow>(db, {
+    select: `SELECT id, type, facility, payload, created_at AS "createdAt"`,
+    from: "FROM events",
+    filter: where,
+    orderBy: "id",
+    after,
+    first: filter.first,
+    keyOf: (r) => [r.id],
   });
 }

@@ -15,6 +15,13 @@ export const METADATA_KEY_PATTERN = /^[A-Za-z0-9_.\-]{1,128}$/;
 const ADLER32_PATTERN = /^[0-9a-f]{8}$/;
 const MD5_PATTERN = /^[0-9a-f]{32}$/;
 
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Ids of rules, requests and replicas are UUIDs; anything else cannot name one. */
+export function isUuid(value: string): boolean {
+  return UUID_PATTERN.test(value);
+}
+
 type Details = Record<string, unknown>;
 
 export function checkScope(scope: unknown, details: Details = {}): string {

@@ -2,7 +2,8 @@ import { createHash } from "node:crypto";
 import type { EntityManager } from "typeorm";
 import { queryRows } from "../../lib/database";
 import { DbbError, ErrorCode, invalidInput } from "../../lib/errors";
-import { decodeCursor, Page, pageSize, toPage } from "../../lib/pagination";
+import { keysetPage, SqlFilter } from "../../lib/keyset-page";
+import { decodeCursor, Page } from "../../lib/pagination";
 import { DidKey, globToLike } from "./did";
 import { checkBytes, checkDidName, checkScope } from "./identifiers";
 import { getRse, RseRow } from "./rse";
@@ -163,32 +164,18 @@ export interface ReplicaFilter {
 
 /** Replicas by RSE, state, scope and name pattern, ordered by (RSE, scope, name). */
 export async function listReplicas(db: EntityManager, filter: ReplicaFilter): Promise<Page<ReplicaRow>> {
-  const limit = pageSize(filter.first);
-  const where: string[] = [];
-  const params: unknown[] = [];
-  const add = (sql: (p: string) => string, value: unknown) => {
-    params.push(value);
-    where.push(sql(`$${params.length}`));
-  };
-  if (filter.rse) add((p) => `s.name = ${p} AND NOT s.deleted`, (await getRse(db, filter.rse)).name);
-  if (filter.state) add((p) => `r.state = ${p}`, checkState(filter.state, { argument: "state" }));
-  if (filter.scope) add((p) => `r.scope = ${p}`, checkScope(filter.scope, { argument: "scope" }));
-  if (filter.namePattern) add((p) => `r.name LIKE ${p}`, globToLike(filter.namePattern));
-  const filterSql = where.length ? where.join(" AND ") : "true";
-  const filterParams = [...params];
-  if (filter.after) {
-    const [rse, scope, name] = decodeCursor(filter.after, 3);
-    params.push(rse, scope, name);
-    where.push(`(s.name, r.scope, r.name) > ($${params.length - 2}, $${params.length - 1}, $${params.length})`);
-  }
-  params.push(limit + 1);
-  const rows: ReplicaRow[] = await db.query(
-    `SELECT ${REPLICA_COLUMNS} FROM replicas r JOIN rses s ON s.id = r.rse_id
-     WHERE ${where.length ? where.join(" AND ") : "true"} ORDER BY s.name, r.scope, r.name LIMIT $${params.length}`,
-    params,
-  );
-  return toPage(rows, limit, (r) => [r.rseName, r.scope, r.name], async () => {
-    const [{ n }] = await db.query(`SELECT count(*) AS n FROM replicas r JOIN rses s ON s.id = r.rse_id WHERE ${filterSql}`, filterParams);
-    return n;
+  const where = new SqlFilter();
+  if (filter.rse) where.add((p) => `s.name = ${p} AND NOT s.deleted`, (await getRse(db, filter.rse)).name);
+  if (filter.state) where.add((p) => `r.state = ${p}`, checkState(filter.state, { argument: "state" }));
+  if (filter.scope) where.add((p) => `r.scope = ${p}`, checkScope(filter.scope, { argument: "scope" }));
+  if (filter.namePattern) where.add((p) => `r.name LIKE ${p}`, globToLike(filter.namePattern));
+  return keysetPage<ReplicaRow>(db, {
+    select: `SELECT ${REPLICA_COLUMNS}`,
+    from: "FROM replicas r JOIN rses s ON s.id = r.rse_id",
+    filter: where,
+    orderBy: "s.name, r.scope, r.name",
+    after: filter.after ? { key: decodeCursor(filter.after, 3), sql: (rse, scope, name) => `(s.name, r.scope, r.name) > (${rse}, ${scope}, ${name})` } : null,
+    first: filter.first,
+    keyOf: (r) => [r.rseName, r.scope, r.name],
   });
 }

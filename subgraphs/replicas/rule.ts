@@ -1,10 +1,11 @@
 import type { EntityManager } from "typeorm";
 import { queryRows } from "../../lib/database";
 import { DbbError, ErrorCode, invalidInput } from "../../lib/errors";
-import { decodeCursor, Page, pageSize, toPage } from "../../lib/pagination";
+import { keysetPage, SqlFilter } from "../../lib/keyset-page";
+import { decodeCursor, Page } from "../../lib/pagination";
 import { didNotFound, DidKey, getDid } from "./did";
 import { appendEvent, appendEventsFrom } from "./event";
-import { checkDidName, checkScope } from "./identifiers";
+import { checkDidName, checkScope, isUuid } from "./identifiers";
 import { applyRule, Candidate, Grouping, queueTransfers, RuleForEvaluation } from "./lock";
 import { listRses } from "./rse";
 
@@ -56,10 +57,8 @@ function ruleNotFound(id: string): DbbError {
   return new DbbError(ErrorCode.RULE_NOT_FOUND, `rule ${id} does not exist`, { rule: id });
 }
 
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 export function checkRuleId(id: string): string {
-  if (!UUID_PATTERN.test(id)) throw ruleNotFound(id);
+  if (!isUuid(id)) throw ruleNotFound(id);
   return id.toLowerCase();
 }
 
@@ -105,7 +104,7 @@ export async function getRule(db: EntityManager, id: string): Promise<RuleRow> {
 }
 
 export async function rulesById(db: EntityManager, ids: readonly string[]): Promise<RuleRow[]> {
-  return db.query(`SELECT ${RULE_COLUMNS} FROM rules ru WHERE ru.id = ANY($1::uuid[])`, [ids.filter((i) => UUID_PATTERN.test(i))]);
+  return db.query(`SELECT ${RULE_COLUMNS} FROM rules ru WHERE ru.id = ANY($1::uuid[])`, [ids.filter((i) => isUuid(i))]);
 }
 
 export async function rulesOfDids(db: EntityManager, keys: readonly DidKey[]): Promise<RuleRow[]> {
@@ -253,34 +252,20 @@ export interface RuleFilter {
 
 /** Rules by state, account, DID and activity; newest first. */
 export async function listRules(db: EntityManager, filter: RuleFilter): Promise<Page<RuleRow>> {
-  const limit = pageSize(filter.first);
-  const where: string[] = [];
-  const params: unknown[] = [];
-  const add = (column: string, value: unknown) => {
-    params.push(value);
-    where.push(`${column} = $${params.length}`);
-  };
-  if (filter.state) add("ru.state", filter.state);
-  if (filter.account) add("ru.account", filter.account);
-  if (filter.scope) add("ru.scope", filter.scope);
-  if (filter.name) add("ru.name", filter.name);
-  if (filter.activity) add("ru.activity", filter.activity);
-  const filterSql = where.length ? where.join(" AND ") : "true";
-  const filterParams = [...params];
-  if (filter.after) {
-    const [createdAt, id] = decodeCursor(filter.after, 2) as [string, string];
-    params.push(createdAt, id);
-    where.push(`(ru.created_at, ru.id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
-  }
-  params.push(limit + 1);
-  const rows: RuleRow[] = await db.query(
-    `SELECT ${RULE_COLUMNS} FROM rules ru WHERE ${where.length ? where.join(" AND ") : "true"}
-     ORDER BY ru.created_at DESC, ru.id DESC LIMIT $${params.length}`,
-    params,
-  );
-  return toPage(rows, limit, (r) => [r.cursorAt, r.id], async () => {
-    const [{ n }] = await db.query(`SELECT count(*) AS n FROM rules ru WHERE ${filterSql}`, filterParams);
-    return n;
+  const where = new SqlFilter();
+  if (filter.state) where.add((p) => `ru.state = ${p}`, filter.state);
+  if (filter.account) where.add((p) => `ru.account = ${p}`, filter.account);
+  if (filter.scope) where.add((p) => `ru.scope = ${p}`, filter.scope);
+  if (filter.name) where.add((p) => `ru.name = ${p}`, filter.name);
+  if (filter.activity) where.add((p) => `ru.activity = ${p}`, filter.activity);
+  return keysetPage<RuleRow>(db, {
+    select: `SELECT ${RULE_COLUMNS}`,
+    from: "FROM rules ru",
+    filter: where,
+    orderBy: "ru.created_at DESC, ru.id DESC",
+    after: filter.after ? { key: decodeCursor(filter.after, 2), sql: (at, id) => `(ru.created_at, ru.id) < (${at}::timestamptz, ${id}::uuid)` } : null,
+    first: filter.first,
+    keyOf: (r) => [r.cursorAt, r.id],
   });
 }
 

@@ -1,7 +1,9 @@
 import type { EntityManager } from "typeorm";
 import { DbbError, ErrorCode, invalidInput } from "../../lib/errors";
-import { decodeCursor, Page, pageSize, toPage } from "../../lib/pagination";
+import { keysetPage, SqlFilter } from "../../lib/keyset-page";
+import { decodeCursor, Page } from "../../lib/pagination";
 import { appendEventsFrom } from "./event";
+import { isUuid } from "./identifiers";
 import { refreshRules } from "./rule";
 
 /**
@@ -48,8 +50,6 @@ export interface TransferSettings {
   backoffSeconds: number;
   leaseSeconds: number;
 }
-
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function transferNotFound(id: string): DbbError {
   return new DbbError(ErrorCode.TRANSFER_NOT_FOUND, `transfer request ${id} does not exist`, { request: id });
@@ -131,7 +131,7 @@ export async function claimTransfers(db: EntityManager, facility: string, limit:
 
 /** Extends the leases (transfer and deletion) an agent still holds at its facilities; returns those extended. */
 export async function heartbeat(db: EntityManager, leases: string[], facilities: string[], settings: TransferSettings): Promise<string[]> {
-  const valid = leases.filter((l) => UUID_PATTERN.test(l));
+  const valid = leases.filter((l) => isUuid(l));
   const lower = facilities.map((f) => f.toLowerCase());
   const transfers: Array<{ lease: string }> = await db.query(
     `WITH upd AS (
@@ -164,7 +164,7 @@ export interface TransferOutcome {
 
 /** The facility a request's destination belongs to (for the agent-scope check), or TRANSFER_NOT_FOUND. */
 export async function transferFacility(db: EntityManager, id: string): Promise<string> {
-  if (!UUID_PATTERN.test(id)) throw transferNotFound(id);
+  if (!isUuid(id)) throw transferNotFound(id);
   const rows: Array<{ facility: string }> = await db.query(
     `SELECT d.facility FROM transfer_requests t JOIN rses d ON d.id = t.dest_rse_id WHERE t.id = $1`,
     [id],
@@ -200,7 +200,7 @@ export async function reportTransfer(db: EntityManager, id: string, lease: strin
       );
     if (!rows.length) throw transferNotFound(id);
     const req = rows[0];
-    if (req.state !== "SUBMITTED" || !UUID_PATTERN.test(lease) || req.lease !== lease.toLowerCase()) {
+    if (req.state !== "SUBMITTED" || !isUuid(lease) || req.lease !== lease.toLowerCase()) {
       throw new DbbError(ErrorCode.LEASE_LOST, `request ${id} is no longer held with this lease (state ${req.state}); drop the work, it will be handed out again`, {
         request: id,
         state: req.state,
@@ -263,7 +263,7 @@ export async function reportTransfer(db: EntityManager, id: string, lease: strin
 }
 
 export async function transfersById(db: EntityManager, ids: readonly string[]): Promise<TransferRow[]> {
-  return db.query(`SELECT ${TRANSFER_COLUMNS} FROM transfer_requests t WHERE t.id = ANY($1::uuid[])`, [ids.filter((i) => UUID_PATTERN.test(i))]);
+  return db.query(`SELECT ${TRANSFER_COLUMNS} FROM transfer_requests t WHERE t.id = ANY($1::uuid[])`, [ids.filter((i) => isUuid(i))]);
 }
 
 export interface TransferFilter {
@@ -280,39 +280,25 @@ export interface TransferFilter {
 
 /** Transfer requests by state, RSEs, facility, DID and rule; newest first. */
 export async function listTransfers(db: EntityManager, filter: TransferFilter): Promise<Page<TransferRow>> {
-  const limit = pageSize(filter.first);
-  const where: string[] = [];
-  const params: unknown[] = [];
-  const add = (sql: (p: string) => string, value: unknown) => {
-    params.push(value);
-    where.push(sql(`$${params.length}`));
-  };
-  if (filter.state) add((p) => `t.state = ${p}`, filter.state);
-  if (filter.destinationRse) add((p) => `d.name = ${p}`, filter.destinationRse);
-  if (filter.sourceRse) add((p) => `t.source_rse_id IN (SELECT id FROM rses WHERE name = ${p})`, filter.sourceRse);
-  if (filter.facility) add((p) => `lower(d.facility) = lower(${p})`, filter.facility);
-  if (filter.scope) add((p) => `t.scope = ${p}`, filter.scope);
-  if (filter.name) add((p) => `t.name = ${p}`, filter.name);
+  const where = new SqlFilter();
+  if (filter.state) where.add((p) => `t.state = ${p}`, filter.state);
+  if (filter.destinationRse) where.add((p) => `d.name = ${p}`, filter.destinationRse);
+  if (filter.sourceRse) where.add((p) => `t.source_rse_id IN (SELECT id FROM rses WHERE name = ${p})`, filter.sourceRse);
+  if (filter.facility) where.add((p) => `lower(d.facility) = lower(${p})`, filter.facility);
+  if (filter.scope) where.add((p) => `t.scope = ${p}`, filter.scope);
+  if (filter.name) where.add((p) => `t.name = ${p}`, filter.name);
   if (filter.ruleId) {
-    if (!UUID_PATTERN.test(filter.ruleId)) throw invalidInput(`ruleId must be a rule id (UUID)`, { argument: "ruleId" });
-    add((p) => `t.rule_id = ${p}`, filter.ruleId);
+    if (!isUuid(filter.ruleId)) throw invalidInput(`ruleId must be a rule id (UUID)`, { argument: "ruleId" });
+    where.add((p) => `t.rule_id = ${p}`, filter.ruleId);
   }
-  const filterSql = where.length ? where.join(" AND ") : "true";
-  const filterParams = [...params];
-  if (filter.after) {
-    const [createdAt, id] = decodeCursor(filter.after, 2) as [string, string];
-    params.push(createdAt, id);
-    where.push(`(t.created_at, t.id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
-  }
-  params.push(limit + 1);
-  const rows: TransferRow[] = await db.query(
-    `SELECT ${TRANSFER_COLUMNS} FROM transfer_requests t JOIN rses d ON d.id = t.dest_rse_id
-     WHERE ${where.length ? where.join(" AND ") : "true"} ORDER BY t.created_at DESC, t.id DESC LIMIT $${params.length}`,
-    params,
-  );
-  return toPage(rows, limit, (r) => [r.cursorAt, r.id], async () => {
-    const [{ n }] = await db.query(`SELECT count(*) AS n FROM transfer_requests t JOIN rses d ON d.id = t.dest_rse_id WHERE ${filterSql}`, filterParams);
-    return n;
+  return keysetPage<TransferRow>(db, {
+    select: `SELECT ${TRANSFER_COLUMNS}`,
+    from: "FROM transfer_requests t JOIN rses d ON d.id = t.dest_rse_id",
+    filter: where,
+    orderBy: "t.created_at DESC, t.id DESC",
+    after: filter.after ? { key: decodeCursor(filter.after, 2), sql: (at, id) => `(t.created_at, t.id) < (${at}::timestamptz, ${id}::uuid)` } : null,
+    first: filter.first,
+    keyOf: (r) => [r.cursorAt, r.id],
   });
 }
 
