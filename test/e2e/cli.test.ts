@@ -1,46 +1,21 @@
-import { ChildProcess, execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { errorOf, ok } from "../support/graphql-client";
+import { DBB, spawnDbb } from "../support/processes";
 
 /**
  * The dbb command as a user runs it, in real processes: `dbb serve replicas` on the embedded
  * default database (PGlite behind the pg driver), `dbb token`, `dbb migrate`.
  */
-const DBB = path.resolve(__dirname, "../../../bin/dbb.js");
 const run = promisify(execFile);
 
 let dataDir: string;
 let env: NodeJS.ProcessEnv;
 
-async function startServe(port: number): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const child = spawn(process.execPath, [DBB, "serve", "replicas", "--port", String(port)], { env, stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stdout!.on("data", (d) => (output += d));
-  child.stderr!.on("data", (d) => (output += d));
-  const deadline = Date.now() + 60000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`dbb serve exited: ${output}`);
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/health`);
-      if (res.status === 200) return { child, url: `http://127.0.0.1:${port}/graphql`, output: () => output };
-    } catch {
-      /* not up yet */
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  child.kill("SIGKILL");
-  throw new Error(`dbb serve did not become healthy: ${output}`);
-}
-
-function stop(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => {
-    child.once("exit", (code) => resolve(code));
-    child.kill("SIGINT");
-  });
-}
+const startServe = (port: number) => spawnDbb(["serve", "replicas", "--port", String(port)], port, env);
 
 beforeAll(() => {
   dataDir = mkdtempSync(path.join(tmpdir(), "dbb-e2e-"));
@@ -63,7 +38,7 @@ it("serves the catalog on the embedded database, accepts local tokens, and keeps
   const added = await ok(first.url, `mutation { addScope(name: "raw") { name account } }`, {}, token.trim());
   expect(added.addScope).toEqual({ name: "raw", account: "ops" });
   await ok(first.url, `mutation { addRse(input: {name: "SUMMIT_DISK", facility: "SUMMIT", kind: POSIX, protocol: {root: "/data"}}) { name } }`, {}, token.trim());
-  expect(await stop(first.child)).toBe(0);
+  expect(await first.stop()).toBe(0);
 
   // A second process may not open the same embedded database while the first runs; after stop it may.
   const { stdout: migrated } = await run(process.execPath, [DBB, "migrate"], { env });
@@ -73,7 +48,7 @@ it("serves the catalog on the embedded database, accepts local tokens, and keeps
   const data = await ok(second.url, `{ scopes { name } rses(expression: "facility=SUMMIT") { name } }`);
   expect(data).toEqual({ scopes: [{ name: "raw" }], rses: [{ name: "SUMMIT_DISK" }] });
   await expect(run(process.execPath, [DBB, "migrate"], { env })).rejects.toMatchObject({ stderr: expect.stringMatching(/in use by process/) });
-  expect(await stop(second.child)).toBe(0);
+  expect(await second.stop()).toBe(0);
 });
 
 it("refuses bad arguments with a message and a non-zero exit", async () => {

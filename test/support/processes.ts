@@ -1,0 +1,59 @@
+import { ChildProcess, spawn } from "node:child_process";
+import path from "node:path";
+
+/** The dbb command, as users run it. */
+export const DBB = path.resolve(__dirname, "../../../bin/dbb.js");
+
+export interface ServiceProcess {
+  child: ChildProcess;
+  port: number;
+  url: string;
+  output(): string;
+  /** Ctrl-C, and the exit code. */
+  stop(): Promise<number | null>;
+  /** As a crash: SIGKILL. */
+  kill(): Promise<void>;
+}
+
+/** A free-enough port in a range no other suite uses at the same time (one range per suite). */
+export function portRange(base: number): () => number {
+  let next = base + Math.floor(Math.random() * 500) * 10;
+  return () => next++;
+}
+
+/** Runs `dbb <args>` and waits until GET /health answers 200. */
+export async function spawnDbb(args: string[], port: number, env: NodeJS.ProcessEnv, timeoutMs = 60000): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, [DBB, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout!.on("data", (d) => (output += d));
+  child.stderr!.on("data", (d) => (output += d));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`dbb ${args.join(" ")} exited with ${child.exitCode}: ${output}`);
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/health`);
+      if (res.status === 200) {
+        return {
+          child,
+          port,
+          url: `http://127.0.0.1:${port}/graphql`,
+          output: () => output,
+          stop: async () => {
+            if (child.exitCode === null) child.kill("SIGINT");
+            return exited;
+          },
+          kill: async () => {
+            if (child.exitCode === null) child.kill("SIGKILL");
+            await exited;
+          },
+        };
+      }
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  child.kill("SIGKILL");
+  throw new Error(`dbb ${args.join(" ")} did not become healthy within ${timeoutMs} ms: ${output}`);
+}
