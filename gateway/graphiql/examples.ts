@@ -1,0 +1,101 @@
+/**
+ * The saved example queries GraphiQL opens with (one tab each) and lists in its "Examples" panel.
+ * Plain data, no imports: the browser bundle and the Node side both use it.
+ */
+export interface ExampleQuery {
+  /** Shown in the Examples panel; the tab title is the operation name. */
+  title: string;
+  description: string;
+  query: string;
+  /** JSON text for the variables editor. */
+  variables?: string;
+}
+
+export const EXAMPLE_QUERIES: ExampleQuery[] = [
+  {
+    title: "Where is a file, and is it ingested?",
+    description:
+      "The replicas of a DID at every facility with their state, the facility's Butler dataset for each (null where it is not ingested), and the rules on it.",
+    query: `# Where are the replicas of a DID, and is each one ingested?
+# butlerDataset is the dataset in the Butler registry of the
+# replica's facility (null where it is not ingested).
+#
+# Reads need no token. Mutations do: in the Headers tab below put
+#   {"Authorization": "Bearer <token>"}
+# (npx dbb token --subject you --scope catalog:write).
+query WhereIsMyFile($scope: String!, $name: String!) {
+  did(scope: $scope, name: $name) {
+    replicas {
+      rse { name facility { code } }
+      state
+      bytes
+      butlerDataset { id datasetType run dataId }
+    }
+    rules { id state }
+  }
+}
+`,
+    variables: `{
+  "scope": "raw",
+  "name": "LSSTCam/20250601/MC_O_20250601_000010_R22_S11.fits"
+}
+`,
+  },
+  {
+    title: "Datasets at a facility",
+    description: "A facility's Butler datasets of one dataset type in some collections, selected with a daf_butler `where` expression.",
+    query: `# Datasets in one facility's Butler registry, by dataset
+# type and collections, selected with a daf_butler where.
+query DatasetsAtUsdf {
+  facility(code: "USDF") {
+    datasets(
+      datasetType: "raw"
+      collections: ["LSSTCam/raw/all"]
+      where: "instrument = 'LSSTCam' AND exposure.day_obs = 20250601"
+      first: 20
+    ) {
+      totalCount
+      edges { node { id run dataId } }
+    }
+  }
+}
+`,
+  },
+  {
+    title: "Stuck rules",
+    description: "Replication rules that gave up after the transfer attempt limit, with the last error.",
+    query: `# Replication rules that are STUCK (a transfer failed too
+# often), with the last error.
+query StuckRules {
+  rules(filter: { state: STUCK }) {
+    totalCount
+    nodes {
+      id
+      error
+      did { scope name }
+      rseExpression
+    }
+  }
+}
+`,
+  },
+  {
+    title: "Transfers in flight",
+    description: "Transfer requests an agent has claimed and is copying now, with the agent and its lease.",
+    query: `# Transfers an agent has claimed and is copying now.
+query TransfersInFlight {
+  transfers(filter: { state: SUBMITTED }) {
+    totalCount
+    nodes {
+      id
+      file { name }
+      source { name }
+      destination { name facility { code } }
+      claimedBy
+      leaseExpiresAt
+    }
+  }
+}
+`,
+  },
+];

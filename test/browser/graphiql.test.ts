@@ -1,0 +1,267 @@
+import { existsSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { buildClientSchema, getIntrospectionQuery, parse, validate } from "graphql";
+import { Browser, chromium, Page } from "playwright-core";
+import { EXAMPLE_QUERIES } from "../../gateway/graphiql/examples";
+import { graphiqlAssets, serveGraphiql } from "../../gateway/graphiql/page";
+import { startTestCatalog, TestCatalog } from "../support/catalog";
+
+/**
+ * The GraphiQL page in Debian's Chromium: served by a small node:http server that answers the page
+ * with serveGraphiql and proxies /graphql to a real catalog subgraph (the gateway will do both).
+ */
+
+/** The page's DOM, inside page.evaluate callbacks (this project's tsc has no DOM library). */
+declare const document: { querySelector(selector: string): any };
+
+const CHROMIUM = process.env.DBB_TEST_CHROMIUM ?? "/usr/bin/chromium";
+const SCREENSHOT = process.env.DBB_TEST_SCREENSHOT ?? "/tmp/graphiql.png";
+
+/** Serves the page; forwards /graphql (method, headers, body) to the catalog. */
+async function startPageServer(catalogUrl: string): Promise<{ origin: string; close(): Promise<void> }> {
+  const target = new URL(catalogUrl);
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    if (serveGraphiql(req, res, url)) return;
+    if (url.pathname !== "/graphql") {
+      res.writeHead(404, { "content-type": "text/plain" }).end(`no such path ${url.pathname}`);
+      return;
+    }
+    const headers = { ...req.headers, host: target.host };
+    const upstream = http.request(
+      { host: target.hostname, port: target.port, path: target.pathname + url.search, method: req.method, headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    upstream.on("error", (err) => {
+      if (!res.headersSent) res.writeHead(502, { "content-type": "text/plain" });
+      res.end(`proxy error: ${err.message}`);
+    });
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** The text CodeMirror shows in the editor inside `selector` (it renders only visible lines). */
+async function editorText(page: Page, selector: string): Promise<string> {
+  return page.$eval(`${selector} .CodeMirror`, (el) => (el as unknown as { CodeMirror: { getValue(): string } }).CodeMirror.getValue());
+}
+
+async function waitForResponse(page: Page, contains: string): Promise<string> {
+  try {
+    await page.waitForFunction(
+      (text) => {
+        const el = document.querySelector(".graphiql-response .CodeMirror");
+        return !!el && el.CodeMirror.getValue().includes(text);
+      },
+      contains,
+      { timeout: 20000 },
+    );
+  } catch (err) {
+    const query = await editorText(page, ".graphiql-query-editor").catch(() => "?");
+    const response = await editorText(page, ".graphiql-response").catch(() => "?");
+    throw new Error(`no ${contains} in the result pane: query ${query}\nresult ${response}\n${(err as Error).message}`);
+  }
+  return editorText(page, ".graphiql-response");
+}
+
+/** Replaces the active tab's query, as a person would: click, select all, type. */
+async function typeQuery(page: Page, text: string): Promise<void> {
+  await page.click(".graphiql-query-editor .CodeMirror-lines");
+  await page.keyboard.press("Control+A");
+  await page.keyboard.press("Delete");
+  await page.keyboard.insertText(text);
+}
+
+describe("GraphiQL page (browser)", () => {
+  let catalog: TestCatalog;
+  let pageServer: Awaited<ReturnType<typeof startPageServer>>;
+  let browser: Browser;
+  let page: Page;
+  const requests: string[] = [];
+  const failed: string[] = [];
+  const badResponses: string[] = [];
+  const consoleErrors: string[] = [];
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (.ci/run does), or set DBB_TEST_CHROMIUM`);
+    }
+    catalog = await startTestCatalog("browser_graphiql");
+    await catalog.ok(`mutation { addRse(input: {name: "USDF_DISK", facility: "USDF", kind: POSIX, protocol: {root: "/data/usdf"}}) { name } }`);
+    await catalog.ok(`mutation { addRse(input: {name: "FRDF_DISK", facility: "FrDF", kind: POSIX, protocol: {root: "/data/frdf"}}) { name } }`);
+    pageServer = await startPageServer(catalog.url);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    });
+    page = await browser.newPage({ viewport: { width: 1400, height: 850 } });
+    page.on("request", (r) => requests.push(r.url()));
+    page.on("requestfailed", (r) => failed.push(`${r.url()}: ${r.failure()?.errorText}`));
+    page.on("response", (r) => {
+      // GraphQL errors may come with 4xx (application/graphql-response+json); anything else may not.
+      if (r.status() >= 400 && !r.url().endsWith("/graphql")) badResponses.push(`${r.status()} ${r.url()}`);
+    });
+    page.on("console", (m) => {
+      if (m.type() === "error") consoleErrors.push(m.text());
+    });
+    page.on("pageerror", (err) => consoleErrors.push(String(err)));
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await pageServer?.close();
+    await catalog?.close();
+  });
+
+  it("loads from the gateway alone and shows GraphiQL with the explorer and the example tabs", async () => {
+    await page.goto(pageServer.origin + "/", { waitUntil: "load" });
+    await page.waitForSelector(".graphiql-container", { timeout: 20000 });
+    // The explorer is open and has the schema (from introspection through /graphql).
+    await page.waitForSelector(".graphiql-plugin .graphiql-explorer-root", { timeout: 20000 });
+    await page.waitForFunction(() => document.querySelector(".graphiql-plugin")?.textContent?.includes("facilities"), null, {
+      timeout: 20000,
+    });
+    expect(await page.locator('.graphiql-sidebar button[aria-label*="GraphiQL Explorer"]').count()).toBe(1);
+    expect(await page.locator('.graphiql-sidebar button[aria-label*="Examples"]').count()).toBe(1);
+
+    const titles = await page.locator(".graphiql-tab-button").allTextContents();
+    expect(titles.map((t) => t.trim())).toEqual(["WhereIsMyFile", "DatasetsAtUsdf", "StuckRules", "TransfersInFlight"]);
+    expect(await editorText(page, ".graphiql-query-editor")).toBe(EXAMPLE_QUERIES[0].query);
+
+    expect(requests.length).toBeGreaterThan(0);
+    const foreign = requests.filter((u) => !u.startsWith(pageServer.origin + "/") && !u.startsWith("data:"));
+    expect(foreign).toEqual([]);
+    expect(failed).toEqual([]);
+    expect(badResponses).toEqual([]);
+    expect(consoleErrors).toEqual([]);
+    expect(requests).toEqual(
+      expect.arrayContaining([pageServer.origin + "/", expect.stringContaining("/graphiql.js?v="), expect.stringContaining("/graphiql.css?v=")]),
+    );
+  });
+
+  it("runs a typed query and shows the result JSON", async () => {
+    await page.click(".graphiql-tab-add");
+    await typeQuery(page, "{ facilities { code } }");
+    await page.click(".graphiql-execute-button");
+    const text = await waitForResponse(page, '"facilities"');
+    expect(JSON.parse(text)).toEqual({ data: { facilities: [{ code: "FrDF" }, { code: "USDF" }] } });
+    await page.screenshot({ path: SCREENSHOT });
+  });
+
+  it("runs a saved example picked from the Examples panel", async () => {
+    await page.click('.graphiql-sidebar button[aria-label*="Examples"]');
+    await page.waitForSelector(".dbb-example");
+    expect((await page.locator(".dbb-example-title").allTextContents()).length).toBe(EXAMPLE_QUERIES.length);
+    await page.click('.dbb-example:has-text("Stuck rules")');
+    await page.waitForFunction(
+      () => document.querySelector(".graphiql-tab-active")?.textContent?.includes("StuckRules"),
+      null,
+      { timeout: 10000 },
+    );
+    await page.click(".graphiql-execute-button");
+    const text = await waitForResponse(page, '"totalCount"');
+    expect(JSON.parse(text)).toEqual({ data: { rules: { totalCount: 0, nodes: [] } } });
+  });
+
+  it("sends the Authorization header set in the headers editor", async () => {
+    await page.click(".graphiql-tab-add");
+    await typeQuery(page, 'mutation { addScope(name: "browser") { name account } }');
+    await page.click(".graphiql-execute-button");
+    expect(await waitForResponse(page, "UNAUTHENTICATED")).toContain("UNAUTHENTICATED");
+
+    await page.click('.graphiql-editor-tools button:has-text("Headers")');
+    await page.click(".graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror-lines");
+    await page.keyboard.insertText(JSON.stringify({ Authorization: `Bearer ${catalog.tokens.admin}` }));
+    await page.click(".graphiql-execute-button");
+    const text = await waitForResponse(page, '"addScope"');
+    expect(JSON.parse(text)).toEqual({ data: { addScope: { name: "browser", account: "alice" } } });
+  });
+
+  it("kept every request on the gateway's origin, none failed", () => {
+    expect(requests.filter((u) => !u.startsWith(pageServer.origin + "/") && !u.startsWith("data:"))).toEqual([]);
+    expect(failed).toEqual([]);
+    expect(badResponses).toEqual([]);
+    expect(consoleErrors).toEqual([]);
+  });
+});
+
+describe("GraphiQL page (server side)", () => {
+  it("answers its three paths for GET and HEAD, with a strict CSP, and nothing else", async () => {
+    const server = http.createServer((req, res) => {
+      if (!serveGraphiql(req, res)) res.writeHead(418).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const html = await fetch(origin + "/");
+      expect(html.status).toBe(200);
+      expect(html.headers.get("content-type")).toMatch(/^text\/html/);
+      expect(html.headers.get("content-security-policy")).toContain("default-src 'none'");
+      const body = await html.text();
+      expect(body).not.toMatch(/https?:\/\//);
+
+      const { version, js, css } = graphiqlAssets();
+      const script = await fetch(`${origin}/graphiql.js?v=${version}`);
+      expect(script.status).toBe(200);
+      expect(script.headers.get("cache-control")).toContain("immutable");
+      expect(Buffer.from(await script.arrayBuffer()).equals(js)).toBe(true);
+      const style = await fetch(`${origin}/graphiql.css`, { method: "HEAD" });
+      expect(style.status).toBe(200);
+      expect(style.headers.get("content-type")).toMatch(/^text\/css/);
+      expect(Number(style.headers.get("content-length"))).toBe(css.length);
+      expect((await fetch(`${origin}/graphiql.css`, { headers: { "if-none-match": `"${version}"` } })).status).toBe(304);
+
+      expect((await fetch(origin + "/graphql")).status).toBe(418);
+      expect((await fetch(origin + "/other")).status).toBe(418);
+      expect((await fetch(origin + "/", { method: "POST", body: "{}" })).status).toBe(418);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});
+
+describe("GraphiQL example queries", () => {
+  let catalog: TestCatalog;
+  beforeAll(async () => {
+    catalog = await startTestCatalog("browser_examples");
+  });
+  afterAll(async () => {
+    await catalog?.close();
+  });
+
+  it("use the catalog's real field names (the facility subgraph's fields aside)", async () => {
+    const schema = buildClientSchema(await catalog.ok(getIntrospectionQuery()));
+    // Fields the facility subgraph adds to the supergraph; the catalog alone does not have them.
+    const facilityFields = [/"butlerDataset" on type "Replica"/, /"datasets" on type "Facility"/];
+    for (const example of EXAMPLE_QUERIES) {
+      const errors = validate(schema, parse(example.query)).map((e) => e.message);
+      expect({ example: example.title, errors: errors.filter((m) => !facilityFields.some((f) => f.test(m))) }).toEqual({
+        example: example.title,
+        errors: [],
+      });
+      if (example.variables) expect(() => JSON.parse(example.variables!)).not.toThrow();
+    }
+  });
+});
