@@ -43,7 +43,7 @@ query WhereIsMyFile($scope: String!, $name: String!) {
   },
   {
     title: "Datasets at a facility",
-    description: "A facility's Butler datasets of one dataset type in some collections, selected with a daf_butler `where` expression.",
+    description: "A facility's Butler datasets of one dataset type in some collections, selected with a daf_butler where expression.",
     query: `# Datasets in one facility's Butler registry, by dataset
 # type and collections, selected with a daf_butler where.
 query DatasetsAtUsdf {

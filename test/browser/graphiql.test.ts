@@ -183,6 +183,21 @@ describe("GraphiQL page (browser)", () => {
     await page.click(".graphiql-execute-button");
     const text = await waitForResponse(page, '"totalCount"');
     expect(JSON.parse(text)).toEqual({ data: { rules: { totalCount: 0, nodes: [] } } });
+
+    // An example whose tab was closed opens in a new tab.
+    await page.click('.graphiql-tab-button:has-text("TransfersInFlight")');
+    await page.click('.graphiql-tab-active .graphiql-tab-close');
+    await page.waitForFunction(() => !document.querySelector(".graphiql-tabs")?.textContent?.includes("TransfersInFlight"));
+    await page.click('.dbb-example:has-text("Transfers in flight")');
+    await page.waitForFunction(
+      () => document.querySelector(".graphiql-tab-active")?.textContent?.includes("TransfersInFlight"),
+      null,
+      { timeout: 10000 },
+    );
+    expect(await editorText(page, ".graphiql-query-editor")).toBe(EXAMPLE_QUERIES[3].query);
+    await page.screenshot({ path: SCREENSHOT.replace(/\.png$/, "-examples.png") });
+    await page.click(".graphiql-execute-button");
+    expect(JSON.parse(await waitForResponse(page, '"transfers"'))).toEqual({ data: { transfers: { totalCount: 0, nodes: [] } } });
   });
 
   it("sends the Authorization header set in the headers editor", async () => {
