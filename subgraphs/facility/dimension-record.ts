@@ -1,0 +1,274 @@
+import type { EntityManager } from "typeorm";
+import { invalidInput } from "../../lib/errors";
+import { decodeCursor, Page, pageSize, toPage } from "../../lib/pagination";
+import { compileWhere, recordSource } from "./where/compiler";
+import { Column, dimensionTable, DimensionTable, q, SQL_TYPES } from "./dimension-tables";
+import { hasElement } from "./dimension-universe";
+import { facilityError, FacilityErrorCode } from "./errors";
+import { dateToMicros, formatUtc, toUtcText } from "./time";
+
+/**
+ * Dimension records (exposure, visit, detector, physical_filter, …): validated against the
+ * universe, inserted set-based, and checked against what is stored: a record with the key of a
+ * stored one must equal it (DIMENSION_CONFLICT otherwise), as daf_butler's insertDimensionData with
+ * skip_existing checks nothing but a registry must not hold two truths.
+ */
+
+export interface DimensionRecordInput {
+  element: string;
+  record: Record<string, unknown>;
+}
+
+/** A record as stored: column name → SQL-ready value (text for times, hex text for hashes). */
+export type StoredRecord = Record<string, string | number | boolean | null>;
+
+/** The table of an element that holds records; INVALID_INPUT for skypix, band and unknown names. */
+export function recordTable(elementName: string, details: Record<string, unknown> = {}): DimensionTable {
+  const t = dimensionTable(elementName);
+  if (!t) {
+    const why = hasElement(elementName)
+      ? `'${elementName}' has no records of its own (skypix regions are computed; band values come from physical_filter)`
+      : `unknown dimension element '${elementName}' (universe daf_butler v8)`;
+    throw invalidInput(why, { ...details, element: elementName });
+  }
+  return t;
+}
+
+function badRecord(message: string, details: Record<string, unknown>) {
+  return facilityError(FacilityErrorCode.INVALID_DATA_ID, message, details);
+}
+
+/** A value for a column, typed; throws INVALID_DATA_ID naming the field. */
+export function columnValue(column: Column, value: unknown, where: string, details: Record<string, unknown>): string | number | boolean | null {
+  if (value === null || value === undefined) {
+    if (!column.nullable) throw badRecord(`${where}: '${column.name}' is required`, { ...details, field: column.name });
+    return null;
+  }
+  const bad = (expected: string) =>
+    badRecord(`${where}: '${column.name}' must be ${expected}, got ${JSON.stringify(value)?.slice(0, 80)}`, { ...details, field: column.name });
+  switch (column.type) {
+    case "int":
+      if (typeof value === "number" && Number.isSafeInteger(value)) return value;
+      if (typeof value === "string" && /^-?\d{1,15}$/.test(value)) return Number(value);
+      throw bad("an integer");
+    case "float":
+      if (typeof value === "number" && Number.isFinite(value)) return value;
+      throw bad("a number");
+    case "bool":
+      if (typeof value === "boolean") return value;
+      throw bad("true or false");
+    case "string":
+      if (typeof value === "string") return value;
+      if (typeof value === "number" && column.role === "metadata") return String(value);
+      throw bad("a string");
+    case "datetime": {
+      const t = toUtcText(value);
+      if (t === null) throw bad("an ISO 8601 time (UTC unless an offset is given) or {tai: '…'}");
+      return t;
+    }
+    case "hash":
+      if (value instanceof Uint8Array) return Buffer.from(value).toString("hex");
+      if (typeof value === "string" && /^([0-9a-f]{2})*$/i.test(value)) return value.toLowerCase();
+      throw bad("binary data (hex text)");
+    case "region":
+      return typeof value === "string" ? value : JSON.stringify(value);
+    default:
+      throw bad("a supported value");
+  }
+}
+
+/** Splits a timespan given as {begin, end}, timespan_begin/_end or datetime_begin/_end (older exports). */
+function timespanOf(record: Record<string, unknown>): { begin: unknown; end: unknown; used: string[] } {
+  if (record.timespan !== undefined && record.timespan !== null) {
+    const ts = record.timespan as { begin?: unknown; end?: unknown };
+    if (typeof ts !== "object") return { begin: ts, end: undefined, used: ["timespan"] };
+    return { begin: ts.begin ?? null, end: ts.end ?? null, used: ["timespan"] };
+  }
+  for (const prefix of ["timespan", "datetime"]) {
+    if (`${prefix}_begin` in record || `${prefix}_end` in record) {
+      return { begin: record[`${prefix}_begin`] ?? null, end: record[`${prefix}_end`] ?? null, used: [`${prefix}_begin`, `${prefix}_end`] };
+    }
+  }
+  return { begin: null, end: null, used: record.timespan === null ? ["timespan"] : [] };
+}
+
+/** Validates one record of an element against its table; returns the stored form. */
+export function normalizeRecord(t: DimensionTable, record: unknown, details: Record<string, unknown> = {}): StoredRecord {
+  const where = `${details.item !== undefined ? `item ${details.item}: ` : ""}${t.element.name} record`;
+  const at = { ...details, element: t.element.name };
+  if (!record || typeof record !== "object" || Array.isArray(record)) throw badRecord(`${where} must be an object of field values`, at);
+  const r = record as Record<string, unknown>;
+  const out: StoredRecord = {};
+  const known = new Set(t.columns.map((c) => c.name));
+  let used: string[] = [];
+  if (t.element.hasTimespan) {
+    const ts = timespanOf(r);
+    used = ts.used;
+    out.timespan_begin = columnValue(t.columns.find((c) => c.name === "timespan_begin")!, ts.begin, where, at);
+    out.timespan_end = columnValue(t.columns.find((c) => c.name === "timespan_end")!, ts.end, where, at);
+    if (out.timespan_begin !== null && out.timespan_end !== null && String(out.timespan_begin) > String(out.timespan_end)) {
+      throw badRecord(`${where}: timespan begins after it ends`, at);
+    }
+  }
+  for (const key of Object.keys(r)) {
+    if (!known.has(key) && !used.includes(key)) {
+      throw badRecord(`${where}: unknown field '${key}' (fields: ${t.columns.map((c) => c.name).join(", ")})`, { ...at, field: key });
+    }
+  }
+  for (const c of t.columns) {
+    if (c.role === "timespan") continue;
+    out[c.name] = columnValue(c, r[c.name], where, at);
+  }
+  return out;
+}
+
+/** jsonb_to_recordset column definitions of a table (plus the item index). */
+function recordsetColumns(t: DimensionTable): string {
+  return ["_item integer", ...t.columns.map((c) => `${q(c.name)} ${SQL_TYPES[c.type]}`)].join(", ");
+}
+
+export interface RecordWriteResult {
+  inserted: number;
+}
+
+/**
+ * Inserts records (of any elements) or checks them against the stored ones, set-based: two
+ * statements per element. `items` carry the index reported in errors.
+ */
+export async function insertDimensionRecords(
+  db: EntityManager,
+  inputs: DimensionRecordInput[],
+  itemOffset = 0,
+  itemField = "dimensionRecords",
+): Promise<RecordWriteResult> {
+  const byElement = new Map<string, Array<StoredRecord & { _item: number }>>();
+  inputs.forEach((input, i) => {
+    const item = i + itemOffset;
+    const t = recordTable(input.element, { item, argument: itemField });
+    const stored = normalizeRecord(t, input.record, { item });
+    if (!byElement.has(t.element.name)) byElement.set(t.element.name, []);
+    byElement.get(t.element.name)!.push({ ...stored, _item: item });
+  });
+  let inserted = 0;
+  for (const [name, rows] of byElement) {
+    const t = dimensionTable(name)!;
+    const cols = t.columns.map((c) => q(c.name)).join(", ");
+    const json = JSON.stringify(rows);
+    const [{ n }] = await db.query(
+      `WITH ins AS (
+         INSERT INTO ${t.table} (${cols})
+         SELECT ${cols} FROM jsonb_to_recordset($1::jsonb) AS r(${recordsetColumns(t)}) ORDER BY _item
+         ON CONFLICT DO NOTHING RETURNING 1)
+       SELECT count(*) AS n FROM ins`,
+      [json],
+    );
+    inserted += n;
+    const pkJoin = t.primaryKey.map((k) => `s.${q(k)} = r.${q(k)}`).join(" AND ");
+    const rowOf = (alias: string) => `ROW(${t.columns.map((c) => `${alias}.${q(c.name)}`).join(", ")})`;
+    const conflicts: Array<{ item: number; missing: boolean }> = await db.query(
+      `SELECT r._item AS item, s.${q(t.primaryKey[0])} IS NULL AS missing
+       FROM jsonb_to_recordset($1::jsonb) AS r(${recordsetColumns(t)})
+       LEFT JOIN ${t.table} s ON ${pkJoin}
+       WHERE s.${q(t.primaryKey[0])} IS NULL OR ${rowOf("s")} IS DISTINCT FROM ${rowOf("r")}
+       ORDER BY r._item LIMIT 1`,
+      [json],
+    );
+    if (conflicts.length) {
+      const { item, missing } = conflicts[0];
+      const row = rows.find((r) => r._item === item)!;
+      const key = Object.fromEntries(t.primaryKey.map((k) => [k, row[k]]));
+      throw facilityError(
+        FacilityErrorCode.DIMENSION_CONFLICT,
+        missing
+          ? `item ${item}: the ${name} record ${JSON.stringify(key)} clashes on an alternate key (${t.element.alternateKeys.join(", ")}) with a stored record`
+          : `item ${item}: the ${name} record ${JSON.stringify(key)} differs from the stored (or an earlier) record with the same key`,
+        { item, argument: itemField, element: name, key },
+      );
+    }
+  }
+  return { inserted };
+}
+
+/** A stored row → the record as clients see it (daf_butler's toDict): timespan as {begin, end}. */
+export function recordOfRow(t: DimensionTable, row: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const c of t.columns) {
+    if (c.role === "timespan") continue;
+    const v = row[c.name];
+    out[c.name] = v instanceof Date ? formatUtc(dateToMicros(v)) : (v ?? null);
+  }
+  if (t.element.hasTimespan) {
+    const iso = (v: unknown) => (v instanceof Date ? formatUtc(dateToMicros(v)) : null);
+    out.timespan = row.timespan_begin === null && row.timespan_end === null ? null : { begin: iso(row.timespan_begin), end: iso(row.timespan_end) };
+  }
+  return out;
+}
+
+/** The data ID of a record: its required dimensions and its own primary key value. */
+export function dataIdOfRecord(t: DimensionTable, row: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const c of t.columns) {
+    if (c.role === "required") out[c.name] = row[c.name];
+    if (c.role === "key") out[t.element.name] = row[c.name];
+  }
+  return out;
+}
+
+export interface DimensionRecordRow {
+  element: string;
+  dataId: Record<string, unknown>;
+  record: Record<string, unknown>;
+  /** The primary key values (the cursor). */
+  key: unknown[];
+}
+
+/**
+ * One page of an element's records matching a where expression (over the element's fields and
+ * dimensions, and those of the dimensions it implies), ordered by primary key.
+ */
+export async function listDimensionRecords(
+  db: EntityManager,
+  elementName: string,
+  args: { where?: string | null; bind?: Record<string, unknown> | null; first?: number | null; after?: string | null },
+): Promise<Page<DimensionRecordRow>> {
+  const t = recordTable(elementName, { argument: "element" });
+  const limit = pageSize(args.first);
+  const params: unknown[] = [];
+  const where = compileWhere(args.where, recordSource(t), params, args.bind);
+  const from = `FROM ${t.table} r ${where.joins.join(" ")} WHERE ${where.sql}`;
+  const countParams = [...params];
+  let after = "";
+  if (args.after) {
+    const key = decodeCursor(args.after, t.primaryKey.length);
+    const placeholders = t.primaryKey.map((k, i) => {
+      params.push(key[i]);
+      return `$${params.length}::${SQL_TYPES[t.columns.find((c) => c.name === k)!.type]}`;
+    });
+    after = ` AND (${t.primaryKey.map((k) => `r.${q(k)}`).join(", ")}) > (${placeholders.join(", ")})`;
+  }
+  params.push(limit + 1);
+  const rows: Array<Record<string, unknown>> = await db.query(
+    `SELECT r.* ${from}${after} ORDER BY ${t.primaryKey.map((k) => `r.${q(k)}`).join(", ")} LIMIT $${params.length}`,
+    params,
+  );
+  const out = rows.map((row) => ({ element: t.element.name, dataId: dataIdOfRecord(t, row), record: recordOfRow(t, row), key: t.primaryKey.map((k) => row[k]) }));
+  return toPage(out, limit, (r) => r.key, async () => {
+    const [{ n }] = await db.query(`SELECT count(*) AS n ${from}`, countParams);
+    return n;
+  });
+}
+
+/** Records of an element by data IDs (for export): the rows whose primary key values are given. */
+export async function recordsByKeys(db: EntityManager, elementName: string, keys: unknown[][]): Promise<Array<Record<string, unknown>>> {
+  const t = recordTable(elementName);
+  if (!keys.length) return [];
+  const arrays = t.primaryKey.map((_, i) => keys.map((k) => k[i]));
+  const types = t.primaryKey.map((k) => SQL_TYPES[t.columns.find((c) => c.name === k)!.type]);
+  const rows: Array<Record<string, unknown>> = await db.query(
+    `SELECT DISTINCT r.* FROM unnest(${types.map((ty, i) => `$${i + 1}::${ty}[]`).join(", ")}) AS k(${t.primaryKey.map((_, i) => `k${i}`).join(", ")})
+     JOIN ${t.table} r ON ${t.primaryKey.map((k, i) => `r.${q(k)} = k.k${i}`).join(" AND ")}
+     ORDER BY ${t.primaryKey.map((k) => `r.${q(k)}`).join(", ")}`,
+    arrays,
+  );
+  return rows;
+}

@@ -1,0 +1,42 @@
+import { DbbError } from "../../lib/errors";
+import { WHERE_SYNTAX_ERROR } from "./where/parser";
+
+/**
+ * Stable error codes of the facility subgraph (`extensions.code`). Scripts match on these; never
+ * rename one. INVALID_INPUT, UNAUTHENTICATED and FORBIDDEN come from lib/errors.ts.
+ */
+export const FacilityErrorCode = {
+  /** The where expression does not parse (from where/parser.ts); details: position, expression. */
+  WHERE_SYNTAX_ERROR,
+  /** A name in a where expression is not a dimension, a dimension field, a dataset field or a bind. */
+  WHERE_UNKNOWN_IDENTIFIER: "WHERE_UNKNOWN_IDENTIFIER",
+  /** Operands of the wrong type: `detector = 'a'`, `band + 1`, `NOT visit`, … */
+  WHERE_TYPE_ERROR: "WHERE_TYPE_ERROR",
+  /** Valid daf_butler syntax this registry view does not evaluate (spatial region constraints). */
+  WHERE_UNSUPPORTED: "WHERE_UNSUPPORTED",
+  /** A dimension record differs from the stored record (or from another in the same call) with the same key. */
+  DIMENSION_CONFLICT: "DIMENSION_CONFLICT",
+  /** A data ID names a dimension value that has no dimension record. */
+  DIMENSION_RECORD_MISSING: "DIMENSION_RECORD_MISSING",
+  /** A data ID or record does not fit the dimension universe (unknown, missing or mistyped keys). */
+  INVALID_DATA_ID: "INVALID_DATA_ID",
+  DATASET_TYPE_NOT_FOUND: "DATASET_TYPE_NOT_FOUND",
+  /** A dataset type is registered again with other dimensions, storage class or calibration flag. */
+  DATASET_TYPE_CONFLICT: "DATASET_TYPE_CONFLICT",
+  COLLECTION_NOT_FOUND: "COLLECTION_NOT_FOUND",
+  /** A collection exists with another type, or an operation needs a collection of another type. */
+  COLLECTION_TYPE_ERROR: "COLLECTION_TYPE_ERROR",
+  /** A CHAINED collection would contain itself. */
+  COLLECTION_CYCLE: "COLLECTION_CYCLE",
+  DATASET_NOT_FOUND: "DATASET_NOT_FOUND",
+  /** A dataset ID already names another dataset, a data ID already has another dataset in that run or
+   *  TAGGED collection, a file record differs, or a certification overlaps another validity range. */
+  DATASET_CONFLICT: "DATASET_CONFLICT",
+  /** An import file is not a daf_butler YAML export or zip index this service reads. */
+  IMPORT_FORMAT_ERROR: "IMPORT_FORMAT_ERROR",
+} as const;
+export type FacilityErrorCode = (typeof FacilityErrorCode)[keyof typeof FacilityErrorCode];
+
+export function facilityError(code: FacilityErrorCode, message: string, details: Record<string, unknown> = {}): DbbError {
+  return new DbbError(code, message, details);
+}

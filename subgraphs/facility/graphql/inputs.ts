@@ -1,0 +1,95 @@
+import { GraphQLJSON, GraphQLJSONObject } from "graphql-scalars";
+import { Field, Float, InputType } from "type-graphql";
+import { IdGenerationMode } from "./types";
+
+@InputType({ description: "A dimension record: the element (exposure, visit, detector, …) and its fields as daf_butler's toDict (timespan as {begin, end} or timespan_begin/timespan_end, ISO 8601 UTC)." })
+export class DimensionRecordInput {
+  @Field()
+  element: string;
+
+  @Field(() => GraphQLJSONObject)
+  record: Record<string, unknown>;
+}
+
+@InputType()
+export class DatasetTypeInput {
+  @Field()
+  name: string;
+
+  @Field(() => [String], { description: "Dimension names; implied ones are added." })
+  dimensions: string[];
+
+  @Field()
+  storageClass: string;
+
+  @Field(() => Boolean, { nullable: true })
+  isCalibration?: boolean | null;
+
+  @Field(() => [String], { nullable: true })
+  components?: string[] | null;
+}
+
+@InputType({ description: "A file of a dataset." })
+export class FileRecordInput {
+  @Field({ description: "Path in the Butler datastore (relative to its root), as daf_butler records it." })
+  path: string;
+
+  @Field(() => String, { nullable: true, description: "Fully qualified formatter class." })
+  formatter?: string | null;
+
+  @Field(() => String, { nullable: true, description: "Defaults to the dataset type's storage class." })
+  storageClass?: string | null;
+
+  @Field(() => String, { nullable: true })
+  component?: string | null;
+
+  @Field(() => String, { nullable: true })
+  checksum?: string | null;
+
+  @Field(() => Float, { nullable: true })
+  fileSize?: number | null;
+
+  @Field(() => String, { nullable: true, description: "Scope of the DID (replicated file) this file is." })
+  scope?: string | null;
+
+  @Field(() => String, { nullable: true, description: "Name of the DID (replicated file) this file is." })
+  name?: string | null;
+}
+
+@InputType()
+export class IngestDatasetInput {
+  @Field()
+  datasetType: string;
+
+  @Field()
+  run: string;
+
+  @Field(() => GraphQLJSONObject, { description: "Dimension values; the required ones at least." })
+  dataId: Record<string, unknown>;
+
+  @Field(() => String, { nullable: true, description: "The dataset ID; made from idGenerationMode when absent." })
+  id?: string | null;
+
+  @Field(() => IdGenerationMode, { nullable: true, description: "Default DATAID_TYPE_RUN." })
+  idGenerationMode?: IdGenerationMode | null;
+
+  @Field(() => [FileRecordInput], { nullable: true })
+  files?: FileRecordInput[] | null;
+}
+
+@InputType()
+export class IngestDatasetsInput {
+  @Field(() => [DimensionRecordInput], { nullable: true, description: "Inserted, or checked against the stored records (DIMENSION_CONFLICT)." })
+  dimensionRecords?: DimensionRecordInput[] | null;
+
+  @Field(() => [DatasetTypeInput], { nullable: true, description: "Registered when missing; must match when present." })
+  datasetTypes?: DatasetTypeInput[] | null;
+
+  @Field(() => Boolean, { nullable: true, description: "Create missing RUN collections (default false: COLLECTION_NOT_FOUND)." })
+  createRuns?: boolean | null;
+
+  @Field(() => [IngestDatasetInput])
+  datasets: IngestDatasetInput[];
+}
+
+export { GraphQLJSON };

@@ -1,0 +1,185 @@
+import { GraphQLJSON, GraphQLJSONObject } from "graphql-scalars";
+import { Directive, Field, Float, ID, Int, ObjectType, registerEnumType } from "type-graphql";
+import { Connection } from "../../../lib/connection";
+
+export enum CollectionType {
+  RUN = "RUN",
+  TAGGED = "TAGGED",
+  CHAINED = "CHAINED",
+  CALIBRATION = "CALIBRATION",
+}
+registerEnumType(CollectionType, {
+  name: "CollectionType",
+  description: "RUN: where datasets are written. TAGGED: a chosen set. CHAINED: an ordered search path. CALIBRATION: datasets certified with validity ranges.",
+});
+
+export enum IdGenerationMode {
+  UNIQUE = "UNIQUE",
+  DATAID_TYPE = "DATAID_TYPE",
+  DATAID_TYPE_RUN = "DATAID_TYPE_RUN",
+}
+registerEnumType(IdGenerationMode, {
+  name: "IdGenerationMode",
+  description: "How a dataset ID is made when none is given, as daf_butler's DatasetIdGenEnum: a random UUID4, or a UUID5 of the dataset type and data ID (and run).",
+});
+
+@Directive('@key(fields: "code")')
+@ObjectType({ description: "A data facility; this subgraph adds the facility's Butler registry view." })
+export class Facility {
+  @Field()
+  code: string;
+}
+
+@ObjectType({ description: "A dataset type: the dimensions of its data IDs, its storage class, whether it is a calibration." })
+export class DatasetType {
+  @Field()
+  name: string;
+
+  @Field(() => [String], { description: "The full dimension group (required and implied), in universe order." })
+  dimensions: string[];
+
+  @Field(() => [String], { description: "The dimensions a data ID must give (the group's required dimensions)." })
+  requiredDimensions: string[];
+
+  @Field()
+  storageClass: string;
+
+  @Field()
+  isCalibration: boolean;
+
+  @Field(() => [String])
+  components: string[];
+}
+
+@ObjectType({ description: "A Butler collection." })
+export class ButlerCollection {
+  @Field()
+  name: string;
+
+  @Field(() => CollectionType)
+  type: CollectionType;
+
+  @Field(() => String, { nullable: true })
+  doc: string | null;
+
+  @Field(() => [String], { description: "Children of a CHAINED collection, in search order (empty otherwise)." })
+  children: string[];
+}
+
+@ObjectType({ description: "A file of a dataset: where the Butler datastore keeps it, and the replicated file (DID) it came from." })
+export class ButlerFileRecord {
+  @Field()
+  path: string;
+
+  @Field()
+  formatter: string;
+
+  @Field()
+  storageClass: string;
+
+  @Field(() => String, { nullable: true, description: "The component this file holds, null for the whole dataset." })
+  component: string | null;
+
+  @Field(() => String, { nullable: true })
+  checksum: string | null;
+
+  @Field(() => Float, { nullable: true, description: "Size in bytes." })
+  fileSize: number | null;
+
+  @Field(() => String, { nullable: true, description: "Scope of the DID the file came from." })
+  scope: string | null;
+
+  @Field(() => String, { nullable: true, description: "Name of the DID the file came from." })
+  name: string | null;
+}
+
+@Directive('@key(fields: "facility id")')
+@ObjectType({ description: "A dataset of a facility's Butler registry." })
+export class ButlerDataset {
+  @Field({ description: "Code of the facility whose registry holds the dataset." })
+  facility: string;
+
+  @Field(() => ID, { description: "The dataset ID (a UUID)." })
+  id: string;
+
+  @Field({ description: "Name of the dataset type." })
+  datasetType: string;
+
+  @Field({ description: "The RUN collection the dataset was written to." })
+  run: string;
+
+  @Field(() => GraphQLJSONObject, { description: "The data ID: required and implied dimension values, in universe order." })
+  dataId: Record<string, unknown>;
+
+  @Field()
+  ingestDate: Date;
+}
+
+@ObjectType({ description: "A dimension record (exposure, visit, detector, …), as daf_butler's DimensionRecord.toDict." })
+export class DimensionRecord {
+  @Field()
+  element: string;
+
+  @Field(() => GraphQLJSONObject, { description: "The record's data ID: its required dimensions and its own key." })
+  dataId: Record<string, unknown>;
+
+  @Field(() => GraphQLJSONObject, { description: "All fields; timespan as {begin, end} (UTC, null = unbounded); regions as stored text." })
+  record: Record<string, unknown>;
+}
+
+@Directive('@key(fields: "scope name facilityCode")')
+@ObjectType({ description: "A replica of a file at a facility (the catalog owns it); this subgraph adds what the file became in the facility's Butler." })
+export class Replica {
+  @Field()
+  scope: string;
+
+  @Field()
+  name: string;
+
+  @Field()
+  facilityCode: string;
+}
+
+@ObjectType({ description: "What ingestDatasets did." })
+export class IngestResult {
+  @Field(() => [ButlerDataset], { description: "The datasets, in input order (a repeated dataset appears again)." })
+  datasets: ButlerDataset[];
+
+  @Field(() => Int)
+  datasetsInserted: number;
+
+  @Field(() => Int)
+  dimensionRecordsInserted: number;
+
+  @Field(() => Int)
+  fileRecordsInserted: number;
+}
+
+@ObjectType({ description: "What an import did." })
+export class ImportResult {
+  @Field({ description: "YAML (daf_butler export) or ZIP_INDEX (Butler zip index JSON)." })
+  format: string;
+
+  @Field(() => Int)
+  datasetTypes: number;
+
+  @Field(() => Int)
+  collections: number;
+
+  @Field(() => Int)
+  dimensionRecordsInserted: number;
+
+  @Field(() => Int, { description: "Datasets in the file." })
+  datasets: number;
+
+  @Field(() => Int, { description: "Datasets that were new." })
+  datasetsInserted: number;
+
+  @Field(() => Int)
+  associations: number;
+}
+
+export const ButlerDatasetConnection = Connection(ButlerDataset, "ButlerDataset");
+export const DimensionRecordConnection = Connection(DimensionRecord, "DimensionRecord");
+
+export { GraphQLJSON, GraphQLJSONObject };

@@ -1,0 +1,34 @@
+import type { GraphQLSchema } from "graphql";
+import { buildFederatedSchema } from "../../lib/federation";
+import type { FacilityContext } from "./graphql/context";
+import { DatasetResolver } from "./graphql/dataset-resolver";
+import { FacilityResolver } from "./graphql/facility-resolver";
+import { RegistryResolver } from "./graphql/registry-resolver";
+import { ReplicaResolver, sameFacility } from "./graphql/replica-resolver";
+import { Replica } from "./graphql/types";
+
+/**
+ * The facility subgraph's schema (Apollo Federation 2). Every facility serves this same schema over
+ * its own data; every entity carries the facility code in its key, so the gateway's router can send
+ * each representation to its facility. A representation of another facility resolves to null.
+ */
+export function buildFacilitySchema(): Promise<GraphQLSchema> {
+  return buildFederatedSchema(
+    { resolvers: [FacilityResolver, DatasetResolver, ReplicaResolver, RegistryResolver], orphanedTypes: [Replica] },
+    {
+      Facility: {
+        __resolveReference: (ref: { code: string }, ctx: FacilityContext) => (sameFacility(ref.code, ctx.facility) ? { code: ref.code } : null),
+      },
+      ButlerDataset: {
+        __resolveReference: async (ref: { facility: string; id: string }, ctx: FacilityContext) => {
+          if (!sameFacility(ref.facility, ctx.facility)) return null;
+          const row = await ctx.loaders.dataset.load(ref.id);
+          return row ? { ...row, facility: ref.facility } : null;
+        },
+      },
+      Replica: {
+        __resolveReference: (ref: { scope: string; name: string; facilityCode: string }) => ref,
+      },
+    },
+  );
+}
