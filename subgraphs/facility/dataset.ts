@@ -165,7 +165,7 @@ async function buildQuery(db: EntityManager, query: DatasetQuery): Promise<Built
     }
     base = `SELECT DISTINCT ON (d.dataset_type_id, d.data_id) d.id
             FROM datasets d ${where.joins.join(" ")}
-            CROSS JOIN LATERAL (${member.join(" UNION ALL ") || "SELECT 0 AS rank, NULL::timestamptz AS since WHERE false"}) m
+            CROSS JOIN LATERAL (${member.join(" UNION ALL ") || "SELECT 0, NULL::timestamptz WHERE false"}) m(rank, since)
             WHERE d.dataset_type_id = ANY(${typeIds}::int[]) AND ${where.sql}
             ORDER BY d.dataset_type_id, d.data_id, m.rank, m.since DESC NULLS LAST`;
   }

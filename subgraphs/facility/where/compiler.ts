@@ -228,14 +228,21 @@ export class Compiler {
   /** A string literal or bind read as the other side's type (time, uuid), when that makes sense. */
   private coerce(value: Typed, to: WhereType, node: { position: number }): Typed {
     if (value.type === to || value.text === undefined) return value;
+    // Reuse the string's own parameter slot (an unused parameter would have no type).
+    const slot = /^\$(\d+)::text$/.exec(value.sql);
+    const put = (v: unknown, type: WhereType) => {
+      if (!slot) return this.param(v, type);
+      this.params[Number(slot[1]) - 1] = v;
+      return `$${slot[1]}::${SQL_CAST[type]}`;
+    };
     if (to === "time") {
       const utc = toUtcText(value.text);
       if (utc === null) throw this.typeError(node, `'${value.text}' is not a time (use T'2025-06-01T00:00:00' or an ISO 8601 string)`);
-      return { sql: this.param(utc, "time"), type: "time" };
+      return { sql: put(utc, "time"), type: "time" };
     }
     if (to === "uuid") {
       if (!UUID_RE.test(value.text)) throw this.typeError(node, `'${value.text}' is not a UUID`);
-      return { sql: this.param(value.text, "uuid"), type: "uuid" };
+      return { sql: put(value.text, "uuid"), type: "uuid" };
     }
     return value;
   }
