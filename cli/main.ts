@@ -6,6 +6,7 @@ import { DbbError } from "../lib/errors";
 import { createLogger } from "../lib/logger";
 import { openCatalogDatabase, startReplicasService } from "../subgraphs/replicas/service";
 import { registerFacilityCommands } from "./facility-commands";
+import { registerGatewayCommands } from "./gateway-commands";
 
 export function port(value: string): number {
   const n = Number(value);
@@ -56,6 +57,7 @@ export function buildProgram(): Command {
     });
 
   registerFacilityCommands(program, serve);
+  registerGatewayCommands(program, serve);
 
   program
     .command("migrate")

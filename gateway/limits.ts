@@ -11,7 +11,8 @@ import {
 } from "graphql";
 
 /**
- * Query limits of the public endpoint: document size, depth, aliases and an estimated cost.
+ * Query limits of the public endpoint: depth, aliases and an estimated cost (document size and
+ * batch size are refused before parsing, by lib/http-server.ts).
  * Each refusal is a GraphQL error with a stable code and a message that says the limit.
  * Introspection (`__schema`, `__type`) is not counted: GraphiQL needs it.
  */
@@ -93,14 +94,7 @@ export function measure(document: DocumentNode, operation: OperationDefinitionNo
 
 export function limitsPlugin(limits: QueryLimits): ApolloServerPlugin {
   return {
-    async requestDidStart({ request }) {
-      const size = Buffer.byteLength(request.query ?? "", "utf8");
-      if (size > limits.maxDocumentBytes) {
-        throw refuse(LimitCode.DOCUMENT_TOO_LARGE, `the query document has ${size} bytes; the limit is ${limits.maxDocumentBytes}`, {
-          size,
-          limit: limits.maxDocumentBytes,
-        });
-      }
+    async requestDidStart() {
       return {
         async didResolveOperation({ document, operation, request: req }) {
           if (!operation) return;

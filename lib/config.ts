@@ -29,6 +29,14 @@ import { DbbError, ErrorCode } from "./errors";
  * facility:
  *   code: FrDF                    # DBB_FACILITY (or --facility)
  *   port: 4002                    # DBB_FACILITY_PORT
+ * gateway:
+ *   port: 4000                    # DBB_GATEWAY_PORT
+ *   catalog: http://127.0.0.1:4001/graphql      # DBB_GATEWAY_CATALOG
+ *   facilities:
+ *     - { code: USDF, url: http://127.0.0.1:4002/graphql }
+ *   facilityTimeoutMs: 10000
+ *   refreshSeconds: 15
+ *   limits: { maxDepth: 12, maxCost: 100000, maxDocumentBytes: 32768, maxAliases: 30, maxBatch: 10 }
  * log:
  *   level: info                   # DBB_LOG_LEVEL
  * ```
@@ -83,6 +91,41 @@ const ConfigSchema = z
       })
       .strict()
       .default({ port: 4002, host: "127.0.0.1" }),
+    gateway: z
+      .object({
+        port: z.number().int().min(0).max(65535).default(4000),
+        host: z.string().default("127.0.0.1"),
+        /** The central replica catalog subgraph. */
+        catalog: z.string().url().default("http://127.0.0.1:4001/graphql"),
+        /** Every facility subgraph, by facility code. */
+        facilities: z
+          .array(z.object({ code: z.string().regex(/^[A-Za-z][A-Za-z0-9_\-]{0,31}$/), url: z.string().url() }).strict())
+          .default([]),
+        /** A facility that has not answered within this many milliseconds counts as unavailable for that request. */
+        facilityTimeoutMs: z.number().int().min(100).default(10000),
+        /** How often the gateway re-checks the subgraphs' SDL and health. */
+        refreshSeconds: z.number().min(1).default(15),
+        limits: z
+          .object({
+            maxDepth: z.number().int().min(1).default(12),
+            maxCost: z.number().int().min(1).default(100000),
+            maxDocumentBytes: z.number().int().min(100).default(32768),
+            maxAliases: z.number().int().min(0).default(30),
+            maxBatch: z.number().int().min(1).default(10),
+          })
+          .strict()
+          .default({ maxDepth: 12, maxCost: 100000, maxDocumentBytes: 32768, maxAliases: 30, maxBatch: 10 }),
+      })
+      .strict()
+      .default({
+        port: 4000,
+        host: "127.0.0.1",
+        catalog: "http://127.0.0.1:4001/graphql",
+        facilities: [],
+        facilityTimeoutMs: 10000,
+        refreshSeconds: 15,
+        limits: { maxDepth: 12, maxCost: 100000, maxDocumentBytes: 32768, maxAliases: 30, maxBatch: 10 },
+      }),
     log: z
       .object({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info") })
       .strict()
@@ -120,6 +163,8 @@ const ENV_OVERRIDES: Array<[string, string[], "string" | "int"]> = [
   ["DBB_JUDGE_INTERVAL_SECONDS", ["transfers", "judgeIntervalSeconds"], "int"],
   ["DBB_FACILITY", ["facility", "code"], "string"],
   ["DBB_FACILITY_PORT", ["facility", "port"], "int"],
+  ["DBB_GATEWAY_PORT", ["gateway", "port"], "int"],
+  ["DBB_GATEWAY_CATALOG", ["gateway", "catalog"], "string"],
 ];
 
 export function configError(message: string): DbbError {

@@ -1,6 +1,8 @@
-import { ClassType, Field, Int, ObjectType } from "type-graphql";
+import { ClassType, Directive, Field, Int, ObjectType } from "type-graphql";
 import type { Page } from "./pagination";
 
+/** Shared by every subgraph (each has connections): shareable in the supergraph. */
+@Directive("@shareable")
 @ObjectType({ description: "Where a page ends and whether more follow." })
 export class PageInfo {
   @Field()

@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { ApolloServer, BaseContext, HeaderMap } from "@apollo/server";
+import { ApolloServer, ApolloServerPlugin, BaseContext, HeaderMap } from "@apollo/server";
+import type { GatewayInterface } from "@apollo/server-gateway-interface";
 import { ApolloServerPluginInlineTraceDisabled } from "@apollo/server/plugin/disabled";
 import { unwrapResolverError } from "@apollo/server/errors";
 import type { GraphQLFormattedError, GraphQLSchema } from "graphql";
@@ -14,7 +15,16 @@ const MAX_BODY_BYTES = 64 * 1024 * 1024;
 
 export interface ServiceOptions<TContext extends BaseContext> {
   name: string;
-  schema: GraphQLSchema;
+  /** A subgraph's own schema, or a gateway that supplies the (super)schema. */
+  schema?: GraphQLSchema;
+  gateway?: GatewayInterface;
+  plugins?: ApolloServerPlugin<TContext>[];
+  /** Query documents longer than this many bytes are refused before parsing (DOCUMENT_TOO_LARGE). */
+  maxDocumentBytes?: number;
+  /** Batched requests (a JSON array of operations) allowed up to this many; off when unset. */
+  maxBatch?: number;
+  /** Answers other paths (GraphiQL page, /ready, /metrics); resolves true when it answered. */
+  routes?: (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => Promise<boolean>;
   host: string;
   port: number;
   logger: Logger;
@@ -86,13 +96,14 @@ export async function startGraphQLService<TContext extends BaseContext>(
 ): Promise<RunningService> {
   const { logger } = options;
   const apollo = new ApolloServer<TContext>({
-    schema: options.schema,
+    ...(options.gateway ? { gateway: options.gateway } : { schema: options.schema! }),
+    allowBatchedHttpRequests: (options.maxBatch ?? 0) > 1,
     introspection: true,
     csrfPrevention: true,
     includeStacktraceInErrorResponses: false,
     formatError: formatError(logger),
     // Traces are for Apollo's hosted service, which this deployment does not use.
-    plugins: [ApolloServerPluginInlineTraceDisabled()],
+    plugins: [ApolloServerPluginInlineTraceDisabled(), ...(options.plugins ?? [])],
   });
   await apollo.start();
 
@@ -110,6 +121,7 @@ export async function startGraphQLService<TContext extends BaseContext>(
         }
         return;
       }
+      if (options.routes && (await options.routes(req, res, url))) return;
       if (url.pathname !== "/graphql") {
         sendJson(res, 404, { error: `no such path ${url.pathname}; GraphQL is served at /graphql` });
         return;
@@ -126,6 +138,37 @@ export async function startGraphQLService<TContext extends BaseContext>(
         } catch {
           sendJson(res, 400, { errors: [{ message: "request body is not valid JSON", extensions: { code: "BAD_REQUEST" } }] });
           return;
+        }
+        if (Array.isArray(body) && body.length > (options.maxBatch ?? 1)) {
+          sendJson(res, 400, {
+            errors: [
+              {
+                message: options.maxBatch && options.maxBatch > 1
+                  ? `a batch of ${body.length} operations; the limit is ${options.maxBatch}`
+                  : "batched requests are not accepted here; send one operation per request",
+                extensions: { code: "BATCH_TOO_LARGE", size: body.length, limit: options.maxBatch ?? 1 },
+              },
+            ],
+          });
+          return;
+        }
+      }
+      if (options.maxDocumentBytes) {
+        const operations = Array.isArray(body) ? body : [body ?? { query: url.searchParams.get("query") }];
+        for (const op of operations) {
+          const query = (op as { query?: unknown })?.query;
+          const size = typeof query === "string" ? Buffer.byteLength(query, "utf8") : 0;
+          if (size > options.maxDocumentBytes) {
+            sendJson(res, 400, {
+              errors: [
+                {
+                  message: `the query document has ${size} bytes; the limit is ${options.maxDocumentBytes}`,
+                  extensions: { code: "DOCUMENT_TOO_LARGE", size, limit: options.maxDocumentBytes },
+                },
+              ],
+            });
+            return;
+          }
         }
       }
       const started = process.hrtime.bigint();

@@ -1,0 +1,75 @@
+import type { EntityManager } from "typeorm";
+import { ingestDatasets } from "../../subgraphs/facility/ingest";
+import { DemoFile } from "./catalog-demo";
+
+/**
+ * Ingests into a facility's Butler registry the demo raws the catalog holds there as AVAILABLE
+ * replicas, as that facility's agent would after their transfers: dimension records, the raw
+ * dataset type, the run, and a file record pointing back at the DID.
+ */
+export async function loadFacilityDemo(facilityDb: EntityManager, code: string, catalogDb: EntityManager, files: DemoFile[]): Promise<number> {
+  const rows: Array<{ name: string }> = await catalogDb.query(
+    `SELECT r.name FROM replicas r JOIN rses s ON s.id = r.rse_id WHERE s.facility = $1 AND r.state = 'AVAILABLE' AND r.scope = 'raw'`,
+    [code],
+  );
+  const here = new Set(rows.map((r) => r.name));
+  const held = files.filter((f) => here.has(f.name));
+  if (!held.length) return 0;
+  const records: Array<{ element: string; record: Record<string, unknown> }> = [
+    { element: "instrument", record: { name: "LSSTCam", visit_max: 1e9, exposure_max: 1e12, detector_max: 1000, class_name: "lsst.obs.lsst.LsstCam" } },
+  ];
+  const seen = new Set<string>();
+  const once = (key: string, element: string, record: Record<string, unknown>) => {
+    if (seen.has(key)) return;
+    seen.add(key);
+    records.push({ element, record });
+  };
+  for (const f of held) {
+    const night = String(f.night);
+    const start = new Date(Date.UTC(Number(night.slice(0, 4)), Number(night.slice(4, 6)) - 1, Number(night.slice(6, 8)), 12));
+    once(`day_obs/${f.night}`, "day_obs", {
+      instrument: "LSSTCam",
+      id: f.night,
+      timespan: { begin: start.toISOString(), end: new Date(start.getTime() + 86400e3).toISOString() },
+    });
+    once(`filter/${f.band}`, "physical_filter", { instrument: "LSSTCam", name: `${f.band}_57`, band: f.band });
+    once(`detector/${f.detector}`, "detector", { instrument: "LSSTCam", id: f.detector, full_name: `R22_S${String(f.detector - 90).padStart(2, "0")}`, purpose: "SCIENCE" });
+    const seq = f.exposure % 100000;
+    const begin = new Date(start.getTime() + 12 * 3600e3 + seq * 60e3);
+    once(`group/${f.exposure}`, "group", { instrument: "LSSTCam", name: begin.toISOString() });
+    once(`exposure/${f.exposure}`, "exposure", {
+      instrument: "LSSTCam",
+      id: f.exposure,
+      obs_id: `MC_O_${f.night}_${String(seq).padStart(6, "0")}`,
+      physical_filter: `${f.band}_57`,
+      group: begin.toISOString(),
+      day_obs: f.night,
+      exposure_time: 30,
+      observation_type: "science",
+      tracking_ra: f.ra,
+      tracking_dec: f.dec,
+      timespan: { begin: begin.toISOString(), end: new Date(begin.getTime() + 30e3).toISOString() },
+    });
+  }
+  const result = await ingestDatasets(facilityDb, {
+    dimensionRecords: records,
+    datasetTypes: [{ name: "raw", dimensions: ["instrument", "detector", "exposure"], storageClass: "Exposure" }],
+    createRuns: true,
+    datasets: held.map((f) => ({
+      datasetType: "raw",
+      run: "LSSTCam/raw/all",
+      dataId: { instrument: "LSSTCam", detector: f.detector, exposure: f.exposure },
+      files: [
+        {
+          path: f.name,
+          formatter: "lsst.obs.lsst.rawFormatter.LsstCamRawFormatter",
+          checksum: `adler32:${f.adler32}`,
+          fileSize: f.bytes,
+          scope: "raw",
+          name: f.name,
+        },
+      ],
+    })),
+  });
+  return result.datasetsInserted;
+}

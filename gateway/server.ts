@@ -1,0 +1,155 @@
+import type http from "node:http";
+import { ApolloGateway, RemoteGraphQLDataSource } from "@apollo/gateway";
+import type { ApolloServerPlugin } from "@apollo/server";
+import { GraphQLError } from "graphql";
+import { Caller, createTokenVerifier } from "../lib/auth";
+import type { Config } from "../lib/config";
+import { ErrorCode } from "../lib/errors";
+import { RunningService, startGraphQLService } from "../lib/http-server";
+import { createLogger, Logger } from "../lib/logger";
+import { FacilityRouter, RouterContext } from "./facility-router";
+import { limitsPlugin } from "./limits";
+import { GatewayMetrics } from "./metrics";
+import { checkEndpoint, Endpoint } from "./subgraph-status";
+import { composeSupergraph, SubgraphSdl } from "./supergraph";
+
+export interface GatewayContext extends RouterContext {
+  caller: Caller;
+}
+
+export interface GatewayStatus {
+  ready: boolean;
+  catalog: Endpoint;
+  facilities: Endpoint[];
+}
+
+export interface GatewayService extends RunningService {
+  metrics: GatewayMetrics;
+  /** Re-checks every subgraph now (also done every `gateway.refreshSeconds`). */
+  refresh(): Promise<GatewayStatus>;
+  status(): GatewayStatus;
+}
+
+export interface GatewayOptions {
+  port?: number;
+  logger?: Logger;
+  /** The subgraphs' SDL this gateway composes and expects the endpoints to serve. */
+  sdl: SubgraphSdl;
+  /** Serves the GraphiQL page and its assets; answers true when it handled the request. */
+  page?: (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => boolean | Promise<boolean>;
+}
+
+/**
+ * Mutations are refused here, before any subgraph is asked, when the caller has no valid token;
+ * the subgraphs still check the scopes themselves with the same token, which the gateway
+ * forwards as it came (they never trust an unauthenticated caller).
+ */
+function authPlugin(): ApolloServerPlugin<GatewayContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ operation, contextValue }) {
+          if (operation?.operation !== "mutation" || contextValue.caller.principal) return;
+          throw new GraphQLError(
+            contextValue.caller.tokenError
+              ? `the bearer token was refused: ${contextValue.caller.tokenError}`
+              : "mutations need a bearer token (Authorization: Bearer <token>); create one with `dbb token`",
+            { extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401 } } },
+          );
+        },
+      };
+    },
+  };
+}
+
+/** The USDF gateway: composes catalog + facility subgraphs, routes facility data, serves people. */
+export async function startGateway(config: Config, options: GatewayOptions): Promise<GatewayService> {
+  const logger = options.logger ?? createLogger(config.log.level, "gateway");
+  const g = config.gateway;
+  const supergraphSdl = composeSupergraph(options.sdl, { catalog: g.catalog });
+  const metrics = new GatewayMetrics();
+  const catalog: Endpoint = { name: "catalog", url: g.catalog, state: "unknown" };
+  const facilities = new Map<string, Endpoint>();
+  for (const f of g.facilities) {
+    if (facilities.has(f.code.toLowerCase())) throw new Error(`facility ${f.code} is configured twice in gateway.facilities`);
+    facilities.set(f.code.toLowerCase(), { name: f.code, url: f.url, state: "unknown" });
+  }
+  const router = new FacilityRouter(facilities, { timeoutMs: g.facilityTimeoutMs, logger, metrics });
+
+  const status = (): GatewayStatus => {
+    const list = [...facilities.values()];
+    return { ready: catalog.state === "up" && list.every((f) => f.state === "up"), catalog, facilities: list };
+  };
+  let refreshing: Promise<GatewayStatus> | undefined;
+  const refresh = () =>
+    (refreshing ??= Promise.all([
+      checkEndpoint(catalog, options.sdl.catalog, g.facilityTimeoutMs, logger),
+      ...[...facilities.values()].map((f) => checkEndpoint(f, options.sdl.facility, g.facilityTimeoutMs, logger)),
+    ])
+      .then(status)
+      .finally(() => (refreshing = undefined)));
+  // The gateway serves while subgraphs are still down; they join when they come up.
+  await refresh();
+  const timer = setInterval(() => void refresh().catch((err) => logger.error({ err }, "refresh failed")), g.refreshSeconds * 1000);
+  timer.unref();
+
+  const gateway = new ApolloGateway({
+    supergraphSdl,
+    buildService: ({ name, url }) => {
+      if (name === "facility") return router;
+      return new RemoteGraphQLDataSource<GatewayContext>({
+        url,
+        willSendRequest({ request, context }) {
+          if (context.authorization) request.http?.headers.set("authorization", context.authorization);
+          if (context.requestId) request.http?.headers.set("x-request-id", context.requestId);
+        },
+      });
+    },
+  });
+
+  const verify = createTokenVerifier(config);
+  const sendJson = (res: http.ServerResponse, code: number, body: unknown) => {
+    res.writeHead(code, { "content-type": "application/json; charset=utf-8" });
+    res.end(JSON.stringify(body, null, 2));
+  };
+  const service = await startGraphQLService<GatewayContext>({
+    name: "gateway",
+    gateway,
+    host: g.host,
+    port: options.port ?? g.port,
+    logger,
+    maxBatch: g.limits.maxBatch,
+    maxDocumentBytes: g.limits.maxDocumentBytes,
+    plugins: [limitsPlugin(g.limits), authPlugin(), metrics.plugin()],
+    context: async ({ headers, requestId }) => {
+      const authorization = typeof headers.authorization === "string" ? headers.authorization : undefined;
+      return { authorization, requestId, caller: await verify(authorization) };
+    },
+    health: async () => {},
+    routes: async (req, res, url) => {
+      if (req.method === "GET" && url.pathname === "/ready") {
+        const s = status();
+        sendJson(res, s.ready ? 200 : 503, { status: s.ready ? "ready" : "not-ready", catalog: s.catalog, facilities: s.facilities });
+        return true;
+      }
+      if (req.method === "GET" && url.pathname === "/metrics") {
+        res.writeHead(200, { "content-type": metrics.registry.contentType });
+        res.end(await metrics.registry.metrics());
+        return true;
+      }
+      if (req.method === "GET" && options.page) return options.page(req, res, url);
+      return false;
+    },
+  });
+  logger.info({ url: service.url, catalog: catalog.state, facilities: [...facilities.values()].map((f) => `${f.name}:${f.state}`) }, "gateway ready");
+  return {
+    ...service,
+    metrics,
+    refresh,
+    status,
+    async close() {
+      clearInterval(timer);
+      await service.close();
+    },
+  };
+}

@@ -1,0 +1,44 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { ok } from "../support/graphql-client";
+import { portRange, spawnDbb } from "../support/processes";
+
+/**
+ * `npm start` runs `dbb dev`: the whole local federation on embedded databases with demo data.
+ * Brought up as a user would, queried through the gateway, stopped with Ctrl-C, started again.
+ */
+let dataDir: string;
+beforeAll(() => {
+  dataDir = mkdtempSync(path.join(tmpdir(), "dbb-dev-"));
+});
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+it("starts catalog, four facilities and the gateway with demo data, and reuses the data next time", async () => {
+  const base = portRange(36000)();
+  const env: NodeJS.ProcessEnv = { ...process.env, DBB_DATA_DIR: dataDir, DBB_LOG_LEVEL: "warn" };
+  delete env.DBB_DATABASE_URL;
+  const first = await spawnDbb(["dev", "--port-base", String(base)], base, env, 180000);
+  expect(first.output()).toMatch(/GraphiQL: http:\/\/127\.0\.0\.1:\d+\//);
+  expect(first.output()).toMatch(/demo data loaded/);
+  const ready = await fetch(`http://127.0.0.1:${base}/ready`);
+  expect(ready.status).toBe(200);
+  const page = await fetch(`http://127.0.0.1:${base}/`);
+  expect(page.status).toBe(200);
+  expect(await page.text()).toMatch(/graphiql/i);
+
+  const q = `{ rules { nodes { state } }
+    facility(code: "FrDF") { code datasets(datasetType: "raw", collections: ["LSSTCam/raw/all"], where: "exposure.day_obs = 20250601") { totalCount } }
+    dids(scope: "raw", type: FILE, first: 1) { nodes { replicas { facilityCode state butlerDataset { datasetType } } } } }`;
+  const data = await ok(first.url, q);
+  expect(new Set(data.rules.nodes.map((n: any) => n.state))).toEqual(new Set(["OK", "REPLICATING", "STUCK"]));
+  expect(data.facility.datasets.totalCount).toBe(36);
+  const usdf = data.dids.nodes[0].replicas.find((r: any) => r.facilityCode === "USDF");
+  expect(usdf).toEqual({ facilityCode: "USDF", state: "AVAILABLE", butlerDataset: { datasetType: "raw" } });
+  expect(await first.stop()).toBe(0);
+
+  const second = await spawnDbb(["dev", "--port-base", String(base)], base, env, 180000);
+  expect(second.output()).toMatch(/existing data reused/);
+  expect((await ok(second.url, `{ rules { totalCount } }`)).rules.totalCount).toBe(4);
+  expect(await second.stop()).toBe(0);
+}, 400000);

@@ -1,0 +1,215 @@
+import "reflect-metadata";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { signToken } from "../../lib/auth";
+import { Config, loadConfig } from "../../lib/config";
+import { localSubgraphSdl } from "../../gateway/local-sdl";
+import { GatewayService, startGateway } from "../../gateway/server";
+import { serveGraphiql } from "../../gateway/graphiql/page";
+import { errorOf, graphql, ok } from "../support/graphql-client";
+import { createTestDatabase, TestDatabase } from "../support/postgres";
+import { portRange, ServiceProcess, spawnDbb } from "../support/processes";
+
+/**
+ * The USDF gateway over real processes: the catalog and two facility subgraphs run as `dbb serve`
+ * processes on their own databases; a third configured facility never comes up; a fourth
+ * "facility" endpoint serves another schema.
+ */
+const nextPort = portRange(31000);
+const secret = randomBytes(24).toString("hex");
+let dataDir: string;
+let dbs: TestDatabase[] = [];
+let catalog: ServiceProcess;
+let usdf: ServiceProcess;
+let frdf: ServiceProcess;
+let gateway: GatewayService;
+let config: Config;
+let url: string;
+const tokens: Record<string, string> = {};
+
+function env(dbUrl: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, DBB_DATABASE_URL: dbUrl, DBB_AUTH_SECRET: secret, DBB_DATA_DIR: dataDir, DBB_LOG_LEVEL: "debug", ...extra };
+}
+
+const FILE = (n: number) => `LSSTCam/raw/20250601/f${n}.fits`;
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(path.join(tmpdir(), "dbb-gw-"));
+  dbs = await Promise.all(["gw_catalog", "gw_usdf", "gw_frdf"].map(createTestDatabase));
+  const [cp, up, fp] = [nextPort(), nextPort(), nextPort()];
+  [catalog, usdf, frdf] = await Promise.all([
+    spawnDbb(["serve", "replicas", "--port", String(cp)], cp, env(dbs[0].url)),
+    spawnDbb(["serve", "facility", "--facility", "USDF", "--port", String(up)], up, env(dbs[1].url)),
+    spawnDbb(["serve", "facility", "--facility", "FrDF", "--port", String(fp)], fp, env(dbs[2].url)),
+  ]);
+  config = loadConfig(undefined, {
+    DBB_AUTH_SECRET: secret,
+    DBB_DATA_DIR: dataDir,
+    DBB_LOG_LEVEL: process.env.DBB_TEST_LOG_LEVEL ?? "silent",
+  });
+  config.gateway = {
+    ...config.gateway,
+    catalog: catalog.url,
+    facilities: [
+      { code: "USDF", url: usdf.url },
+      { code: "FrDF", url: frdf.url },
+      { code: "UKDF", url: `http://127.0.0.1:${nextPort()}/graphql` },
+      { code: "DAC", url: catalog.url },
+    ],
+    facilityTimeoutMs: 3000,
+    limits: { maxDepth: 10, maxCost: 5000, maxDocumentBytes: 4000, maxAliases: 5, maxBatch: 3 },
+  };
+  gateway = await startGateway(config, { port: 0, sdl: await localSubgraphSdl(), page: serveGraphiql });
+  url = gateway.url;
+  const t = (sub: string, scopes: string[]) => signToken(config, { subject: sub, scopes, ttlSeconds: 3600 });
+  tokens.admin = await t("alice", ["catalog:admin"]);
+  tokens.reader = await t("bob", []);
+  tokens.usdf = await t("usdf-agent", ["agent:USDF"]);
+  tokens.frdf = await t("frdf-agent", ["agent:FrDF"]);
+
+  // The catalog, through the gateway: RSEs at both facilities, a file with a replica at each.
+  for (const [name, facility] of [["USDF_DISK", "USDF"], ["FRDF_DISK", "FrDF"], ["DAC_DISK", "DAC"]]) {
+    await ok(url, `mutation($i: AddRseInput!) { addRse(input: $i) { name } }`, { i: { name, facility, kind: "POSIX", protocol: { root: "/data" } } }, tokens.admin);
+  }
+  await ok(url, `mutation { addScope(name: "raw") { name } }`, {}, tokens.admin);
+  await ok(url, `mutation($i: [AddDidInput!]!) { addDids(input: $i) { count } }`, {
+    i: [1, 2].map((n) => ({ scope: "raw", name: FILE(n), type: "FILE", bytes: 100 + n })),
+  }, tokens.admin);
+  for (const rse of ["USDF_DISK", "FRDF_DISK"]) {
+    await ok(url, `mutation($rse: String!, $r: [AddReplicaInput!]!) { addReplicas(rse: $rse, replicas: $r) { count } }`, {
+      rse,
+      r: [1, 2].map((n) => ({ scope: "raw", name: FILE(n) })),
+    }, tokens.admin);
+  }
+  // Each facility ingests the files into its own registry (as its agent would, at its own service).
+  for (const [svc, token] of [[usdf, tokens.usdf], [frdf, tokens.frdf]] as const) {
+    await ok(svc.url, INGEST, { input: ingestInput() }, token);
+  }
+}, 180000);
+
+afterAll(async () => {
+  await gateway?.close();
+  await Promise.all([catalog, usdf, frdf].map((s) => s?.stop()));
+  await Promise.all(dbs.map((d) => d.drop()));
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+const INGEST = `mutation($input: IngestDatasetsInput!) { ingestDatasets(input: $input) { datasets { id } } }`;
+function ingestInput() {
+  return {
+    dimensionRecords: [
+      { element: "instrument", record: { name: "LSSTCam", visit_max: 1000000, exposure_max: 1000000, detector_max: 1000, class_name: "lsst.obs.lsst.LsstCam" } },
+      { element: "detector", record: { instrument: "LSSTCam", id: 94, full_name: "R22_S11" } },
+      { element: "day_obs", record: { instrument: "LSSTCam", id: 20250601 } },
+      { element: "physical_filter", record: { instrument: "LSSTCam", name: "r_57", band: "r" } },
+      { element: "group", record: { instrument: "LSSTCam", name: "g1" } },
+      ...[1, 2].map((n) => ({ element: "exposure", record: { instrument: "LSSTCam", id: 2025060100000 + n, obs_id: `MC_O_${n}`, physical_filter: "r_57", day_obs: 20250601, group: "g1", observation_type: "science" } })),
+    ],
+    datasets: [1, 2].map((n) => ({
+      datasetType: "raw",
+      run: "LSSTCam/raw/all",
+      dataId: { instrument: "LSSTCam", detector: 94, exposure: 2025060100000 + n },
+      files: [{ path: FILE(n), formatter: "lsst.obs.lsst.rawFormatter.LsstCamRawFormatter", scope: "raw", name: FILE(n) }],
+    })),
+    datasetTypes: [{ name: "raw", dimensions: ["instrument", "detector", "exposure"], storageClass: "Exposure" }],
+    createRuns: true,
+  };
+}
+
+const WHERE_AND_INGESTED = `query($n: String!) { did(scope: "raw", name: $n) {
+  replicas { rse { name } facilityCode state butlerDataset { id datasetType run dataId } } } }`;
+
+describe("federation", () => {
+  it("joins the catalog and two facilities in one query", async () => {
+    const d = await ok(url, WHERE_AND_INGESTED, { n: FILE(1) });
+    const reps = d.did.replicas;
+    expect(reps.map((r: any) => [r.rse.name, r.facilityCode])).toEqual([["FRDF_DISK", "FrDF"], ["USDF_DISK", "USDF"]]);
+    for (const r of reps) expect(r.butlerDataset).toMatchObject({ datasetType: "raw", run: "LSSTCam/raw/all", dataId: { detector: 94 } });
+    // Butler ids are deterministic: the same file has the same dataset id at both facilities.
+    expect(reps[0].butlerDataset.id).toBe(reps[1].butlerDataset.id);
+    const f = await ok(url, `{ facility(code: "FrDF") { code rses { name } datasetTypes { name } } }`);
+    expect(f.facility).toEqual({ code: "FrDF", rses: [{ name: "FRDF_DISK" }], datasetTypes: [{ name: "raw" }] });
+  });
+
+  it("passes the request id on to the subgraphs", async () => {
+    const res = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-request-id": "trace-me-42" },
+      body: JSON.stringify({ query: `{ rses { name } }` }),
+    });
+    expect(res.headers.get("x-request-id")).toBe("trace-me-42");
+    await res.json();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(catalog.output()).toContain("trace-me-42");
+  });
+
+  it("reports each subgraph's state at /ready: unreachable and mismatching facilities make it 503", async () => {
+    const res = await fetch(url.replace(/graphql$/, "ready"));
+    expect(res.status).toBe(503);
+    const body = (await res.json()) as any;
+    const states = Object.fromEntries(body.facilities.map((f: any) => [f.name, f.state]));
+    expect(body.catalog.state).toBe("up");
+    expect(states).toEqual({ USDF: "up", FrDF: "up", UKDF: "down", DAC: "schema-mismatch" });
+    expect((await fetch(url.replace(/graphql$/, "health"))).status).toBe(200);
+  });
+
+  it("leaves a facility serving another schema out, and says so", async () => {
+    const e = await graphql(url, `{ facility(code: "DAC") { code datasetTypes { name } } }`);
+    expect(e.errors?.[0].extensions).toMatchObject({ code: "FACILITY_UNAVAILABLE", facility: "DAC" });
+  });
+});
+
+describe("access and limits", () => {
+  it("refuses mutations without a valid token at the gateway and lets subgraphs check scopes", async () => {
+    expect((await errorOf(url, `mutation { addScope(name: "x") { name } }`)).code).toBe("UNAUTHENTICATED");
+    expect((await errorOf(url, `mutation { addScope(name: "x") { name } }`, {}, tokens.admin.slice(0, -3) + "abc")).code).toBe("UNAUTHENTICATED");
+    expect((await errorOf(url, `mutation { addScope(name: "x") { name } }`, {}, tokens.reader)).code).toBe("FORBIDDEN");
+    expect((await ok(url, `mutation { addScope(name: "x") { name account } }`, {}, tokens.admin)).addScope).toEqual({ name: "x", account: "alice" });
+    expect((await graphql(url, `{ scopes { name } }`)).errors).toBeUndefined();
+  });
+
+  it("refuses too deep, too costly, too large, too many aliases and too large batches with clear codes", async () => {
+    const deep = `{ did(scope: "raw", name: "a") { parents { parents { parents { parents { parents { parents { parents { parents { parents { name } } } } } } } } } } }`;
+    expect((await errorOf(url, deep)).code).toBe("QUERY_TOO_DEEP");
+    expect((await errorOf(url, `{ dids(scope: "raw", first: 5000) { nodes { name replicas { state } } } }`)).code).toBe("QUERY_TOO_COSTLY");
+    expect((await errorOf(url, `{ rses { name ${"createdAt ".repeat(400)} } }`)).code).toBe("DOCUMENT_TOO_LARGE");
+    expect((await errorOf(url, `{ a: rses { name } b: rses { name } c: rses { name } d: rses { name } e: rses { name } f: rses { name } }`)).code).toBe("TOO_MANY_ALIASES");
+    const batch = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(Array(4).fill({ query: "{ rses { name } }" })) });
+    expect(batch.status).toBe(400);
+    expect(((await batch.json()) as any).errors[0].extensions.code).toBe("BATCH_TOO_LARGE");
+    const small = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(Array(2).fill({ query: "{ rses { name } }" })) });
+    expect(((await small.json()) as any[]).length).toBe(2);
+    // Introspection is open: GraphiQL needs it.
+    expect((await graphql(url, `{ __schema { queryType { name } } }`)).errors).toBeUndefined();
+  });
+
+  it("refuses cross-site simple requests (CSRF prevention)", async () => {
+    const res = await fetch(`${url}?query=${encodeURIComponent("{ rses { name } }")}`);
+    expect(res.status).toBe(400);
+  });
+
+  it("exports Prometheus metrics per operation and per facility", async () => {
+    await ok(url, `query WhereIsIt($n: String!) { did(scope: "raw", name: $n) { replicas { butlerDataset { id } } } }`, { n: FILE(2) });
+    const text = await (await fetch(url.replace(/graphql$/, "metrics"))).text();
+    expect(text).toMatch(/dbb_gateway_requests_total\{operation="WhereIsIt",outcome="ok"\} \d+/);
+    expect(text).toMatch(/dbb_gateway_request_duration_seconds_bucket\{le="[^"]+",operation="WhereIsIt"\}/);
+    expect(text).toMatch(/dbb_gateway_facility_requests_total\{facility="USDF",outcome="ok"\} \d+/);
+    expect(text).toMatch(/dbb_gateway_facility_request_duration_seconds_count\{facility="FrDF"\} \d+/);
+  });
+});
+
+describe("a facility that goes down", () => {
+  it("gives a partial answer with FACILITY_UNAVAILABLE for its part, and the rest stands", async () => {
+    await frdf.kill();
+    const res = await graphql(url, WHERE_AND_INGESTED, { n: FILE(1) });
+    const reps = res.data!.did.replicas;
+    expect(reps.find((r: any) => r.facilityCode === "USDF").butlerDataset).toMatchObject({ datasetType: "raw" });
+    expect(reps.find((r: any) => r.facilityCode === "FrDF").butlerDataset).toBeNull();
+    const err = res.errors!.find((e) => e.extensions?.code === "FACILITY_UNAVAILABLE");
+    expect(err?.extensions).toMatchObject({ facility: "FrDF" });
+    const status = await gateway.refresh();
+    expect(status.facilities.find((f) => f.name === "FrDF")?.state).toBe("down");
+  });
+});
