@@ -54,7 +54,8 @@ function authPlugin(): ApolloServerPlugin<GatewayContext> {
             contextValue.caller.tokenError
               ? `the bearer token was refused: ${contextValue.caller.tokenError}`
               : "mutations need a bearer token (Authorization: Bearer <token>); create one with `dbb token`",
-            { extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401 } } },
+            // 200 like the subgraphs' own refusals: the error is in the GraphQL response.
+            { extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 200 } } },
           );
         },
       };
