@@ -25,6 +25,8 @@ let catalog: ServiceProcess;
 let usdf: ServiceProcess;
 let frdf: ServiceProcess;
 let gateway: GatewayService;
+let ukdfPort: number;
+const late: ServiceProcess[] = [];
 let config: Config;
 let url: string;
 const tokens: Record<string, string> = {};
@@ -37,7 +39,7 @@ const FILE = (n: number) => `LSSTCam/raw/20250601/f${n}.fits`;
 
 beforeAll(async () => {
   dataDir = mkdtempSync(path.join(tmpdir(), "dbb-gw-"));
-  dbs = await Promise.all(["gw_catalog", "gw_usdf", "gw_frdf"].map(createTestDatabase));
+  dbs = await Promise.all(["gw_catalog", "gw_usdf", "gw_frdf", "gw_ukdf"].map(createTestDatabase));
   const [cp, up, fp] = [nextPort(), nextPort(), nextPort()];
   [catalog, usdf, frdf] = await Promise.all([
     spawnDbb(["serve", "replicas", "--port", String(cp)], cp, env(dbs[0].url)),
@@ -55,7 +57,7 @@ beforeAll(async () => {
     facilities: [
       { code: "USDF", url: usdf.url },
       { code: "FrDF", url: frdf.url },
-      { code: "UKDF", url: `http://127.0.0.1:${nextPort()}/graphql` },
+      { code: "UKDF", url: `http://127.0.0.1:${(ukdfPort = nextPort())}/graphql` },
       { code: "DAC", url: catalog.url },
     ],
     facilityTimeoutMs: 3000,
@@ -91,7 +93,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await gateway?.close();
-  await Promise.all([catalog, usdf, frdf].map((s) => s?.stop()));
+  await Promise.all([catalog, usdf, frdf, ...late].map((s) => s?.stop()));
   await Promise.all(dbs.map((d) => d.drop()));
   rmSync(dataDir, { recursive: true, force: true });
 });
@@ -211,5 +213,16 @@ describe("a facility that goes down", () => {
     expect(err?.extensions).toMatchObject({ facility: "FrDF" });
     const status = await gateway.refresh();
     expect(status.facilities.find((f) => f.name === "FrDF")?.state).toBe("down");
+  });
+});
+
+describe("a facility that comes up later", () => {
+  it("joins the federation at the next refresh", async () => {
+    late.push(await spawnDbb(["serve", "facility", "--facility", "UKDF", "--port", String(ukdfPort)], ukdfPort, env(dbs[3].url)));
+    const status = await gateway.refresh();
+    expect(status.facilities.find((f) => f.name === "UKDF")?.state).toBe("up");
+    await ok(url, `mutation($i: AddRseInput!) { addRse(input: $i) { name } }`, { i: { name: "UKDF_DISK", facility: "UKDF", kind: "POSIX", protocol: { root: "/d" } } }, tokens.admin);
+    const f = await ok(url, `{ facility(code: "UKDF") { code datasetTypes { name } } }`);
+    expect(f.facility).toEqual({ code: "UKDF", datasetTypes: [] });
   });
 });
