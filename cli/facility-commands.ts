@@ -1,12 +1,68 @@
+import { readFileSync, writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import { loadConfig } from "../lib/config";
+import { DbbError, ErrorCode } from "../lib/errors";
 import { startFacilityService } from "../subgraphs/facility/service";
+import { readZipMember } from "../subgraphs/facility/transfers/zip-file";
 import { port, stopOn } from "./main";
 
 /**
  * The facility's commands: `dbb serve facility` (the facility subgraph, the facility's Butler
- * registry view) and `dbb butler import|export`.
+ * registry view) and `dbb butler import|export`, which talk GraphQL to a facility service.
  */
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+interface ClientOptions {
+  facility: string;
+  url?: string;
+  config?: string;
+}
+
+/** Sends one GraphQL operation to the facility's service; errors become DbbErrors with their code. */
+async function facilityRequest<T>(opts: ClientOptions, query: string, variables: Record<string, unknown>, token?: string): Promise<T> {
+  const config = loadConfig(opts.config);
+  const url = opts.url ?? `http://${config.facility.host}:${config.facility.port}/graphql`;
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify({ query, variables }),
+    });
+  } catch (err) {
+    throw new Error(`cannot reach the facility service at ${url}: ${(err as Error).message}`);
+  }
+  const body = (await res.json().catch(() => ({}))) as { data?: T; errors?: Array<{ message: string; extensions?: { code?: string } }> };
+  if (body.errors?.length) {
+    const e = body.errors[0];
+    throw new DbbError(e.extensions?.code ?? "INTERNAL_SERVER_ERROR", e.message, e.extensions ?? {});
+  }
+  if (!res.ok || !body.data) throw new Error(`the facility service at ${url} answered HTTP ${res.status}`);
+  return body.data;
+}
+
+/** Refuses to talk to a service that serves another facility than the one asked for. */
+async function checkFacility(opts: ClientOptions): Promise<void> {
+  const data = await facilityRequest<{ localFacility: { code: string } }>(opts, `{ localFacility { code } }`, {});
+  if (data.localFacility.code.toLowerCase() !== opts.facility.toLowerCase()) {
+    throw new DbbError(ErrorCode.INVALID_INPUT, `the service at ${opts.url ?? "the configured URL"} serves facility ${data.localFacility.code}, not ${opts.facility}`);
+  }
+}
+
+/** The import file's text: a YAML export, a zip index JSON, or a Butler zip (its index is read). */
+function importContent(file: string): string {
+  const bytes = readFileSync(file);
+  if (bytes.subarray(0, 4).equals(Buffer.from([0x50, 0x4b, 0x03, 0x04]))) {
+    const index = readZipMember(bytes, "_butler_zip_index.json");
+    if (!index) throw new Error(`${file} is a zip file without _butler_zip_index.json: not a Butler zip`);
+    return index.toString("utf8");
+  }
+  return bytes.toString("utf8");
+}
+
 export function registerFacilityCommands(program: Command, serve: Command): void {
   serve
     .command("facility")
@@ -23,5 +79,54 @@ export function registerFacilityCommands(program: Command, serve: Command): void
       process.stderr.write(`facility ${service.code} ready at ${service.url} (${where}); Ctrl-C stops it\n`);
       stopOn(() => service.close());
     });
-  void program;
+
+  const butler = program.command("butler").description("the Butler registry of a facility: import and export datasets");
+  butler
+    .command("import")
+    .description("import a daf_butler YAML export, a Butler zip, or its _butler_zip_index.json into a facility's registry (token from DBB_TOKEN)")
+    .argument("<file>", "the export file")
+    .requiredOption("-f, --facility <code>", "the facility whose registry receives the data")
+    .option("-u, --url <url>", "the facility service's GraphQL URL (default http://<facility.host>:<facility.port>/graphql)")
+    .option("--did-scope <scope>", "record each file as the DID (scope, path) it came from")
+    .option("-c, --config <file>", "YAML configuration file")
+    .action(async (file: string, opts: ClientOptions & { didScope?: string }) => {
+      const token = process.env.DBB_TOKEN;
+      if (!token) throw new Error("set DBB_TOKEN to a token with the scope agent:<FACILITY> or butler:admin (see `dbb token`)");
+      const content = importContent(file);
+      await checkFacility(opts);
+      const data = await facilityRequest<{ importButlerData: Record<string, number | string> }>(
+        opts,
+        `mutation($content: String!, $didScope: String) { importButlerData(content: $content, didScope: $didScope) {
+           format datasetTypes collections dimensionRecordsInserted datasets datasetsInserted associations } }`,
+        { content, didScope: opts.didScope ?? null },
+        token,
+      );
+      const r = data.importButlerData;
+      process.stdout.write(
+        `imported ${file} (${r.format}) into ${opts.facility}: ${r.datasets} datasets (${r.datasetsInserted} new), ` +
+          `${r.dimensionRecordsInserted} new dimension records, ${r.datasetTypes} dataset types, ${r.collections} collections, ${r.associations} associations\n`,
+      );
+    });
+  butler
+    .command("export")
+    .description("write datasets of a facility's registry in daf_butler's YAML export format")
+    .requiredOption("-f, --facility <code>", "the facility whose registry is read")
+    .option("-u, --url <url>", "the facility service's GraphQL URL")
+    .option("-t, --dataset-type <name>", "dataset type name or glob (default all)")
+    .option("--collection <name>", "collection name or glob, in search order (repeatable; default all)", collect, [])
+    .option("-w, --where <expression>", "a daf_butler where expression")
+    .option("-o, --output <file>", "write here instead of stdout")
+    .option("-c, --config <file>", "YAML configuration file")
+    .action(async (opts: ClientOptions & { datasetType?: string; collection: string[]; where?: string; output?: string }) => {
+      await checkFacility(opts);
+      const data = await facilityRequest<{ localFacility: { exportButlerData: string } }>(
+        opts,
+        `query($t: String, $c: [String!], $w: String) { localFacility { exportButlerData(datasetType: $t, collections: $c, where: $w) } }`,
+        { t: opts.datasetType ?? null, c: opts.collection.length ? opts.collection : null, w: opts.where ?? null },
+      );
+      if (opts.output) {
+        writeFileSync(opts.output, data.localFacility.exportButlerData);
+        process.stderr.write(`wrote ${opts.output}\n`);
+      } else process.stdout.write(data.localFacility.exportButlerData);
+    });
 }

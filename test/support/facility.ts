@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { signToken } from "../../lib/auth";
 import { Config, loadConfig } from "../../lib/config";
+import { makeDatasetId } from "../../subgraphs/facility/dataset-id";
 import { FacilityService, startFacilityService } from "../../subgraphs/facility/service";
 import { errorOf, graphql, ok } from "./graphql-client";
 import { createTestDatabase, TestDatabase } from "./postgres";
@@ -104,3 +105,181 @@ export function lsstCamRecords(exposures = 4): Array<{ element: string; record: 
 }
 
 export const RAW_TYPE = { name: "raw", dimensions: ["instrument", "exposure", "detector"], storageClass: "Exposure" };
+
+export const RAW1 = makeDatasetId("raw", "HSC/raw/all", { instrument: "HSC", exposure: 903334, detector: 16 }, "DATAID_TYPE_RUN");
+export const RAW2 = makeDatasetId("raw", "HSC/raw/all", { instrument: "HSC", exposure: 903334, detector: 17 }, "DATAID_TYPE_RUN");
+export const BIAS = "9f3a1c36-1b0e-4f7a-9b49-2f3c2e7a5d10";
+
+/** A file as `butler export` writes it (PyYAML, sort_keys=False), HSC-flavoured. */
+export const EXPORT = `description: Butler Data Repository Export
+version: 1.0.2
+universe_version: 8
+universe_namespace: daf_butler
+data:
+- type: dimension
+  element: instrument
+  records:
+  - name: HSC
+    visit_max: 21474800
+    visit_system: 0
+    exposure_max: 21474800
+    detector_max: 200
+    class_name: lsst.obs.subaru.HyperSuprimeCam
+- type: dimension
+  element: physical_filter
+  records:
+  - instrument: HSC
+    name: HSC-R
+    band: r
+- type: dimension
+  element: detector
+  records:
+  - instrument: HSC
+    id: 16
+    full_name: '1_46'
+    name_in_raft: '46'
+    raft: '1'
+    purpose: SCIENCE
+  - instrument: HSC
+    id: 17
+    full_name: '1_47'
+    name_in_raft: '47'
+    raft: '1'
+    purpose: SCIENCE
+- type: dimension
+  element: day_obs
+  records:
+  - instrument: HSC
+    id: 20130617
+    datetime_begin: !butler_time/tai/iso '2013-06-17 10:00:35.000000000'
+    datetime_end: !butler_time/tai/iso '2013-06-18 10:00:35.000000000'
+- type: dimension
+  element: group
+  records:
+  - instrument: HSC
+    name: '903334'
+- type: dimension
+  element: exposure
+  records:
+  - instrument: HSC
+    id: 903334
+    physical_filter: HSC-R
+    obs_id: HSCA90333400
+    exposure_time: 30.0
+    dark_time: 30.0
+    observation_type: science
+    observation_reason: science
+    day_obs: 20130617
+    seq_num: 0
+    seq_start: 0
+    seq_end: 0
+    group: '903334'
+    target_name: STRIPE82L
+    science_program: o13015
+    tracking_ra: 320.2
+    tracking_dec: 0.4
+    sky_angle: 270.0
+    azimuth: null
+    zenith_angle: 30.1
+    has_simulated: false
+    can_see_sky: null
+    datetime_begin: !butler_time/tai/iso '2013-06-17 13:34:45.775000000'
+    datetime_end: !butler_time/tai/iso '2013-06-17 13:35:17.947000000'
+- type: dimension
+  element: skymap
+  records:
+  - name: hsc_rings_v1
+    hash: !!binary |
+      K1Fna2fN6N8RMXWHDEsXpRB3Mpw=
+    tract_max: 18938
+    patch_nx_max: 9
+    patch_ny_max: 9
+- type: collection
+  collection_type: RUN
+  name: HSC/raw/all
+  host: null
+  timespan_begin: null
+  timespan_end: null
+- type: collection
+  collection_type: RUN
+  name: HSC/calib/gen2/20130617
+  host: null
+  timespan_begin: null
+  timespan_end: null
+- type: collection
+  collection_type: CALIBRATION
+  name: HSC/calib
+  doc: Default calibration collection
+- type: collection
+  collection_type: TAGGED
+  name: HSC/raw/good
+- type: collection
+  collection_type: CHAINED
+  name: HSC/defaults
+  children:
+  - HSC/raw/all
+  - HSC/calib
+- type: dataset_type
+  name: raw
+  dimensions:
+  - instrument
+  - detector
+  - exposure
+  storage_class: Exposure
+  is_calibration: false
+- type: dataset
+  dataset_type: raw
+  run: HSC/raw/all
+  records:
+  - dataset_id:
+    - !uuid '${RAW1}'
+    data_id:
+    - instrument: HSC
+      detector: 16
+      exposure: 903334
+    path: HSC/raw/all/raw/20130617/00743/HSC-R/raw_HSC_HSC-R_HSC-R_903334_1_46_HSC_raw_all.fits
+    formatter: lsst.obs.subaru.rawFormatter.HyperSuprimeCamRawFormatter
+  - dataset_id:
+    - !uuid '${RAW2}'
+    data_id:
+    - instrument: HSC
+      detector: 17
+      exposure: 903334
+      physical_filter: HSC-R
+      band: r
+    path: HSC/raw/all/raw/20130617/00743/HSC-R/raw_HSC_HSC-R_HSC-R_903334_1_47_HSC_raw_all.fits
+    formatter: lsst.obs.subaru.rawFormatter.HyperSuprimeCamRawFormatter
+- type: dataset_type
+  name: bias
+  dimensions:
+  - instrument
+  - detector
+  storage_class: ExposureF
+  is_calibration: true
+- type: dataset
+  dataset_type: bias
+  run: HSC/calib/gen2/20130617
+  records:
+  - dataset_id:
+    - !uuid '${BIAS}'
+    data_id:
+    - instrument: HSC
+      detector: 16
+    path: HSC/calib/gen2/20130617/bias/bias_HSC_1_46.fits
+    formatter: lsst.obs.base.formatters.fitsExposure.FitsExposureFormatter
+- type: associations
+  collection: HSC/calib
+  collection_type: CALIBRATION
+  validity_ranges:
+  - timespan: !lsst.daf.butler.Timespan
+      begin: !butler_time/tai/iso '2013-06-17 00:00:35.000000000'
+      end: !butler_time/tai/iso '2013-12-17 00:00:35.000000000'
+    dataset_ids:
+    - !uuid '${BIAS}'
+- type: associations
+  collection: HSC/raw/good
+  collection_type: TAGGED
+  dataset_ids:
+  - !uuid '${RAW1}'
+`;
+

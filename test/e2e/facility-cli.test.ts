@@ -1,0 +1,92 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { DATASETS, EXPORT, RAW1, RAW2 } from "../support/facility";
+import { ok } from "../support/graphql-client";
+import { DBB, portRange, ServiceProcess, spawnDbb } from "../support/processes";
+
+/**
+ * `dbb serve facility` as a process on the embedded database (two facilities from one data dir),
+ * `dbb butler import` and `dbb butler export` against it, as an operator runs them.
+ */
+const run = promisify(execFile);
+const nextPort = portRange(36000);
+
+let dataDir: string;
+let env: NodeJS.ProcessEnv;
+const services: ServiceProcess[] = [];
+
+beforeAll(() => {
+  dataDir = mkdtempSync(path.join(tmpdir(), "dbb-e2e-facility-"));
+  env = { ...process.env, DBB_DATA_DIR: dataDir, DBB_LOG_LEVEL: "warn" };
+  delete env.DBB_DATABASE_URL;
+  delete env.DBB_AUTH_SECRET;
+  delete env.DBB_TOKEN;
+});
+afterAll(async () => {
+  for (const s of services) await s.kill();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+it("serves two facilities from one data dir and imports and exports a Butler export through the dbb command", async () => {
+  const frPort = nextPort();
+  const usPort = nextPort();
+  const fr = await spawnDbb(["serve", "facility", "--facility", "FrDF", "--port", String(frPort)], frPort, env);
+  services.push(fr);
+  const us = await spawnDbb(["serve", "facility", "--port", String(usPort)], usPort, { ...env, DBB_FACILITY: "USDF" });
+  services.push(us);
+  expect(await (await fetch(`http://127.0.0.1:${frPort}/health`)).json()).toEqual({ status: "ok", service: "facility-FrDF" });
+
+  const file = path.join(dataDir, "hsc-export.yaml");
+  writeFileSync(file, EXPORT);
+  const importArgs = [DBB, "butler", "import", file, "--facility", "FrDF", "--url", fr.url, "--did-scope", "hsc"];
+
+  // Without a token, and with another facility's agent token: refused with a message.
+  await expect(run(process.execPath, importArgs, { env })).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/DBB_TOKEN/) });
+  const { stdout: ukToken } = await run(process.execPath, [DBB, "token", "--subject", "agent-ukdf", "--scope", "agent:UKDF"], { env });
+  await expect(run(process.execPath, importArgs, { env: { ...env, DBB_TOKEN: ukToken.trim() } })).rejects.toMatchObject({
+    stderr: expect.stringMatching(/FORBIDDEN/),
+  });
+  // Pointing at the wrong facility's service is refused before anything is sent.
+  const { stdout: token } = await run(process.execPath, [DBB, "token", "--subject", "agent-frdf", "--scope", "agent:FrDF"], { env });
+  const agent = { ...env, DBB_TOKEN: token.trim() };
+  await expect(run(process.execPath, [DBB, "butler", "import", file, "--facility", "FrDF", "--url", us.url], { env: agent })).rejects.toMatchObject({
+    stderr: expect.stringMatching(/serves facility USDF, not FrDF/),
+  });
+
+  const { stdout } = await run(process.execPath, importArgs, { env: agent });
+  expect(stdout).toMatch(/imported .*hsc-export\.yaml \(YAML\) into FrDF: 3 datasets \(3 new\)/);
+  const again = await run(process.execPath, importArgs, { env: agent });
+  expect(again.stdout).toMatch(/3 datasets \(0 new\)/);
+
+  const found = await ok(fr.url, DATASETS, { t: "raw", c: ["HSC/defaults"], w: "band = 'r'" });
+  expect(found.localFacility.datasets.edges.map((e: any) => e.node.id).sort()).toEqual([RAW1, RAW2].sort());
+  // The other facility's registry is its own database.
+  expect((await ok(us.url, DATASETS, {})).localFacility.datasets.totalCount).toBe(0);
+
+  const out = path.join(dataDir, "back.yaml");
+  await run(process.execPath, [DBB, "butler", "export", "--facility", "FrDF", "--url", fr.url, "--collection", "HSC/raw/all", "-w", "detector = 16", "-o", out], { env });
+  const exported = readFileSync(out, "utf8");
+  expect(exported).toContain(`!uuid ${RAW1}`);
+  expect(exported).not.toContain(RAW2);
+
+  // The USDF imports the FrDF's export: the facilities exchange registry content as Butlers do.
+  const { stdout: usToken } = await run(process.execPath, [DBB, "token", "--subject", "admin", "--scope", "butler:admin"], { env });
+  await run(process.execPath, [DBB, "butler", "import", out, "--facility", "USDF", "--url", us.url], { env: { ...env, DBB_TOKEN: usToken.trim() } });
+  expect((await ok(us.url, DATASETS, {})).localFacility.datasets.edges.map((e: any) => e.node.id)).toEqual([RAW1]);
+
+  expect(await fr.stop()).toBe(0);
+  expect(await us.stop()).toBe(0);
+});
+
+it("refuses to serve without a facility code", async () => {
+  await expect(run(process.execPath, [DBB, "serve", "facility", "--port", String(nextPort())], { env })).rejects.toMatchObject({
+    code: 1,
+    stderr: expect.stringMatching(/--facility/),
+  });
+  await expect(run(process.execPath, [DBB, "serve", "facility", "--facility", "bad code!"], { env })).rejects.toMatchObject({
+    stderr: expect.stringMatching(/invalid facility code/),
+  });
+});
