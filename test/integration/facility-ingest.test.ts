@@ -76,6 +76,16 @@ describe("ingestDatasets", () => {
     expect(det.localFacility.dimensionRecords.totalCount).toBe(0);
   });
 
+  it("refuses two different records with one key in the same call", async () => {
+    const records = [
+      { element: "detector", record: { instrument: "LSSTCam", id: 50, full_name: "R01_S00" } },
+      { element: "detector", record: { instrument: "LSSTCam", id: 50, full_name: "R01_S01" } },
+    ];
+    expect(await fac.errorOf(INGEST, { input: { dimensionRecords: records, datasets: [] } })).toMatchObject({ code: "DIMENSION_CONFLICT", extensions: { item: 1 } });
+    const same = (await fac.ok(INGEST, { input: { dimensionRecords: [records[0], records[0]], datasets: [] } })).ingestDatasets;
+    expect(same.dimensionRecordsInserted).toBe(1);
+  });
+
   it("names missing dimension records, bad data IDs, unknown types and runs", async () => {
     const missing = await fac.errorOf(INGEST, { input: { datasets: [raw(2025060100001, 10), raw(2025069999999, 10)] } });
     expect(missing).toMatchObject({ code: "DIMENSION_RECORD_MISSING", extensions: { item: 1, element: "exposure" } });
