@@ -1,7 +1,6 @@
-import { createTokenVerifier } from "../../lib/auth";
 import type { Config } from "../../lib/config";
 import { Database, openDatabase } from "../../lib/database";
-import { RunningService, startGraphQLService } from "../../lib/http-server";
+import { startSubgraphService, SubgraphService } from "../../lib/subgraph-service";
 import { createLogger, Logger } from "../../lib/logger";
 import type { FacilityContext } from "./graphql/context";
 import { createLoaders } from "./loaders";
@@ -24,9 +23,8 @@ export function openFacilityDatabase(config: Config, code: string, logger?: Logg
   });
 }
 
-export interface FacilityService extends RunningService {
+export interface FacilityService extends SubgraphService {
   code: string;
-  database: Database;
 }
 
 /**
@@ -40,39 +38,15 @@ export async function startFacilityService(
   const code = checkFacilityCode(options.code ?? config.facility.code ?? "");
   const logger = options.logger ?? createLogger(config.log.level, `facility-${code}`);
   const database = await openFacilityDatabase(config, code, logger);
-  try {
-    const ran = await database.runMigrations();
-    if (ran.length) logger.info({ migrations: ran }, "migrations applied");
-    const verify = createTokenVerifier(config);
-    const schema = await buildFacilitySchema();
-    const service = await startGraphQLService<FacilityContext>({
-      name: `facility-${code}`,
-      schema,
-      host: config.facility.host,
-      port: options.port ?? config.facility.port,
-      logger,
-      context: async ({ headers, requestId }) => ({
-        db: database.dataSource.manager,
-        caller: await verify(headers.authorization),
-        loaders: createLoaders(database.dataSource.manager),
-        facility: code,
-        requestId,
-      }),
-      health: async () => {
-        await database.dataSource.query("SELECT 1");
-      },
-    });
-    return {
-      ...service,
-      code,
-      database,
-      async close() {
-        await service.close();
-        await database.close();
-      },
-    };
-  } catch (err) {
-    await database.close();
-    throw err;
-  }
+  const service = await startSubgraphService<FacilityContext>({
+    name: `facility-${code}`,
+    config,
+    logger,
+    database,
+    schema: buildFacilitySchema,
+    host: config.facility.host,
+    port: options.port ?? config.facility.port,
+    context: (base) => ({ ...base, loaders: createLoaders(base.db), facility: code }),
+  });
+  return { ...service, code };
 }

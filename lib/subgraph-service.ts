@@ -1,0 +1,72 @@
+import type { BaseContext } from "@apollo/server";
+import type { GraphQLSchema } from "graphql";
+import type { EntityManager } from "typeorm";
+import { Caller, createTokenVerifier } from "./auth";
+import type { Config } from "./config";
+import type { Database } from "./database";
+import { RunningService, startGraphQLService } from "./http-server";
+import type { Logger } from "./logger";
+
+export interface SubgraphService extends RunningService {
+  database: Database;
+}
+
+/** What every subgraph request context starts from. */
+export interface BaseSubgraphContext {
+  db: EntityManager;
+  caller: Caller;
+  requestId: string;
+}
+
+export interface SubgraphServiceOptions<TContext extends BaseContext> {
+  name: string;
+  config: Config;
+  logger: Logger;
+  /** Opened by the caller; closed here on failure and on close. */
+  database: Database;
+  schema: () => Promise<GraphQLSchema>;
+  host: string;
+  port: number;
+  /** Adds the subgraph's own parts (loaders, settings, …) to the base context. */
+  context: (base: BaseSubgraphContext) => TContext;
+  /** Background work started once serving; its stop function runs on close. */
+  background?: () => () => Promise<void>;
+}
+
+/**
+ * Starts a subgraph service: runs pending migrations on its database, then serves POST /graphql
+ * (with the caller's token verified per request) and GET /health (200 while the database answers).
+ */
+export async function startSubgraphService<TContext extends BaseContext>(o: SubgraphServiceOptions<TContext>): Promise<SubgraphService> {
+  const { database, logger } = o;
+  try {
+    const ran = await database.runMigrations();
+    if (ran.length) logger.info({ migrations: ran }, "migrations applied");
+    const verify = createTokenVerifier(o.config);
+    const service = await startGraphQLService<TContext>({
+      name: o.name,
+      schema: await o.schema(),
+      host: o.host,
+      port: o.port,
+      logger,
+      context: async ({ headers, requestId }) =>
+        o.context({ db: database.dataSource.manager, caller: await verify(headers.authorization), requestId }),
+      health: async () => {
+        await database.dataSource.query("SELECT 1");
+      },
+    });
+    const stopBackground = o.background?.();
+    return {
+      ...service,
+      database,
+      async close() {
+        await service.close();
+        await stopBackground?.();
+        await database.close();
+      },
+    };
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+}
