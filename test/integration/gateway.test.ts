@@ -172,6 +172,19 @@ describe("access and limits", () => {
     expect((await graphql(url, `{ scopes { name } }`)).errors).toBeUndefined();
   });
 
+  it("routes facility mutations by their facility argument, where the facility checks the agent's scope", async () => {
+    const through = `mutation($f: String, $input: IngestDatasetsInput!) { ingestDatasets(facility: $f, input: $input) { datasets { id facility } } }`;
+    const again = await ok(url, through, { f: "USDF", input: ingestInput() }, tokens.usdf);
+    expect(again.ingestDatasets.datasets).toHaveLength(2);
+    expect(again.ingestDatasets.datasets.every((d: any) => d.facility === "USDF")).toBe(true);
+    expect((await errorOf(url, through, { f: "USDF", input: ingestInput() }, tokens.frdf)).code).toBe("FORBIDDEN");
+    expect((await errorOf(url, through, { input: ingestInput() }, tokens.usdf)).code).toBe("FACILITY_REQUIRED");
+    expect((await errorOf(url, through, { f: "MOON", input: ingestInput() }, tokens.usdf)).code).toBe("FACILITY_UNAVAILABLE");
+    expect((await errorOf(url, through, { f: "USDF", input: ingestInput() })).code).toBe("UNAUTHENTICATED");
+    // At the facility's own service the argument is optional, and must name that facility.
+    expect((await errorOf(usdf.url, through, { f: "FrDF", input: ingestInput() }, tokens.usdf)).code).toBe("INVALID_INPUT");
+  });
+
   it("refuses too deep, too costly, too large, too many aliases and too large batches with clear codes", async () => {
     const deep = `{ did(scope: "raw", name: "a") { parents { parents { parents { parents { parents { parents { parents { parents { parents { name } } } } } } } } } } }`;
     expect((await errorOf(url, deep)).code).toBe("QUERY_TOO_DEEP");

@@ -1,3 +1,4 @@
+import { invalidInput } from "../../../lib/errors";
 import { Arg, Ctx, Int, Mutation, Resolver } from "type-graphql";
 import { requireScope } from "../../../lib/auth";
 import { associate, certify, CollectionType as CollectionTypeName, disassociate, listCollections, registerCollections, setCollectionChain } from "../collection";
@@ -8,7 +9,18 @@ import { DatasetTypeInput, IngestDatasetsInput } from "./inputs";
 import { ButlerCollection, CollectionType, DatasetType, IngestResult } from "./types";
 
 /** Registry writes need a token with agent:<FACILITY> (this facility's agents) or butler:admin. */
-export function requireWriter(ctx: FacilityContext) {
+/** The description of the `facility` argument every registry mutation takes. */
+export const FACILITY_ARGUMENT =
+  "The facility whose registry to change; required through the gateway (which routes on it), optional at a facility's own service, where it must name that facility.";
+
+/**
+ * Registry writes need `agent:<FACILITY>` or `butler:admin`. A `facility` argument, when given,
+ * must name the facility this service serves (the gateway routes mutations on it).
+ */
+export function requireWriter(ctx: FacilityContext, facility?: string | null) {
+  if (facility != null && facility.toLowerCase() !== ctx.facility.toLowerCase()) {
+    throw invalidInput(`this service holds the registry of ${ctx.facility}, not of ${facility}`, { argument: "facility", facility: ctx.facility });
+  }
   return requireScope(ctx.caller, `agent:${ctx.facility}`, "butler:admin");
 }
 
@@ -25,8 +37,9 @@ export class RegistryResolver {
     description:
       "Ingests datasets with their file records and the dimension records they need, in bulk and idempotently, in one transaction (scope agent:<FACILITY> or butler:admin).",
   })
-  async ingestDatasets(@Arg("input") input: IngestDatasetsInput, @Ctx() ctx: FacilityContext) {
-    requireWriter(ctx);
+  async ingestDatasets(@Arg("input") input: IngestDatasetsInput, @Arg("facility", () => String, { nullable: true, description: FACILITY_ARGUMENT }) facility: string | null,
+    @Ctx() ctx: FacilityContext) {
+    requireWriter(ctx, facility);
     const result = await ingestDatasets(ctx.db, input);
     const rows = await ctx.loaders.dataset.loadMany(result.ids);
     return {
@@ -39,8 +52,9 @@ export class RegistryResolver {
   }
 
   @Mutation(() => DatasetType, { description: "Registers a dataset type; the same definition again is a no-op (scope agent:<FACILITY> or butler:admin)." })
-  async registerDatasetType(@Arg("input") input: DatasetTypeInput, @Ctx() ctx: FacilityContext) {
-    requireWriter(ctx);
+  async registerDatasetType(@Arg("input") input: DatasetTypeInput, @Arg("facility", () => String, { nullable: true, description: FACILITY_ARGUMENT }) facility: string | null,
+    @Ctx() ctx: FacilityContext) {
+    requireWriter(ctx, facility);
     const [t] = await ctx.db.transaction((tx) => registerDatasetTypes(tx, [input], "input"));
     return { ...t, requiredDimensions: requiredDimensions(t) };
   }
@@ -50,29 +64,33 @@ export class RegistryResolver {
     @Arg("name") name: string,
     @Arg("type", () => CollectionType) type: CollectionType,
     @Arg("doc", () => String, { nullable: true }) doc: string | null,
+    @Arg("facility", () => String, { nullable: true, description: FACILITY_ARGUMENT }) facility: string | null,
     @Ctx() ctx: FacilityContext,
   ) {
-    requireWriter(ctx);
+    requireWriter(ctx, facility);
     await registerCollections(ctx.db, [{ name, type: type as CollectionTypeName, doc }], "name");
     return collectionView(ctx, name);
   }
 
   @Mutation(() => ButlerCollection, { description: "Sets the children of a CHAINED collection, in search order (scope agent:<FACILITY> or butler:admin)." })
-  async setCollectionChain(@Arg("parent") parent: string, @Arg("children", () => [String]) children: string[], @Ctx() ctx: FacilityContext) {
-    requireWriter(ctx);
+  async setCollectionChain(@Arg("parent") parent: string, @Arg("children", () => [String]) children: string[], @Arg("facility", () => String, { nullable: true, description: FACILITY_ARGUMENT }) facility: string | null,
+    @Ctx() ctx: FacilityContext) {
+    requireWriter(ctx, facility);
     await ctx.db.transaction((tx) => setCollectionChain(tx, parent, children));
     return collectionView(ctx, parent);
   }
 
   @Mutation(() => Int, { description: "Adds datasets to a TAGGED collection; returns how many were added (scope agent:<FACILITY> or butler:admin)." })
-  associate(@Arg("collection") collection: string, @Arg("datasetIds", () => [String]) datasetIds: string[], @Ctx() ctx: FacilityContext) {
-    requireWriter(ctx);
+  associate(@Arg("collection") collection: string, @Arg("datasetIds", () => [String]) datasetIds: string[], @Arg("facility", () => String, { nullable: true, description: FACILITY_ARGUMENT }) facility: string | null,
+    @Ctx() ctx: FacilityContext) {
+    requireWriter(ctx, facility);
     return ctx.db.transaction((tx) => associate(tx, collection, datasetIds));
   }
 
   @Mutation(() => Int, { description: "Removes datasets from a TAGGED collection (scope agent:<FACILITY> or butler:admin)." })
-  disassociate(@Arg("collection") collection: string, @Arg("datasetIds", () => [String]) datasetIds: string[], @Ctx() ctx: FacilityContext) {
-    requireWriter(ctx);
+  disassociate(@Arg("collection") collection: string, @Arg("datasetIds", () => [String]) datasetIds: string[], @Arg("facility", () => String, { nullable: true, description: FACILITY_ARGUMENT }) facility: string | null,
+    @Ctx() ctx: FacilityContext) {
+    requireWriter(ctx, facility);
     return disassociate(ctx.db, collection, datasetIds);
   }
 
@@ -84,9 +102,10 @@ export class RegistryResolver {
     @Arg("datasetIds", () => [String]) datasetIds: string[],
     @Arg("begin", () => String, { nullable: true }) begin: string | null,
     @Arg("end", () => String, { nullable: true }) end: string | null,
+    @Arg("facility", () => String, { nullable: true, description: FACILITY_ARGUMENT }) facility: string | null,
     @Ctx() ctx: FacilityContext,
   ) {
-    requireWriter(ctx);
+    requireWriter(ctx, facility);
     return ctx.db.transaction((tx) => certify(tx, collection, datasetIds, begin, end));
   }
 }

@@ -2,7 +2,7 @@ import { Arg, Ctx, FieldResolver, Mutation, Resolver, Root } from "type-graphql"
 import { applyImport, planImport } from "../transfers/import";
 import { exportButlerYaml } from "../transfers/export";
 import type { FacilityContext } from "./context";
-import { requireWriter } from "./registry-resolver";
+import { FACILITY_ARGUMENT, requireWriter } from "./registry-resolver";
 import { Facility, GraphQLJSONObject, ImportResult } from "./types";
 
 @Resolver(() => Facility)
@@ -14,9 +14,10 @@ export class TransferResolver {
   async importButlerData(
     @Arg("content") content: string,
     @Arg("didScope", () => String, { nullable: true }) didScope: string | null,
+    @Arg("facility", () => String, { nullable: true, description: FACILITY_ARGUMENT }) facility: string | null,
     @Ctx() ctx: FacilityContext,
   ) {
-    requireWriter(ctx);
+    requireWriter(ctx, facility);
     return applyImport(ctx.db, planImport(content, didScope));
   }
 
