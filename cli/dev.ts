@@ -18,8 +18,8 @@ export interface DevFederation {
 
 /**
  * `dbb dev`: the whole federation in one process, each service on its own embedded database
- * under the data dir (or on DBB_DATABASE_URL's server... one per service is needed, so dev
- * always uses the embedded databases). Loads the demo data into an empty catalog.
+ * under the data dir (a database URL would name one database for all five services, so dev
+ * ignores it). Loads the demo data into an empty catalog.
  */
 export async function runDev(
   config: Config,

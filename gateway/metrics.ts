@@ -39,10 +39,9 @@ export class GatewayMetrics {
   // Operation names come from clients: only well-formed ones become label values.
   plugin(): ApolloServerPlugin {
     return {
-      requestDidStart: async ({ request }) => {
+      requestDidStart: async () => {
         const started = process.hrtime.bigint();
         let operation = "unparsed";
-        void request;
         return {
           didResolveOperation: async ({ operationName }) => {
             operation = !operationName ? "anonymous" : /^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(operationName) ? operationName : "invalid";
