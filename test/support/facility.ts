@@ -1,25 +1,16 @@
 import "reflect-metadata";
-import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { signToken } from "../../lib/auth";
-import { Config, loadConfig } from "../../lib/config";
+import type { Config } from "../../lib/config";
 import { makeDatasetId } from "../../subgraphs/facility/dataset-id";
 import { FacilityService, startFacilityService } from "../../subgraphs/facility/service";
-import { errorOf, graphql, ok } from "./graphql-client";
-import { createTestDatabase, TestDatabase } from "./postgres";
+import { TestClient, testClient, testEnvironment } from "./test-service";
 
-export interface TestFacility {
+export interface TestFacility extends TestClient {
   code: string;
   url: string;
   config: Config;
   service: FacilityService;
   /** agent (agent:<CODE>), admin (butler:admin), other (agent of another facility), reader (catalog scopes only). */
   tokens: { agent: string; admin: string; other: string; reader: string };
-  ok<T = any>(query: string, variables?: Record<string, unknown>, token?: string): Promise<T>;
-  errorOf(query: string, variables?: Record<string, unknown>, token?: string): ReturnType<typeof errorOf>;
-  raw: (query: string, variables?: Record<string, unknown>, token?: string) => ReturnType<typeof graphql>;
   close(): Promise<void>;
 }
 
@@ -28,35 +19,24 @@ export interface TestFacility {
  * talked to over real HTTP.
  */
 export async function startTestFacility(label: string, code = "FrDF"): Promise<TestFacility> {
-  const db: TestDatabase = await createTestDatabase(label);
-  const dataDir = mkdtempSync(path.join(tmpdir(), "dbb-test-"));
-  const config = loadConfig(undefined, {
-    DBB_DATABASE_URL: db.url,
-    DBB_DATA_DIR: dataDir,
-    DBB_AUTH_SECRET: randomBytes(24).toString("hex"),
-    DBB_LOG_LEVEL: process.env.DBB_TEST_LOG_LEVEL ?? "silent",
-  });
-  const service = await startFacilityService(config, { code, port: 0 });
-  const token = (subject: string, scopes: string[]) => signToken(config, { subject, scopes, ttlSeconds: 3600 });
+  const t = await testEnvironment(label);
+  const service = await startFacilityService(t.config, { code, port: 0 });
   const tokens = {
-    agent: await token(`agent-${code}`, [`agent:${code}`]),
-    admin: await token("butler-admin", ["butler:admin"]),
-    other: await token("agent-elsewhere", ["agent:UKDF"]),
-    reader: await token("bob", ["catalog:write"]),
+    agent: await t.token(`agent-${code}`, [`agent:${code}`]),
+    admin: await t.token("butler-admin", ["butler:admin"]),
+    other: await t.token("agent-elsewhere", ["agent:UKDF"]),
+    reader: await t.token("bob", ["catalog:write"]),
   };
   return {
+    ...testClient(service.url, tokens.agent),
     code,
     url: service.url,
-    config,
+    config: t.config,
     service,
     tokens,
-    ok: (q, v, t = tokens.agent) => ok(service.url, q, v, t),
-    errorOf: (q, v, t = tokens.agent) => errorOf(service.url, q, v, t),
-    raw: (q, v, t) => graphql(service.url, q, v, t),
     async close() {
       await service.close();
-      await db.drop();
-      rmSync(dataDir, { recursive: true, force: true });
+      await t.cleanup();
     },
   };
 }
