@@ -2,6 +2,7 @@ import "reflect-metadata";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import net from "node:net";
 import path from "node:path";
 import { signToken } from "../../lib/auth";
 import { Config, loadConfig } from "../../lib/config";
@@ -26,6 +27,9 @@ let usdf: ServiceProcess;
 let frdf: ServiceProcess;
 let gateway: GatewayService;
 let ukdfPort: number;
+/** A "facility" that accepts connections and never answers: slow beyond any timeout. */
+let hung: net.Server;
+const hungSockets: net.Socket[] = [];
 const late: ServiceProcess[] = [];
 let config: Config;
 let url: string;
@@ -46,6 +50,9 @@ beforeAll(async () => {
     spawnDbb(["serve", "facility", "--facility", "USDF", "--port", String(up)], up, env(dbs[1].url)),
     spawnDbb(["serve", "facility", "--facility", "FrDF", "--port", String(fp)], fp, env(dbs[2].url)),
   ]);
+  hung = net.createServer((socket) => hungSockets.push(socket));
+  const hungPort = nextPort();
+  await new Promise<void>((resolve) => hung.listen(hungPort, "127.0.0.1", resolve));
   config = loadConfig(undefined, {
     DBB_AUTH_SECRET: secret,
     DBB_DATA_DIR: dataDir,
@@ -59,8 +66,9 @@ beforeAll(async () => {
       { code: "FrDF", url: frdf.url },
       { code: "UKDF", url: `http://127.0.0.1:${(ukdfPort = nextPort())}/graphql` },
       { code: "DAC", url: catalog.url },
+      { code: "SLOW", url: `http://127.0.0.1:${hungPort}/graphql` },
     ],
-    facilityTimeoutMs: 3000,
+    facilityTimeoutMs: 1500,
     limits: { maxDepth: 10, maxCost: 5000, maxDocumentBytes: 4000, maxAliases: 5, maxBatch: 3 },
   };
   gateway = await startGateway(config, { port: 0, sdl: await localSubgraphSdl(), page: serveGraphiql });
@@ -72,7 +80,7 @@ beforeAll(async () => {
   tokens.frdf = await t("frdf-agent", ["agent:FrDF"]);
 
   // The catalog, through the gateway: RSEs at both facilities, a file with a replica at each.
-  for (const [name, facility] of [["USDF_DISK", "USDF"], ["FRDF_DISK", "FrDF"], ["DAC_DISK", "DAC"]]) {
+  for (const [name, facility] of [["USDF_DISK", "USDF"], ["FRDF_DISK", "FrDF"], ["DAC_DISK", "DAC"], ["SLOW_DISK", "SLOW"]]) {
     await ok(url, `mutation($i: AddRseInput!) { addRse(input: $i) { name } }`, { i: { name, facility, kind: "POSIX", protocol: { root: "/data" } } }, tokens.admin);
   }
   await ok(url, `mutation { addScope(name: "raw") { name } }`, {}, tokens.admin);
@@ -94,6 +102,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await gateway?.close();
   await Promise.all([catalog, usdf, frdf, ...late].map((s) => s?.stop()));
+  for (const socket of hungSockets) socket.destroy();
+  hung?.close();
   await Promise.all(dbs.map((d) => d.drop()));
   rmSync(dataDir, { recursive: true, force: true });
 });
@@ -153,13 +163,25 @@ describe("federation", () => {
     const body = (await res.json()) as any;
     const states = Object.fromEntries(body.facilities.map((f: any) => [f.name, f.state]));
     expect(body.catalog.state).toBe("up");
-    expect(states).toEqual({ USDF: "up", FrDF: "up", UKDF: "down", DAC: "schema-mismatch" });
+    expect(states).toEqual({ USDF: "up", FrDF: "up", UKDF: "down", DAC: "schema-mismatch", SLOW: "down" });
     expect((await fetch(url.replace(/graphql$/, "health"))).status).toBe(200);
   });
 
   it("leaves a facility serving another schema out, and says so", async () => {
     const e = await graphql(url, `{ facility(code: "DAC") { code datasetTypes { name } } }`);
     expect(e.errors?.[0].extensions).toMatchObject({ code: "FACILITY_UNAVAILABLE", facility: "DAC" });
+  });
+});
+
+describe("a facility too slow to answer", () => {
+  it("gives FACILITY_UNAVAILABLE after the per-facility timeout while the rest of the answer stands", async () => {
+    const started = Date.now();
+    const res = await graphql(url, `{ usdf: facility(code: "USDF") { datasetTypes { name } } slow: facility(code: "SLOW") { code datasetTypes { name } } }`);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(res.data?.usdf).toEqual({ datasetTypes: [{ name: "raw" }] });
+    const err = res.errors?.find((e) => e.extensions?.code === "FACILITY_UNAVAILABLE");
+    expect(err?.extensions).toMatchObject({ facility: "SLOW" });
+    expect(err?.message).toMatch(/no answer within 1500 ms/);
   });
 });
 
