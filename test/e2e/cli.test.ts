@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { errorOf, ok } from "../support/graphql-client";
-import { DBB, spawnDbb } from "../support/processes";
+import { DBB, freePorts, spawnDbb } from "../support/processes";
 
 /**
  * The dbb command as a user runs it, in real processes: `dbb serve replicas` on the embedded
@@ -26,7 +26,7 @@ beforeAll(() => {
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 it("serves the catalog on the embedded database, accepts local tokens, and keeps data across restarts", async () => {
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const [port] = await freePorts(1, 25000, 30000);
   const first = await startServe(port);
   const health = await fetch(`http://127.0.0.1:${port}/health`);
   expect(await health.json()).toEqual({ status: "ok", service: "replicas" });

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { ok } from "../support/graphql-client";
-import { portRange, spawnDbb } from "../support/processes";
+import { freePorts, spawnDbb } from "../support/processes";
 
 /**
  * `npm start` runs `dbb dev`: the whole local federation on embedded databases with demo data.
@@ -15,7 +15,7 @@ beforeAll(() => {
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 it("starts catalog, four facilities and the gateway with demo data, and reuses the data next time", async () => {
-  const base = portRange(36000)();
+  const [base] = await freePorts(6, 15000, 20000);
   const env: NodeJS.ProcessEnv = { ...process.env, DBB_DATA_DIR: dataDir, DBB_LOG_LEVEL: "warn" };
   delete env.DBB_DATABASE_URL;
   const first = await spawnDbb(["dev", "--port-base", String(base)], base, env, 180000);

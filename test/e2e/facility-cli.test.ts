@@ -5,20 +5,22 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { DATASETS, EXPORT, RAW1, RAW2 } from "../support/facility";
 import { ok } from "../support/graphql-client";
-import { DBB, portRange, ServiceProcess, spawnDbb } from "../support/processes";
+import { DBB, freePorts, ServiceProcess, spawnDbb } from "../support/processes";
 
 /**
  * `dbb serve facility` as a process on the embedded database (two facilities from one data dir),
  * `dbb butler import` and `dbb butler export` against it, as an operator runs them.
  */
 const run = promisify(execFile);
-const nextPort = portRange(36000);
+let ports: number[] = [];
+const nextPort = () => ports.shift()!;
 
 let dataDir: string;
 let env: NodeJS.ProcessEnv;
 const services: ServiceProcess[] = [];
 
-beforeAll(() => {
+beforeAll(async () => {
+  ports = await freePorts(3, 20000, 25000);
   dataDir = mkdtempSync(path.join(tmpdir(), "dbb-e2e-facility-"));
   env = { ...process.env, DBB_DATA_DIR: dataDir, DBB_LOG_LEVEL: "warn" };
   delete env.DBB_DATABASE_URL;

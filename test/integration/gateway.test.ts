@@ -11,14 +11,13 @@ import { GatewayService, startGateway } from "../../gateway/server";
 import { serveGraphiql } from "../../gateway/graphiql/page";
 import { errorOf, graphql, ok } from "../support/graphql-client";
 import { createTestDatabase, TestDatabase } from "../support/postgres";
-import { portRange, ServiceProcess, spawnDbb } from "../support/processes";
+import { freePorts, ServiceProcess, spawnDbb } from "../support/processes";
 
 /**
  * The USDF gateway over real processes: the catalog and two facility subgraphs run as `dbb serve`
  * processes on their own databases; a third configured facility never comes up; a fourth
  * "facility" endpoint serves another schema.
  */
-const nextPort = portRange(31000);
 const secret = randomBytes(24).toString("hex");
 let dataDir: string;
 let dbs: TestDatabase[] = [];
@@ -44,6 +43,8 @@ const FILE = (n: number) => `LSSTCam/raw/20250601/f${n}.fits`;
 beforeAll(async () => {
   dataDir = mkdtempSync(path.join(tmpdir(), "dbb-gw-"));
   dbs = await Promise.all(["gw_catalog", "gw_usdf", "gw_frdf", "gw_ukdf"].map(createTestDatabase));
+  const ports = await freePorts(5, 10000, 15000);
+  const nextPort = () => ports.shift()!;
   const [cp, up, fp] = [nextPort(), nextPort(), nextPort()];
   [catalog, usdf, frdf] = await Promise.all([
     spawnDbb(["serve", "replicas", "--port", String(cp)], cp, env(dbs[0].url)),

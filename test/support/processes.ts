@@ -1,4 +1,5 @@
 import { ChildProcess, spawn } from "node:child_process";
+import net from "node:net";
 import path from "node:path";
 
 /** The dbb command, as users run it. */
@@ -15,10 +16,27 @@ export interface ServiceProcess {
   kill(): Promise<void>;
 }
 
-/** A free-enough port in a range no other suite uses at the same time (one range per suite). */
-export function portRange(base: number): () => number {
-  let next = base + Math.floor(Math.random() * 500) * 10;
-  return () => next++;
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once("error", () => resolve(false));
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(true)));
+  });
+}
+
+/**
+ * `count` consecutive free ports in [from, to). Suites pass disjoint ranges below the kernel's
+ * ephemeral range (32768 and up, where outgoing connections take their local ports), and each
+ * port is probed, so a service of one suite never finds its port taken.
+ */
+export async function freePorts(count: number, from: number, to: number): Promise<number[]> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = from + Math.floor(Math.random() * (to - from - count));
+    const ports = Array.from({ length: count }, (_, i) => base + i);
+    const free = await Promise.all(ports.map(portIsFree));
+    if (free.every(Boolean)) return ports;
+  }
+  throw new Error(`no ${count} consecutive free ports in [${from}, ${to})`);
 }
 
 /** Runs `dbb <args>` and waits until GET /health answers 200. */
