@@ -80,18 +80,17 @@ function checkActivity(activity: string | null | undefined): string {
   return activity;
 }
 
-/** Writable target RSEs of an expression: the candidates a rule may place copies on. */
-async function targetCandidates(tx: EntityManager, expression: string): Promise<Candidate[]> {
-  return (await listRses(tx, expression)).filter((r) => r.availabilityWrite).map((r) => ({ id: r.id, name: r.name }));
-}
-
-async function ruleCandidates(tx: EntityManager, rule: RuleRow): Promise<Candidate[]> {
-  const candidates = await targetCandidates(tx, rule.rseExpression);
-  if (candidates.length < rule.copies) {
+/**
+ * The writable RSEs an expression selects: where a rule may place its copies.
+ * INSUFFICIENT_TARGET_RSES when there are fewer than `copies`.
+ */
+async function targetCandidates(tx: EntityManager, expression: string, copies: number): Promise<Candidate[]> {
+  const candidates = (await listRses(tx, expression)).filter((r) => r.availabilityWrite).map((r) => ({ id: r.id, name: r.name }));
+  if (candidates.length < copies) {
     throw new DbbError(
       ErrorCode.INSUFFICIENT_TARGET_RSES,
-      `'${rule.rseExpression}' selects ${candidates.length} writable RSE(s) but the rule wants ${rule.copies} copies`,
-      { rseExpression: rule.rseExpression, copies: rule.copies, available: candidates.map((c) => c.name) },
+      `'${expression}' selects ${candidates.length} writable RSE(s) but the rule wants ${copies} copies`,
+      { rseExpression: expression, copies, available: candidates.map((c) => c.name) },
     );
   }
   return candidates;
@@ -181,14 +180,7 @@ export async function addRule(db: EntityManager, account: string, input: AddRule
     await getDid(tx, did).catch((err) => {
       throw err instanceof DbbError ? didNotFound(did, { field: "did" }) : err;
     });
-    const candidates = await targetCandidates(tx, input.rseExpression);
-    if (candidates.length < copies) {
-      throw new DbbError(
-        ErrorCode.INSUFFICIENT_TARGET_RSES,
-        `'${input.rseExpression}' selects ${candidates.length} writable RSE(s) but the rule wants ${copies} copies`,
-        { rseExpression: input.rseExpression, copies, available: candidates.map((c) => c.name) },
-      );
-    }
+    const candidates = await targetCandidates(tx, input.rseExpression, copies);
     const sourceRseIds = input.sourceReplicaExpression ? (await listRses(tx, input.sourceReplicaExpression)).map((r) => r.id) : null;
     const [{ id }] = await tx.query(
       `INSERT INTO rules (scope, name, account, rse_expression, copies, grouping, source_replica_expression, source_rse_ids,
@@ -234,7 +226,7 @@ export async function applyRulesToAttachment(tx: EntityManager, parent: DidKey &
   );
   const group = parent.type === "DATASET" ? `${parent.scope}:${parent.name}` : null;
   for (const rule of rules) {
-    const candidates = await ruleCandidates(tx, rule);
+    const candidates = await targetCandidates(tx, rule.rseExpression, rule.copies);
     await applyRule(tx, rule, children.map((c) => ({ ...c, group })), candidates);
   }
   if (rules.length) await refreshRules(tx, `SELECT unnest($1::uuid[])`, [rules.map((r) => r.id)]);

@@ -1,5 +1,5 @@
 import { explainDatasetQuery } from "../../subgraphs/facility/dataset";
-import { INGEST, startTestFacility, TestFacility } from "../support/facility";
+import { startTestFacility, TestFacility } from "../support/facility";
 
 /**
  * Scale: a 100,000-dataset ingest is one call with a fixed number of statements; a where on a

@@ -15,7 +15,7 @@
 import { DbbError } from "../../../lib/errors";
 import { dimensionTable, DimensionTable, q } from "../dimension-tables";
 import { element, ElementSpec, FieldType, hasElement, primaryKeyField } from "../dimension-universe";
-import { facilityError, FacilityErrorCode } from "../errors";
+import { FacilityErrorCode } from "../errors";
 import { globToLike } from "../names";
 import { scaledToUtc, toUtcText } from "../time";
 import { FunctionNode, InItem, parseWhere, WhereNode } from "./parser";
