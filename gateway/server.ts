@@ -5,7 +5,7 @@ import { GraphQLError } from "graphql";
 import { Caller, createTokenVerifier } from "../lib/auth";
 import type { Config } from "../lib/config";
 import { ErrorCode } from "../lib/errors";
-import { RunningService, startGraphQLService } from "../lib/http-server";
+import { RunningService, sendJson, startGraphQLService } from "../lib/http-server";
 import { createLogger, Logger } from "../lib/logger";
 import { FacilityRouter, RouterContext } from "./facility-router";
 import { limitsPlugin } from "./limits";
@@ -109,10 +109,6 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   });
 
   const verify = createTokenVerifier(config);
-  const sendJson = (res: http.ServerResponse, code: number, body: unknown) => {
-    res.writeHead(code, { "content-type": "application/json; charset=utf-8" });
-    res.end(JSON.stringify(body, null, 2));
-  };
   const service = await startGraphQLService<GatewayContext>({
     name: "gateway",
     gateway,
