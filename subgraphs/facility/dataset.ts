@@ -5,6 +5,7 @@ import { resolveSearchPath } from "./collection";
 import { resolveDatasetTypes } from "./dataset-type";
 import { DIMENSION_NAMES } from "./dimension-universe";
 import { facilityError, FacilityErrorCode } from "./errors";
+import { toUtcText } from "./time";
 import { compileWhere, datasetSource } from "./where/compiler";
 
 /**
@@ -102,14 +103,20 @@ export interface DatasetQuery {
   bind?: Record<string, unknown> | null;
   /** For each dataset type and data ID, only the dataset of the first collection of the search path that has one. */
   findFirst?: boolean | null;
+  /**
+   * Calibration lookup time (ISO 8601, UTC unless an offset is given): a CALIBRATION collection
+   * contributes only certifications whose validity range [begin, end) contains it.
+   */
+  validAt?: string | null;
   first?: number | null;
   after?: string | null;
 }
 
 /**
  * One page of datasets, ordered by ID. With findFirst, collections must be an ordered list (no
- * globs); a CALIBRATION collection in the path contributes, per data ID, its certification with the
- * latest validity start (this view does not take a lookup time).
+ * globs). A CALIBRATION collection contributes the certifications valid at `validAt` when it is
+ * given (as Butler.find_dataset with a timespan); without it, per data ID, the certification with
+ * the latest validity start.
  */
 interface BuiltQuery {
   empty: boolean;
@@ -130,6 +137,11 @@ async function buildQuery(db: EntityManager, query: DatasetQuery): Promise<Built
   if (query.bind !== null && query.bind !== undefined && (typeof query.bind !== "object" || Array.isArray(query.bind))) {
     throw invalidInput("bind must be a JSON object of name → value", { argument: "bind" });
   }
+  let validAt: string | null = null;
+  if (query.validAt !== null && query.validAt !== undefined) {
+    validAt = toUtcText(query.validAt);
+    if (validAt === null) throw invalidInput(`validAt '${query.validAt}' is not a time (ISO 8601, e.g. 2025-06-02T03:00:00Z)`, { argument: "validAt" });
+  }
   const params: unknown[] = [];
   const p = (v: unknown) => {
     params.push(v);
@@ -142,13 +154,17 @@ async function buildQuery(db: EntityManager, query: DatasetQuery): Promise<Built
   const where = compileWhere(query.where, datasetSource(types.map((t) => t.name)), params, query.bind);
   const empty = !types.length || !path.collections.length;
   const afterId = query.after ? String(decodeCursor(query.after, 1)[0]) : null;
+  const validity = validAt === null ? "" : (() => {
+    const t = p(validAt);
+    return ` AND (k.validity_begin IS NULL OR k.validity_begin <= ${t}::timestamptz) AND (k.validity_end IS NULL OR k.validity_end > ${t}::timestamptz)`;
+  })();
 
   let base: string;
   if (!query.findFirst) {
     const member: string[] = [];
     if (runs.length) member.push(`d.run_id = ANY(${p(runs)}::int[])`);
     if (tagged.length) member.push(`EXISTS (SELECT 1 FROM tagged g WHERE g.dataset_id = d.id AND g.collection_id = ANY(${p(tagged)}::int[]))`);
-    if (calibs.length) member.push(`EXISTS (SELECT 1 FROM calibs k WHERE k.dataset_id = d.id AND k.collection_id = ANY(${p(calibs)}::int[]))`);
+    if (calibs.length) member.push(`EXISTS (SELECT 1 FROM calibs k WHERE k.dataset_id = d.id AND k.collection_id = ANY(${p(calibs)}::int[])${validity})`);
     base = `SELECT d.id FROM datasets d ${where.joins.join(" ")}
             WHERE d.dataset_type_id = ANY(${typeIds}::int[]) AND (${member.join(" OR ") || "false"}) AND ${where.sql}`;
   } else {
@@ -160,7 +176,7 @@ async function buildQuery(db: EntityManager, query: DatasetQuery): Promise<Built
     }
     if (calibs.length) {
       member.push(
-        `SELECT array_position(${order}::int[], k.collection_id), COALESCE(k.validity_begin, '-infinity') FROM calibs k WHERE k.dataset_id = d.id AND k.collection_id = ANY(${p(calibs)}::int[])`,
+        `SELECT array_position(${order}::int[], k.collection_id), COALESCE(k.validity_begin, '-infinity') FROM calibs k WHERE k.dataset_id = d.id AND k.collection_id = ANY(${p(calibs)}::int[])${validity}`,
       );
     }
     base = `SELECT DISTINCT ON (d.dataset_type_id, d.data_id) d.id

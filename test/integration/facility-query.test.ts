@@ -171,6 +171,16 @@ describe("collections and find-first", () => {
     expect((await fac.errorOf(certify, { ids: [raw.id], b: null, e: null })).code).toBe("COLLECTION_TYPE_ERROR");
     const found = await find({ t: "bias", c: ["LSSTCam/calib/certified"], ff: true, w: "detector = 10" });
     expect(found.edges.map((e: any) => e.node.run)).toEqual(["LSSTCam/calib/run2"]);
+    // A lookup time picks the certification valid then, as Butler.find_dataset with a timespan does.
+    const at = async (v: string, ff = true) => (await find({ t: "bias", c: ["LSSTCam/calib/certified"], ff, w: "detector = 10", v })).edges.map((e: any) => e.node.run);
+    expect(await at("2025-06-02T03:00:00Z")).toEqual(["LSSTCam/calib/run1"]);
+    expect(await at("2025-07-01T00:00:00Z")).toEqual(["LSSTCam/calib/run2"]);
+    expect(await at("2026-11-24T00:00:00Z", false)).toEqual(["LSSTCam/calib/run2"]);
+    expect(await at("2024-12-31T23:59:59Z")).toEqual([]);
+    // The chain puts a RUN first: its dataset wins whatever the time.
+    const chained = await find({ t: "bias", c: ["LSSTCam/calib/run2", "LSSTCam/calib/certified"], ff: true, w: "detector IN (10, 94)", v: "2025-06-02T03:00:00Z" });
+    expect(chained.edges.map((e: any) => [e.node.dataId.detector, e.node.run]).sort()).toEqual([[10, "LSSTCam/calib/run2"], [94, "LSSTCam/calib/run1"]]);
+    expect((await fac.errorOf(DATASETS, { t: "bias", c: ["LSSTCam/calib/certified"], v: "last tuesday" })).code).toBe("INVALID_INPUT");
   });
 
   it("refuses chains that contain themselves and collections of the wrong type", async () => {

@@ -45,8 +45,8 @@ export const INGEST = `mutation($input: IngestDatasetsInput!) {
   ingestDatasets(input: $input) { datasets { id datasetType run dataId } datasetsInserted dimensionRecordsInserted fileRecordsInserted }
 }`;
 
-export const DATASETS = `query($t: String, $c: [String!], $w: String, $b: JSONObject, $ff: Boolean, $first: Int, $after: String) {
-  localFacility { datasets(datasetType: $t, collections: $c, where: $w, bind: $b, findFirst: $ff, first: $first, after: $after) {
+export const DATASETS = `query($t: String, $c: [String!], $w: String, $b: JSONObject, $ff: Boolean, $v: String, $first: Int, $after: String) {
+  localFacility { datasets(datasetType: $t, collections: $c, where: $w, bind: $b, findFirst: $ff, validAt: $v, first: $first, after: $after) {
     totalCount edges { cursor node { id datasetType run dataId } } pageInfo { hasNextPage endCursor } } }
 }`;
 

@@ -52,11 +52,18 @@ export class FacilityResolver {
     @Arg("where", () => String, { nullable: true }) where: string | null,
     @Arg("bind", () => GraphQLJSONObject, { nullable: true }) bind: Record<string, unknown> | null,
     @Arg("findFirst", () => Boolean, { nullable: true }) findFirst: boolean | null,
+    @Arg("validAt", () => String, {
+      nullable: true,
+      description:
+        "Calibration lookup time (ISO 8601, UTC unless an offset is given; e.g. the exposure's timespan begin): CALIBRATION collections contribute only " +
+        "certifications valid then. Without it, find-first takes, per data ID, the certification with the latest validity start.",
+    })
+    validAt: string | null,
     @Arg("first", () => Int, { nullable: true }) first: number | null,
     @Arg("after", () => String, { nullable: true }) after: string | null,
     @Ctx() ctx: FacilityContext,
   ) {
-    const page = await queryDatasets(ctx.db, { datasetType, collections, where, bind, findFirst, first, after });
+    const page = await queryDatasets(ctx.db, { datasetType, collections, where, bind, findFirst, validAt, first, after });
     return toConnection({ ...page, nodes: page.nodes.map((n) => asEntity(ctx, n)) });
   }
 
