@@ -151,7 +151,7 @@ async function buildQuery(db: EntityManager, query: DatasetQuery): Promise<Built
   const runs = path.collections.filter((c) => c.type === "RUN").map((c) => c.id);
   const tagged = path.collections.filter((c) => c.type === "TAGGED").map((c) => c.id);
   const calibs = path.collections.filter((c) => c.type === "CALIBRATION").map((c) => c.id);
-  const where = compileWhere(query.where, datasetSource(types.map((t) => t.name)), params, query.bind);
+  const where = await compileWhere(db, query.where, datasetSource(types), params, query.bind);
   const empty = !types.length || !path.collections.length;
   const afterId = query.after ? String(decodeCursor(query.after, 1)[0]) : null;
   const validity = validAt === null ? "" : (() => {
@@ -193,7 +193,7 @@ async function buildQuery(db: EntityManager, query: DatasetQuery): Promise<Built
     limit,
     sql: `SELECT ${DATASET_COLUMNS} FROM ${DATASET_FROM} WHERE d.id IN (${base}) ${afterSql} ORDER BY d.id LIMIT ${limitSql}`,
     params,
-    countSql: `SELECT count(*) AS n FROM (${base}) x`,
+    countSql: `SELECT count(${where.multipliesRows && !query.findFirst ? "DISTINCT x.id" : "*"}) AS n FROM (${base}) x`,
     countParams,
   };
 }

@@ -2,7 +2,10 @@ import type { EntityManager } from "typeorm";
 import { invalidInput } from "../../lib/errors";
 import { decodeCursor, Page, pageSize, toPage } from "../../lib/pagination";
 import { compileWhere, recordSource } from "./where/compiler";
-import { Column, dimensionTable, DimensionTable, q, SQL_TYPES } from "./dimension-tables";
+import { Column, dimensionTable, DimensionTable, q, REGION_BOUNDS, SQL_TYPES } from "./dimension-tables";
+import { boundingBox } from "./sky/overlap";
+import { RegionError } from "./sky/region";
+import { regionFromStored, regionToHex } from "./sky/region-encoding";
 import { hasElement } from "./dimension-universe";
 import { facilityError, FacilityErrorCode } from "./errors";
 import { dateToMicros, formatUtc, toUtcText } from "./time";
@@ -71,7 +74,12 @@ export function columnValue(column: Column, value: unknown, where: string, detai
       if (typeof value === "string" && /^([0-9a-f]{2})*$/i.test(value)) return value.toLowerCase();
       throw bad("binary data (hex text)");
     case "region":
-      return typeof value === "string" ? value : JSON.stringify(value);
+      try {
+        return regionToHex(regionFromStored(value));
+      } catch (e) {
+        if (e instanceof RegionError) throw bad(`a sphgeom region (the hex of Region.encode()): ${e.message};`);
+        throw e;
+      }
     default:
       throw bad("a supported value");
   }
@@ -99,7 +107,7 @@ export function normalizeRecord(t: DimensionTable, record: unknown, details: Rec
   if (!record || typeof record !== "object" || Array.isArray(record)) throw badRecord(`${where} must be an object of field values`, at);
   const r = record as Record<string, unknown>;
   const out: StoredRecord = {};
-  const known = new Set(t.columns.map((c) => c.name));
+  const known = new Set(t.columns.filter((c) => c.role !== "bounds").map((c) => c.name));
   let used: string[] = [];
   if (t.element.hasTimespan) {
     const ts = timespanOf(r);
@@ -112,12 +120,16 @@ export function normalizeRecord(t: DimensionTable, record: unknown, details: Rec
   }
   for (const key of Object.keys(r)) {
     if (!known.has(key) && !used.includes(key)) {
-      throw badRecord(`${where}: unknown field '${key}' (fields: ${t.columns.map((c) => c.name).join(", ")})`, { ...at, field: key });
+      throw badRecord(`${where}: unknown field '${key}' (fields: ${[...known].join(", ")})`, { ...at, field: key });
     }
   }
   for (const c of t.columns) {
-    if (c.role === "timespan") continue;
+    if (c.role === "timespan" || c.role === "bounds") continue;
     out[c.name] = columnValue(c, r[c.name], where, at);
+  }
+  if (t.element.hasRegion) {
+    const box = typeof out.region === "string" ? boundingBox(regionFromStored(out.region)) : null;
+    for (const [field, column] of Object.entries(REGION_BOUNDS)) out[column] = box ? box[field as keyof typeof REGION_BOUNDS] : null;
   }
   return out;
 }
@@ -193,7 +205,7 @@ export async function insertDimensionRecords(
 export function recordOfRow(t: DimensionTable, row: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const c of t.columns) {
-    if (c.role === "timespan") continue;
+    if (c.role === "timespan" || c.role === "bounds") continue;
     const v = row[c.name];
     out[c.name] = v instanceof Date ? formatUtc(dateToMicros(v)) : (v ?? null);
   }
@@ -234,7 +246,7 @@ export async function listDimensionRecords(
   const t = recordTable(elementName, { argument: "element" });
   const limit = pageSize(args.first);
   const params: unknown[] = [];
-  const where = compileWhere(args.where, recordSource(t), params, args.bind);
+  const where = await compileWhere(db, args.where, recordSource(t), params, args.bind);
   const from = `FROM ${t.table} r ${where.joins.join(" ")} WHERE ${where.sql}`;
   const countParams = [...params];
   let after = "";
@@ -271,4 +283,27 @@ export async function recordsByKeys(db: EntityManager, elementName: string, keys
     arrays,
   );
   return rows;
+}
+
+/**
+ * Records of a join element (visit_definition, visit_detector_region, …) belonging to the given
+ * records of the dimension that populates it (for export): rows whose columns of that dimension's
+ * primary key match.
+ */
+export async function recordsPopulatedBy(db: EntityManager, elementName: string, dimension: string, keys: unknown[][]): Promise<Array<Record<string, unknown>>> {
+  const t = recordTable(elementName);
+  const by = recordTable(dimension);
+  if (!keys.length) return [];
+  // The populating dimension's key columns, named as the element's columns (its own key is named after it).
+  const columns = by.primaryKey.map((k) => {
+    const col = by.columns.find((c) => c.name === k)!;
+    return { name: col.role === "key" ? dimension : col.name, type: SQL_TYPES[col.type] };
+  });
+  const arrays = columns.map((_, i) => keys.map((k) => k[i]));
+  return db.query(
+    `SELECT r.* FROM unnest(${columns.map((c, i) => `$${i + 1}::${c.type}[]`).join(", ")}) AS k(${columns.map((_, i) => `k${i}`).join(", ")})
+     JOIN ${t.table} r ON ${columns.map((c, i) => `r.${q(c.name)} = k.k${i}`).join(" AND ")}
+     ORDER BY ${t.primaryKey.map((k) => `r.${q(k)}`).join(", ")}`,
+    arrays,
+  );
 }

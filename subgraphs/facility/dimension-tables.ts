@@ -11,13 +11,20 @@
  *   - its directly implied dimensions, named after the dimension;
  *   - its metadata fields;
  *   - `timespan_begin`, `timespan_end` (timestamptz, UTC; NULL = unbounded) when it has a timespan;
- *   - `region` (text, kept as given: not evaluated) when it has a region.
+ *   - `region` (text: the lowercase hex of sphgeom's Region.encode(), as daf_butler serializes it) and
+ *     its bounding box `region_lat_min`, `region_lat_max`, `region_lon_min`, `region_lon_max`
+ *     (degrees; lon_min > lon_max when it wraps through 0), the SQL prefilter of spatial constraints
+ *     (where/spatial.ts), when it has a region. The box columns were added by the RegionBounds
+ *     migration, so the initial DDL leaves them out.
  * The primary key is (required dimensions…, primary key field); alternate keys are unique together
  * with the required dimensions.
  */
 import { DIMENSION_NAMES, element, ElementSpec, ELEMENTS, FieldType, primaryKeyField, requiredClosure } from "./dimension-universe";
 
-export type ColumnRole = "required" | "key" | "alternate" | "implied" | "metadata" | "timespan" | "region";
+export type ColumnRole = "required" | "key" | "alternate" | "implied" | "metadata" | "timespan" | "region" | "bounds";
+
+/** The bounding-box columns of a region, in the order boundingBox() fields map to them. */
+export const REGION_BOUNDS = { latMin: "region_lat_min", latMax: "region_lat_max", lonMin: "region_lon_min", lonMax: "region_lon_max" } as const;
 
 export interface Column {
   name: string;
@@ -70,7 +77,10 @@ function tableOf(e: ElementSpec): DimensionTable {
     columns.push({ name: "timespan_begin", type: "datetime", role: "timespan", nullable: true });
     columns.push({ name: "timespan_end", type: "datetime", role: "timespan", nullable: true });
   }
-  if (e.hasRegion) columns.push({ name: "region", type: "region", role: "region", nullable: true });
+  if (e.hasRegion) {
+    columns.push({ name: "region", type: "region", role: "region", nullable: true });
+    for (const name of Object.values(REGION_BOUNDS)) columns.push({ name, type: "float", role: "bounds", nullable: true });
+  }
   const primaryKey = columns.filter((c) => c.role === "required" || c.role === "key").map((c) => c.name);
   return { element: e, table: `dim_${e.name}`, columns, primaryKey };
 }
@@ -92,11 +102,11 @@ export function dimensionTable(name: string): DimensionTable | undefined {
  */
 export const DATASET_DIMENSION_COLUMNS: readonly string[] = DIMENSION_NAMES.filter((d) => element(d).kind === "dimension");
 
-/** DDL of the dimension tables (used by the initial migration). */
+/** DDL of the dimension tables as the initial migration made them (without the region bounds). */
 export function dimensionTablesDdl(): string[] {
   const out: string[] = [];
   for (const t of DIMENSION_TABLES) {
-    const cols = t.columns.map((c) => `${q(c.name)} ${SQL_TYPES[c.type]}${c.nullable ? "" : " NOT NULL"}`);
+    const cols = t.columns.filter((c) => c.role !== "bounds").map((c) => `${q(c.name)} ${SQL_TYPES[c.type]}${c.nullable ? "" : " NOT NULL"}`);
     cols.push(`PRIMARY KEY (${t.primaryKey.map(q).join(", ")})`);
     out.push(`CREATE TABLE ${t.table} (\n  ${cols.join(",\n  ")}\n)`);
     const required = t.columns.filter((c) => c.role === "required").map((c) => q(c.name));

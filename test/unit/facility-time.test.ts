@@ -21,22 +21,22 @@ describe("registry times", () => {
 });
 
 describe("where compiler", () => {
-  it("compiles dimension values to the datasets' indexed columns, with typed parameters", () => {
+  it("compiles dimension values to the datasets' indexed columns, with typed parameters", async () => {
     const params: unknown[] = [];
-    const c = compileWhere("band = 'r' AND detector IN (1..3, 7) AND visit.exposure_time > 10.5", datasetSource(["calexp"]), params, {});
+    const c = await compileWhere(null, "band = 'r' AND detector IN (1..3, 7) AND visit.exposure_time > 10.5", datasetSource([{ name: "calexp", dimensions: ["instrument", "band", "day_obs", "detector", "physical_filter", "visit"] }]), params, {});
     expect(c.sql).toBe(`(((d."band" = $1::text) AND ((d."detector" = ANY($4::bigint[]) OR (d."detector" BETWEEN $2::bigint AND $3::bigint)))) AND (w_visit."exposure_time" > $5::double precision))`);
     expect(params).toEqual(["r", 1, 3, [7], 10.5]);
     expect(c.joins).toEqual([`LEFT JOIN dim_visit w_visit ON w_visit."instrument" = d."instrument" AND w_visit."id" = d."visit"`]);
   });
 
-  it("reaches a dimension a record lacks through the dimension that implies it", () => {
+  it("reaches a dimension a record lacks through the dimension that implies it", async () => {
     const params: unknown[] = [];
-    const c = compileWhere("band = 'g'", recordSource(dimensionTable("exposure")!), params, {});
+    const c = await compileWhere(null, "band = 'g'", recordSource(dimensionTable("exposure")!), params, {});
     expect(c.sql).toBe(`(w_physical_filter."band" = $1::text)`);
     expect(c.joins).toEqual([`LEFT JOIN dim_physical_filter w_physical_filter ON w_physical_filter."instrument" = r."instrument" AND w_physical_filter."name" = r."physical_filter"`]);
   });
 
-  it("is true for an empty expression", () => {
-    expect(compileWhere("  ", datasetSource([]), [], null)).toEqual({ sql: "true", joins: [] });
+  it("is true for an empty expression", async () => {
+    expect(await compileWhere(null, "  ", datasetSource([]), [], null)).toEqual({ sql: "true", joins: [] });
   });
 });

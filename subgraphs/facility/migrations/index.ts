@@ -1,4 +1,5 @@
 import { FacilityInit1733000000000 } from "./1733000000000-FacilityInit";
+import { RegionBounds1764000000000 } from "./1764000000000-RegionBounds";
 
 /** The facility registry's migrations, oldest first. */
-export const facilityMigrations = [FacilityInit1733000000000];
+export const facilityMigrations = [FacilityInit1733000000000, RegionBounds1764000000000];

@@ -4,8 +4,10 @@ import { facilityError, FacilityErrorCode } from "../errors";
 
 /**
  * The YAML dialect of daf_butler exports: `!uuid` dataset IDs, `!butler_time/tai/iso` times (TAI,
- * nanoseconds), `!lsst.daf.butler.Timespan` mappings of begin/end, and `!!binary` hashes. Other
- * tags (e.g. sphgeom regions) are read as plain values and kept as text.
+ * nanoseconds), `!lsst.daf.butler.Timespan` mappings of begin/end, `!!binary` hashes, and sphgeom
+ * regions as sphgeom's YAML representer writes them: `!<lsst.sphgeom.ConvexPolygon>` (Circle, Box,
+ * Ellipse, UnionRegion, IntersectionRegion) mappings `{encoded: <hex of Region.encode()>}`, read
+ * as that mapping (sky/region-encoding.ts decodes it).
  */
 
 /** A UUID to be written with the `!uuid` tag. */
@@ -56,7 +58,27 @@ const timespanTag: CollectionTag = {
   },
 };
 
-const TAGS = [uuidTag, timeTag, timespanTag];
+/** The sphgeom class of an encoded region, from its type-code byte. */
+const REGION_CLASSES: Record<string, string> = { "70": "ConvexPolygon", "63": "Circle", "62": "Box", "65": "Ellipse", "75": "UnionRegion", "69": "IntersectionRegion" };
+
+/** A region (the hex of its sphgeom encoding) to be written with its `!<lsst.sphgeom.…>` tag. */
+export class YamlRegion {
+  readonly className: string;
+  constructor(readonly hex: string) {
+    this.className = REGION_CLASSES[hex.slice(0, 2)] ?? "Region";
+  }
+}
+
+const regionTags: CollectionTag[] = [...Object.values(REGION_CLASSES), "Region"].map((name) => ({
+  tag: `lsst.sphgeom.${name}`,
+  collection: "map",
+  nodeClass: YAMLMap,
+  identify: (v) => v instanceof YamlRegion && v.className === name,
+  resolve: (map) => ({ encoded: (map as YAMLMap).get("encoded") }) as unknown as YAMLMap,
+  createNode: (schema, value, ctx) => YAMLMap.from(schema, { encoded: (value as YamlRegion).hex }, ctx),
+}));
+
+const TAGS = [uuidTag, timeTag, timespanTag, ...regionTags];
 
 export function parseButlerYaml(text: string): unknown {
   const doc = parseDocument(text, { customTags: (tags) => [...tags, ...TAGS, "binary"] });

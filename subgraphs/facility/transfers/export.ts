@@ -2,17 +2,18 @@ import type { EntityManager } from "typeorm";
 import { allCollections, CollectionRow } from "../collection";
 import { DatasetQuery, DatasetRow, fileRecordsOf, queryDatasets } from "../dataset";
 import { datasetTypesById } from "../dataset-type";
-import { recordsByKeys } from "../dimension-record";
+import { recordsByKeys, recordsPopulatedBy } from "../dimension-record";
 import { DIMENSION_TABLES } from "../dimension-tables";
 import { UNIVERSE_NAMESPACE, UNIVERSE_VERSION } from "../dimension-universe";
 import { dateToMicros, formatTaiIso } from "../time";
-import { stringifyButlerYaml, YamlTaiTime, YamlTimespan, YamlUuid } from "./butler-yaml";
+import { stringifyButlerYaml, YamlRegion, YamlTaiTime, YamlTimespan, YamlUuid } from "./butler-yaml";
 
 /**
  * Writes daf_butler's YAML export format (what `butler import` reads): the dimension records the
  * datasets' data IDs use, their RUN collections (and the TAGGED, CALIBRATION and CHAINED
  * collections named in the query, with their associations and chains), dataset types and datasets
- * with their file paths and formatters. Times are written as daf_butler writes them (TAI).
+ * with their file paths and formatters. Times are written as daf_butler writes them (TAI), regions
+ * as sphgeom's YAML representer does (`!<lsst.sphgeom.ConvexPolygon> {encoded: hex}`).
  */
 
 const EXPORT_FORMAT_VERSION = "1.0.2";
@@ -36,28 +37,44 @@ export async function exportButlerYaml(db: EntityManager, query: DatasetQuery): 
   const ids = datasets.map((d) => d.id);
   const data: Array<Record<string, unknown>> = [];
 
-  // Dimension records, in universe order, for every dimension value the data IDs use.
+  // Dimension records, in universe order, for every dimension value the data IDs use, and the
+  // records of the elements those dimensions populate (a visit's visit_definition and
+  // visit_detector_region rows), as daf_butler exports them.
+  const exported = new Map<string, unknown[][]>();
   for (const t of DIMENSION_TABLES) {
-    if (t.element.kind !== "dimension") continue;
-    const keys = new Map<string, unknown[]>();
-    for (const d of datasets) {
-      if (d.dataId[t.element.name] === undefined) continue;
-      const key = t.primaryKey.map((k) => {
-        const col = t.columns.find((c) => c.name === k)!;
-        return d.dataId[col.role === "key" ? t.element.name : col.dimension!];
-      });
-      if (key.every((v) => v !== undefined)) keys.set(JSON.stringify(key), key);
+    let rows: Array<Record<string, unknown>>;
+    if (t.element.kind === "dimension") {
+      const keys = new Map<string, unknown[]>();
+      for (const d of datasets) {
+        if (d.dataId[t.element.name] === undefined) continue;
+        const key = t.primaryKey.map((k) => {
+          const col = t.columns.find((c) => c.name === k)!;
+          return d.dataId[col.role === "key" ? t.element.name : col.dimension!];
+        });
+        if (key.every((v) => v !== undefined)) keys.set(JSON.stringify(key), key);
+      }
+      if (!keys.size) continue;
+      rows = await recordsByKeys(db, t.element.name, [...keys.values()]);
+      exported.set(t.element.name, rows.map((row) => t.primaryKey.map((k) => row[k])));
+    } else {
+      const by = t.element.populatedBy;
+      const keys = by ? exported.get(by) : undefined;
+      if (!by || !keys?.length) continue;
+      rows = await recordsPopulatedBy(db, t.element.name, by, keys);
+      if (!rows.length) continue;
     }
-    if (!keys.size) continue;
-    const rows = await recordsByKeys(db, t.element.name, [...keys.values()]);
     data.push({
       type: "dimension",
       element: t.element.name,
       records: rows.map((row) => {
         const rec: Record<string, unknown> = {};
         for (const c of t.columns) {
-          if (c.role === "timespan") continue;
+          if (c.role === "timespan" || c.role === "bounds") continue;
           const v = row[c.name];
+          if (c.role === "region") {
+            rec[c.name] = typeof v === "string" ? new YamlRegion(v) : null;
+            continue;
+          }
           rec[c.name] = c.type === "hash" && typeof v === "string" ? Buffer.from(v, "hex") : v instanceof Date ? tai(v) : (v ?? null);
         }
         if (t.element.hasTimespan && (row.timespan_begin !== null || row.timespan_end !== null)) {

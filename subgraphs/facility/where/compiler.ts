@@ -7,18 +7,20 @@
  * exposure records goes through physical_filter).
  *
  * Types are checked: `detector = 'a'` or `band + 1` is WHERE_TYPE_ERROR; an unknown name is
- * WHERE_UNKNOWN_IDENTIFIER (with the fields that do exist); spatial constraints (regions, POINT,
- * CIRCLE, BOX, POLYGON, REGION) are WHERE_UNSUPPORTED: this registry view stores regions as
- * opaque text and does not evaluate them. Timespans are half-open [begin, end) ranges; an
- * unbounded end is NULL in storage and ±infinity here.
+ * WHERE_UNKNOWN_IDENTIFIER (with the fields that do exist). Spatial constraints (`visit.region
+ * OVERLAPS POINT(ra, dec)`, CIRCLE, BOX, POLYGON, REGION) are resolved against the stored regions
+ * first (spatial.ts) and compile to a condition on the row's keys. Timespans are half-open
+ * [begin, end) ranges; an unbounded end is NULL in storage and ±infinity here.
  */
+import type { EntityManager } from "typeorm";
 import { DbbError } from "../../../lib/errors";
 import { dimensionTable, DimensionTable, q } from "../dimension-tables";
-import { element, ElementSpec, FieldType, hasElement, primaryKeyField } from "../dimension-universe";
+import { element, ElementSpec, ELEMENTS, FieldType, hasElement, primaryKeyField, requiredClosure } from "../dimension-universe";
 import { FacilityErrorCode } from "../errors";
 import { globToLike } from "../names";
 import { scaledToUtc, toUtcText } from "../time";
 import { FunctionNode, InItem, parseWhere, WhereNode } from "./parser";
+import { RegionMatch, RegionMatches, resolveRegions } from "./spatial";
 
 export type WhereType = "int" | "float" | "string" | "bool" | "time" | "timespan" | "region" | "uuid";
 
@@ -71,6 +73,10 @@ export interface RowSource {
 
 export class Compiler {
   readonly joins: string[] = [];
+  /** Set when a join may give a row several matches (a many-to-many relation): counts must be distinct. */
+  multipliesRows = false;
+  /** Spatial OVERLAPS constraints resolved against stored regions (spatial.ts). */
+  regions: RegionMatches = new Map();
   private readonly aliases = new Map<string, string>();
   private readonly expression: string;
 
@@ -103,6 +109,17 @@ export class Compiler {
     return alias;
   }
 
+  /** LEFT JOINs a join relation's table on some of its columns (many rows per row), once per element. */
+  joinRelation(t: DimensionTable, on: Array<[string, string]>): string {
+    const existing = this.aliases.get(t.element.name);
+    if (existing) return existing;
+    const alias = `w_${t.element.name}`;
+    this.joins.push(`LEFT JOIN ${t.table} ${alias} ON ${on.map(([col, sql]) => `${alias}.${q(col)} = ${sql}`).join(" AND ")}`);
+    this.aliases.set(t.element.name, alias);
+    this.multipliesRows = true;
+    return alias;
+  }
+
   error(code: string, node: { position: number } | null, message: string, extra: Record<string, unknown> = {}): DbbError {
     return new DbbError(code, `Invalid where expression: ${message}`, {
       expression: this.expression,
@@ -113,10 +130,6 @@ export class Compiler {
 
   private typeError(node: { position: number }, message: string) {
     return this.error(FacilityErrorCode.WHERE_TYPE_ERROR, node, message);
-  }
-
-  private unsupported(node: { position: number }, message: string) {
-    return this.error(FacilityErrorCode.WHERE_UNSUPPORTED, node, message);
   }
 
   compileCondition(node: WhereNode): string {
@@ -252,7 +265,7 @@ export class Compiler {
     rhs = this.coerce(rhs, lhs.type, node.rhs);
     const numeric = (t: WhereType) => t === "int" || t === "float";
     if (lhs.list || rhs.list) throw this.typeError(node, `a list bind can only be used in IN (...)`);
-    if (lhs.type === "region" || rhs.type === "region") throw this.unsupported(node, `regions are stored as opaque text here and cannot be compared`);
+    if (lhs.type === "region" || rhs.type === "region") throw this.typeError(node, `regions are only compared with OVERLAPS (visit.region OVERLAPS POINT(ra, dec))`);
     if (numeric(lhs.type) && numeric(rhs.type)) return [lhs, rhs];
     if (lhs.type !== rhs.type) throw this.typeError({ position: node.opPosition }, `cannot compare a ${lhs.type} with a ${rhs.type} ('${node.op}' at position ${node.opPosition})`);
     return [lhs, rhs];
@@ -296,10 +309,16 @@ export class Compiler {
       case "in":
         return this.inList(node);
       case "overlaps": {
+        const match = this.regions.get(node);
+        if (match) return this.regionCondition(match);
         const lhs = this.compile(node.lhs);
         const rhs = this.compile(node.rhs);
         if (lhs.type === "region" || rhs.type === "region") {
-          throw this.unsupported(node, "region OVERLAPS is a spatial constraint; this registry view keeps regions as opaque text and does not evaluate them");
+          const other = lhs.type === "region" ? node.rhs : node.lhs;
+          throw this.typeError(
+            other,
+            `a region OVERLAPS another region: POINT(ra, dec), CIRCLE(ra, dec, radius), BOX(ra, dec, width, height), POLYGON(ra1, dec1, …), REGION('…') or a bind holding one; the operand at position ${other.position} is not a region`,
+          );
         }
         const l = this.coerce(lhs, "time", node.lhs);
         const r = this.coerce(rhs, "time", node.rhs);
@@ -428,11 +447,29 @@ export class Compiler {
         return { sql: `(${target.sql} LIKE ${this.param(globToLike(pattern.text), "string")} ESCAPE '\\')`, type: "bool" };
       }
       default:
-        throw this.unsupported(
-          node,
-          `${node.name}() at position ${node.position} is a spatial constraint; this registry view keeps regions as opaque text and does not evaluate them`,
-        );
+        throw this.typeError(node, `${node.name}() at position ${node.position} is a region; regions are used with OVERLAPS (visit.region OVERLAPS ${node.name}(…))`);
     }
+  }
+
+  /** A resolved spatial constraint: the row's key is among the overlapping records' keys (or pixels). */
+  private regionCondition(match: RegionMatch): Typed {
+    if (match.kind === "constant") return { sql: match.value ? "true" : "false", type: "bool" };
+    const name = match.element;
+    const dims = match.kind === "pixels" ? [name] : dimensionTable(name)!.primaryKey.map((k) => {
+      const col = dimensionTable(name)!.columns.find((c) => c.name === k)!;
+      return col.role === "key" ? name : col.dimension!;
+    });
+    const values = dims.map((d) => this.source.dimension(d, this));
+    const missing = dims.filter((_, i) => values[i] === null);
+    if (missing.length) {
+      throw this.unknown(match.identifier, `${this.source.what} are not related to ${name} regions (they have no ${missing.join(", ")} dimension)`);
+    }
+    if (match.kind === "pixels") {
+      return { sql: match.pixels.length ? `(${values[0]} = ANY(${this.param(match.pixels, "int[]")}))` : "false", type: "bool" };
+    }
+    if (!match.keys.length) return { sql: "false", type: "bool" };
+    const arrays = dims.map((d, i) => this.param(match.keys.map((k) => k[i]), `${whereTypeOf(primaryKeyField(d).type)}[]` as `${WhereType}[]`));
+    return { sql: `((${values.join(", ")}) IN (SELECT * FROM unnest(${arrays.join(", ")})))`, type: "bool" };
   }
 }
 
@@ -458,18 +495,27 @@ export interface CompiledWhere {
   sql: string;
   /** LEFT JOINs the condition needs, in order. */
   joins: string[];
+  /** True when the joins may repeat a row (count distinct rows). */
+  multipliesRows?: boolean;
 }
 
 /**
  * Parses and compiles an expression. `params` is appended to (the caller's earlier parameters keep
- * their numbers). Empty or null → `true`.
+ * their numbers). Empty or null → `true`. Spatial constraints read the stored regions through `db`.
  */
-export function compileWhere(expression: string | null | undefined, source: RowSource, params: unknown[], bind: Record<string, unknown> | null | undefined): CompiledWhere {
+export async function compileWhere(
+  db: EntityManager | null,
+  expression: string | null | undefined,
+  source: RowSource,
+  params: unknown[],
+  bind: Record<string, unknown> | null | undefined,
+): Promise<CompiledWhere> {
   const tree = expression ? parseWhere(expression) : null;
   if (tree === null) return { sql: "true", joins: [] };
   const c = new Compiler(expression!, source, params, bind ?? {});
+  c.regions = await resolveRegions(db, tree, bind ?? {}, (code, node, message) => c.error(code, node, message));
   const sql = c.compileCondition(tree);
-  return { sql, joins: c.joins };
+  return c.multipliesRows ? { sql, joins: c.joins, multipliesRows: true } : { sql, joins: c.joins };
 }
 
 // --- row sources ----------------------------------------------------------------------------------
@@ -488,23 +534,46 @@ function joinVia(name: string, c: Compiler, dimension: (d: string) => string | n
   return c.joinElement(t, keys);
 }
 
+/** Join relations a query goes through for a dimension the rows lack (visit_definition: exposure ↔ visit). */
+const ALWAYS_JOINED = ELEMENTS.filter((e) => e.kind === "element" && e.alwaysJoin);
+
 /**
  * Rows of the datasets table `d`: every non-skypix dimension is a typed column holding the full
  * data ID (NULL for dataset types without that dimension); skypix values are read from data_id.
+ * A dimension a dataset type lacks is reached, as daf_butler's queries do, through an always-joined
+ * relation whose other dimensions it has: `visit = 5` or `visit.region OVERLAPS …` on raws
+ * (instrument, exposure, detector) goes through visit_definition.
  */
-export function datasetSource(datasetTypeNames: readonly string[]): RowSource {
-  const dimension = (name: string): string | null => {
+export function datasetSource(types: ReadonlyArray<{ name: string; dimensions: readonly string[] }>): RowSource {
+  const own = (name: string) => `d.${q(name)}`;
+  const through = (name: string, lacking: typeof types, c: Compiler): string | null => {
+    for (const rel of ALWAYS_JOINED) {
+      const required = requiredClosure(rel.requires);
+      if (!required.includes(name)) continue;
+      const others = required.filter((d) => d !== name);
+      if (!lacking.some((t) => others.every((d) => t.dimensions.includes(d)))) continue;
+      const alias = c.joinRelation(dimensionTable(rel.name)!, others.map((d) => [d, own(d)]));
+      return `${alias}.${q(name)}`;
+    }
+    return null;
+  };
+  const dimension = (name: string, c: Compiler): string | null => {
     if (!hasElement(name)) return null;
     const e = element(name);
     if (e.kind === "skypix") return `(d.data_id ->> ${`'${name}'`})::bigint`;
-    if (e.kind === "dimension") return `d.${q(name)}`;
-    return null;
+    if (e.kind !== "dimension") return null;
+    const lacking = types.filter((t) => !t.dimensions.includes(name));
+    if (!lacking.length) return own(name);
+    const via = through(name, lacking, c);
+    // NULL for the types without it, which then match nothing; unknown when no type has it at all.
+    if (via === null) return lacking.length === types.length ? null : own(name);
+    return lacking.length === types.length ? via : `COALESCE(${own(name)}, ${via})`;
   };
   return {
     what: "datasets",
-    datasetQualifiers: datasetTypeNames,
+    datasetQualifiers: types.map((t) => t.name),
     dimension,
-    elementAlias: (name, c) => joinVia(name, c, dimension),
+    elementAlias: (name, c) => joinVia(name, c, (d) => dimension(d, c)),
     datasetField(qualifier, field, c) {
       if (field === "ingest_date") return { sql: "d.ingest_date", type: "time" };
       if (qualifier === null) return null;
