@@ -4,9 +4,13 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client
 /** Seconds, from a fast cached answer to a facility at its timeout. */
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
+/** Distinct operation names kept as label values; later new names count as "other". */
+export const MAX_OPERATION_LABELS = 200;
+
 /** The gateway's Prometheus metrics, served at GET /metrics. */
 export class GatewayMetrics {
   readonly registry = new Registry();
+  private readonly operationLabels = new Set<string>();
   readonly requests = new Counter({
     name: "dbb_gateway_requests_total",
     help: "GraphQL operations by operation name and outcome (ok, error).",
@@ -38,8 +42,21 @@ export class GatewayMetrics {
     collectDefaultMetrics({ register: this.registry, prefix: "dbb_gateway_" });
   }
 
+  /**
+   * The label of an operation name. Names come from clients, so only well-formed ones become label
+   * values, and only the first MAX_OPERATION_LABELS distinct ones: a client making up names cannot
+   * grow the metrics without bound.
+   */
+  operationLabel(operationName: string | null | undefined): string {
+    if (!operationName) return "anonymous";
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(operationName)) return "invalid";
+    if (this.operationLabels.has(operationName)) return operationName;
+    if (this.operationLabels.size >= MAX_OPERATION_LABELS) return "other";
+    this.operationLabels.add(operationName);
+    return operationName;
+  }
+
   /** Counts each operation and times it, by operation name ("anonymous" without one). */
-  // Operation names come from clients: only well-formed ones become label values.
   plugin(): ApolloServerPlugin {
     return {
       requestDidStart: async () => {
@@ -47,7 +64,7 @@ export class GatewayMetrics {
         let operation = "unparsed";
         return {
           didResolveOperation: async ({ operationName }) => {
-            operation = !operationName ? "anonymous" : /^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(operationName) ? operationName : "invalid";
+            operation = this.operationLabel(operationName);
           },
           willSendResponse: async ({ errors, response }) => {
             const failed = (errors?.length ?? 0) > 0 || (response.body.kind === "single" && (response.body.singleResult.errors?.length ?? 0) > 0);

@@ -7,6 +7,7 @@ import path from "node:path";
 import { signToken } from "../../lib/auth";
 import { Config, loadConfig } from "../../lib/config";
 import { localSubgraphSdl } from "../../gateway/local-sdl";
+import { MAX_OPERATION_LABELS } from "../../gateway/metrics";
 import { GatewayService, startGateway } from "../../gateway/server";
 import { serveGraphiql } from "../../gateway/graphiql/page";
 import { errorOf, graphql, ok } from "../support/graphql-client";
@@ -235,6 +236,16 @@ describe("access and limits", () => {
     expect(text).toMatch(/dbb_gateway_request_duration_seconds_bucket\{le="[^"]+",operation="WhereIsIt"\}/);
     expect(text).toMatch(/dbb_gateway_facility_requests_total\{facility="USDF",outcome="ok"\} \d+/);
     expect(text).toMatch(/dbb_gateway_facility_request_duration_seconds_count\{facility="FrDF"\} \d+/);
+  });
+
+  it("keeps a bounded number of operation-name labels, however many names clients make up", async () => {
+    for (let i = 0; i < MAX_OPERATION_LABELS + 5; i++) await ok(url, `query Made${i} { __typename }`);
+    const text = await (await fetch(url.replace(/graphql$/, "metrics"))).text();
+    const names = new Set([...text.matchAll(/dbb_gateway_requests_total\{operation="([^"]+)"/g)].map((m) => m[1]));
+    expect(names.size).toBeLessThanOrEqual(MAX_OPERATION_LABELS + 3); // + anonymous, invalid, other
+    expect(names).toContain("other");
+    expect(names).toContain("WhereIsIt");
+    expect(names).not.toContain(`Made${MAX_OPERATION_LABELS + 4}`);
   });
 });
 
