@@ -101,6 +101,9 @@ export async function startGraphQLService<TContext extends BaseContext>(
     introspection: true,
     csrfPrevention: true,
     includeStacktraceInErrorResponses: false,
+    // The command stops its services itself on SIGINT/SIGTERM (cli/main.ts stopOn). Apollo's own
+    // handlers (on unless NODE_ENV=test) would race it and re-raise the signal, and `dbb dev` hung.
+    stopOnTerminationSignals: false,
     formatError: formatError(logger),
     // Traces are for Apollo's hosted service, which this deployment does not use.
     plugins: [ApolloServerPluginInlineTraceDisabled(), ...(options.plugins ?? [])],

@@ -10,7 +10,7 @@ export interface ServiceProcess {
   port: number;
   url: string;
   output(): string;
-  /** Ctrl-C, and the exit code. */
+  /** Ctrl-C, and the exit code (null when it had not stopped 30 s later and was killed). */
   stop(): Promise<number | null>;
   /** As a crash: SIGKILL. */
   kill(): Promise<void>;
@@ -41,7 +41,9 @@ export async function freePorts(count: number, from: number, to: number): Promis
 
 /** Runs `dbb <args>` and waits until GET /health answers 200. */
 export async function spawnDbb(args: string[], port: number, env: NodeJS.ProcessEnv, timeoutMs = 60000): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [DBB, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+  // As a user runs it: jest's NODE_ENV=test changes library defaults (Apollo's signal handlers).
+  const { NODE_ENV: _testEnv, ...userEnv } = env;
+  const child = spawn(process.execPath, [DBB, ...args], { env: userEnv, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout!.on("data", (d) => (output += d));
   child.stderr!.on("data", (d) => (output += d));
@@ -59,7 +61,13 @@ export async function spawnDbb(args: string[], port: number, env: NodeJS.Process
           output: () => output,
           stop: async () => {
             if (child.exitCode === null) child.kill("SIGINT");
-            return exited;
+            // A service that does not stop within 30 s on Ctrl-C is a failure: killed, it exits with null.
+            const timer = setTimeout(() => child.kill("SIGKILL"), 30000);
+            try {
+              return await exited;
+            } finally {
+              clearTimeout(timer);
+            }
           },
           kill: async () => {
             if (child.exitCode === null) child.kill("SIGKILL");
