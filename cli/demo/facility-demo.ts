@@ -1,11 +1,26 @@
 import type { EntityManager } from "typeorm";
 import { ingestDatasets } from "../../subgraphs/facility/ingest";
+import { polygon, Region } from "../../subgraphs/facility/sky/region";
+import { regionToHex } from "../../subgraphs/facility/sky/region-encoding";
 import { DemoFile } from "./catalog-demo";
+
+/** LSSTCam's field of view (3.5 degrees across) pointed at ra, dec: a square on the sky. */
+function fieldOfView(ra: number, dec: number): Region {
+  const half = 1.75;
+  const dra = half / Math.cos((dec * Math.PI) / 180);
+  return polygon([
+    [ra - dra, dec - half],
+    [ra + dra, dec - half],
+    [ra + dra, dec + half],
+    [ra - dra, dec + half],
+  ]);
+}
 
 /**
  * Ingests into a facility's Butler registry the demo raws the catalog holds there as AVAILABLE
- * replicas, as that facility's agent would after their transfers: dimension records, the raw
- * dataset type, the run, and a file record pointing back at the DID.
+ * replicas, as that facility's agent would after their transfers: dimension records (with a
+ * visit and its sky region per exposure), the raw dataset type, the run, and a file record
+ * pointing back at the DID.
  */
 export async function loadFacilityDemo(facilityDb: EntityManager, code: string, catalogDb: EntityManager, files: DemoFile[]): Promise<number> {
   const rows: Array<{ name: string }> = await catalogDb.query(
@@ -50,6 +65,18 @@ export async function loadFacilityDemo(facilityDb: EntityManager, code: string, 
       tracking_dec: f.dec,
       timespan: { begin: begin.toISOString(), end: new Date(begin.getTime() + 30e3).toISOString() },
     });
+    // One visit per exposure, as a one-snap visit system defines them, with the camera's field of view.
+    once(`visit/${f.exposure}`, "visit", {
+      instrument: "LSSTCam",
+      id: f.exposure,
+      name: `MC_O_${f.night}_${String(seq).padStart(6, "0")}`,
+      physical_filter: `${f.band}_57`,
+      day_obs: f.night,
+      exposure_time: 30,
+      timespan: { begin: begin.toISOString(), end: new Date(begin.getTime() + 30e3).toISOString() },
+      region: regionToHex(fieldOfView(f.ra, f.dec)),
+    });
+    once(`visit_definition/${f.exposure}`, "visit_definition", { instrument: "LSSTCam", exposure: f.exposure, visit: f.exposure });
   }
   const result = await ingestDatasets(facilityDb, {
     dimensionRecords: records,

@@ -37,7 +37,7 @@ query WhereIsMyFile($scope: String!, $name: String!) {
 `,
     variables: `{
   "scope": "raw",
-  "name": "LSSTCam/20250601/MC_O_20250601_000010_R22_S11.fits"
+  "name": "LSSTCam/raw/20250601/MC_O_20250601_000002/MC_O_20250601_000002_R22_S01.fits"
 }
 `,
   },
@@ -95,6 +95,33 @@ query TransfersInFlight {
       leaseExpiresAt
     }
   }
+}
+`,
+  },
+  {
+    title: "Raws covering a sky position",
+    description:
+      "A spatial where: the raws at a facility whose visit region overlaps a circle on the sky (degrees), reached from exposures through visit_definition.",
+    query: `# Raws whose visit footprint overlaps a small circle on the
+# sky. POINT(ra, dec), BOX(ra, dec, width, height),
+# POLYGON(ra1, dec1, ...) and REGION('CIRCLE ra dec r') work
+# too (degrees).
+query RawsCoveringPosition($position: JSONObject!) {
+  facility(code: "USDF") {
+    datasets(
+      datasetType: "raw"
+      collections: ["LSSTCam/raw/all"]
+      where: "visit.region OVERLAPS CIRCLE(:ra, :dec, 0.5)"
+      bind: $position
+    ) {
+      totalCount
+      edges { node { run dataId } }
+    }
+  }
+}
+`,
+    variables: `{
+  "position": { "ra": 91.0, "dec": -23.0 }
 }
 `,
   },

@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { ok } from "../support/graphql-client";
+import { EXAMPLE_QUERIES } from "../../gateway/graphiql/examples";
+import { graphql, ok } from "../support/graphql-client";
 import { freePorts, spawnDbb } from "../support/processes";
 
 /**
@@ -35,6 +36,16 @@ it("starts catalog, four facilities and the gateway with demo data, and reuses t
   expect(data.facility.datasets.totalCount).toBe(36);
   const usdf = data.dids.nodes[0].replicas.find((r: any) => r.facilityCode === "USDF");
   expect(usdf).toEqual({ facilityCode: "USDF", state: "AVAILABLE", butlerDataset: { datasetType: "raw" } });
+
+  // GraphiQL's saved examples, with their variables, answer on the demo data.
+  const answers = new Map<string, any>();
+  for (const example of EXAMPLE_QUERIES) {
+    const res = await graphql(first.url, example.query, example.variables ? JSON.parse(example.variables) : undefined);
+    expect({ example: example.title, errors: res.errors ?? [] }).toEqual({ example: example.title, errors: [] });
+    answers.set(example.title, res.data);
+  }
+  expect(answers.get("Where is a file, and is it ingested?").did.replicas.length).toBeGreaterThan(0);
+  expect(answers.get("Raws covering a sky position").facility.datasets.totalCount).toBeGreaterThan(0);
   expect(await first.stop()).toBe(0);
 
   const second = await spawnDbb(["dev", "--port-base", String(base)], base, env, 180000);
