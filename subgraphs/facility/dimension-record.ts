@@ -77,7 +77,9 @@ export function columnValue(column: Column, value: unknown, where: string, detai
       try {
         return regionToHex(regionFromStored(value));
       } catch (e) {
-        if (e instanceof RegionError) throw bad(`a sphgeom region (the hex of Region.encode()): ${e.message};`);
+        if (e instanceof RegionError) {
+          throw badRecord(`${where}: '${column.name}' must be a sphgeom region (the hex of Region.encode()): ${e.message}`, { ...details, field: column.name });
+        }
         throw e;
       }
     default:
