@@ -54,7 +54,18 @@ function checkState(state: unknown, details: Record<string, unknown> = {}): Repl
  * exist and be a FILE; a given size must match the DID's; a path defaults to the deterministic
  * one. Nothing is written unless every item is valid.
  */
-export async function addReplicas(db: EntityManager, account: string, rseName: string, inputs: AddReplicaInput[]): Promise<number> {
+/**
+ * Registers replicas on an RSE, all or nothing. As Rucio's add_replicas, an RSE that is not
+ * available for writing refuses them (RSE_WRITE_BLOCKED) unless `ignoreAvailability` is set (an
+ * operator recording files that are already there).
+ */
+export async function addReplicas(
+  db: EntityManager,
+  account: string,
+  rseName: string,
+  inputs: AddReplicaInput[],
+  options: { ignoreAvailability?: boolean } = {},
+): Promise<number> {
   const items = inputs.map((r, item) => {
     const scope = checkScope(r.scope, { item });
     const name = checkDidName(r.name, { item, scope });
@@ -78,6 +89,9 @@ export async function addReplicas(db: EntityManager, account: string, rseName: s
   });
   return db.transaction(async (tx) => {
     const rse: RseRow = await getRse(tx, rseName);
+    if (!rse.availabilityWrite && !options.ignoreAvailability) {
+      throw new DbbError(ErrorCode.RSE_WRITE_BLOCKED, `RSE ${rse.name} is not available for writing; an admin may pass ignoreAvailability`, { rse: rse.name });
+    }
     if (!items.length) return 0;
     const col = <K extends keyof (typeof items)[number]>(key: K) => items.map((r) => r[key]);
     const problems: Array<{ ord: number; scope: string; name: string; type: string | null; didBytes: number | null; bytes: number | null; exists: boolean }> =

@@ -93,6 +93,11 @@ describe("RSEs and facilities", () => {
     await cat.ok(`mutation { addDids(input: [{scope: "rsetest", name: "f1", type: FILE, bytes: 10}]) { count } }`);
     await cat.ok(`mutation { addReplicas(rse: "SUMMIT_DISK", replicas: [{scope: "rsetest", name: "f1"}]) { count } }`);
     expect((await cat.errorOf(`mutation { deleteRse(name: "SUMMIT_DISK") }`)).code).toBe("RSE_NOT_EMPTY");
+    // An RSE closed for writing takes no replicas, unless an admin records files already there.
+    const onTape = `mutation($ignore: Boolean) { addReplicas(rse: "USDF_TAPE", replicas: [{scope: "rsetest", name: "f1"}], ignoreAvailability: $ignore) { count } }`;
+    expect(await cat.errorOf(onTape)).toMatchObject({ code: "RSE_WRITE_BLOCKED", extensions: { rse: "USDF_TAPE" } });
+    expect((await cat.errorOf(onTape, { ignore: true }, cat.tokens.writer)).code).toBe("FORBIDDEN");
+    expect((await cat.ok(onTape, { ignore: true })).addReplicas.count).toBe(1);
     await cat.ok(ADD_RSE, { input: { name: "TEMP_DISK", facility: "USDF", kind: "POSIX", protocol: { root: "/tmp/x" } } });
     expect((await cat.ok(`mutation { deleteRse(name: "TEMP_DISK") }`)).deleteRse).toBe(true);
     expect(await names("*")).not.toContain("TEMP_DISK");

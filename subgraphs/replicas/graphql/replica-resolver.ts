@@ -31,14 +31,22 @@ export class ReplicaResolver {
     return ctx.loaders.did.load({ scope: replica.scope, name: replica.name });
   }
 
-  @Mutation(() => BulkResult, { description: "Registers replicas of existing files on an RSE, all or nothing (scope catalog:write)." })
+  @Mutation(() => BulkResult, {
+    description:
+      "Registers replicas of existing files on an RSE, all or nothing (scope catalog:write). An RSE not available for writing refuses them (RSE_WRITE_BLOCKED).",
+  })
   async addReplicas(
     @Arg("rse") rse: string,
     @Arg("replicas", () => [AddReplicaInput]) replicas: AddReplicaInput[],
+    @Arg("ignoreAvailability", () => Boolean, {
+      nullable: true,
+      description: "Registers them even on an RSE not available for writing (files already there); needs catalog:admin.",
+    })
+    ignoreAvailability: boolean | null,
     @Ctx() ctx: ReplicasContext,
   ): Promise<BulkResult> {
-    const who = requireScope(ctx.caller, "catalog:write");
-    return { count: await addReplicas(ctx.db, who.subject, rse, replicas) };
+    const who = ignoreAvailability ? requireScope(ctx.caller, "catalog:admin") : requireScope(ctx.caller, "catalog:write");
+    return { count: await addReplicas(ctx.db, who.subject, rse, replicas, { ignoreAvailability: ignoreAvailability ?? false }) };
   }
 
   @Mutation(() => Replica, { description: "Sets a replica's state (scope catalog:write)." })
