@@ -6,6 +6,7 @@ import { addRse } from "../../subgraphs/replicas/rse";
 import { addRule } from "../../subgraphs/replicas/rule";
 import { addScope } from "../../subgraphs/replicas/scope";
 import { claimTransfers, reportTransfer, TransferSettings } from "../../subgraphs/replicas/transfer";
+import { seededRandom } from "../../lib/seeded-random";
 
 /**
  * Demo data for `dbb dev`: the four facilities' RSEs, two nights of LSSTCam raw files with sky
@@ -30,14 +31,8 @@ export interface DemoFile {
   adler32: string;
 }
 
-/** Deterministic pseudo-random numbers, so the demo is the same on every machine. */
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-}
-
 export function demoFiles(): DemoFile[] {
-  const random = rng(42);
+  const random = seededRandom(42);
   const files: DemoFile[] = [];
   for (const night of DEMO_NIGHTS) {
     for (let e = 1; e <= DEMO_EXPOSURES_PER_NIGHT; e++) {

@@ -3,6 +3,7 @@ import { contains, overlaps } from "../../subgraphs/facility/sky/overlap";
 import { box, circle, convexHull, point, polygon, Region, RegionError, union } from "../../subgraphs/facility/sky/region";
 import { decodeRegion, encodeRegion, parseIvoaPos, regionFromStored, regionToHex } from "../../subgraphs/facility/sky/region-encoding";
 import { fromLonLatDegrees, norm, RAD_PER_DEG, toLonLatDegrees, Vec3 } from "../../subgraphs/facility/sky/vector";
+import { as, errorOf } from "../support/sky";
 
 /**
  * Regions from daf_butler's tests/data/registry/spatial.yaml (a Butler YAML export written with
@@ -49,21 +50,6 @@ const PATCHES: Record<"tract0" | "tract1", string[]> = {
     "7080fdbf00c0ffef3ffff8bf00c0ff7f3ffd2cf4978b03d2bc87e3cb0370ffef3fe5ecd80294ff873ff42a74905e03d2bcf1d8af0460ffef3ff5e4830388ff873ff3e1af0460ff6f3f1efb2b01b0ffef3f9df62b01b0ff7f3f20042c01b0ff6f3f",
   ],
 };
-
-function errorOf(f: () => unknown): RegionError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(RegionError);
-    return e as RegionError;
-  }
-  throw new Error("expected a RegionError");
-}
-
-function as<K extends Region["kind"]>(r: Region, kind: K): Extract<Region, { kind: K }> {
-  expect(r.kind).toBe(kind);
-  return r as Extract<Region, { kind: K }>;
-}
 
 const view = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
 const hexBytes = (hex: string) => new Uint8Array(Buffer.from(hex, "hex"));

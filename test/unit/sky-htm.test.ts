@@ -3,16 +3,9 @@ import { boundingBox, contains, overlaps } from "../../subgraphs/facility/sky/ov
 import { box, boxFromRanges, circle, polygon, Region, RegionError, union } from "../../subgraphs/facility/sky/region";
 import { regionFromStored } from "../../subgraphs/facility/sky/region-encoding";
 import { fromLonLatDegrees, fromLonLatRadians, normalize, orientation, RAD_PER_DEG, Vec3 } from "../../subgraphs/facility/sky/vector";
+import { seededRandom } from "../../lib/seeded-random";
 
 const DEG = RAD_PER_DEG;
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
-}
 
 /** "N32" → 62: roots S0..S3 = 8..11, N0..N3 = 12..15, then one base-4 digit per level. */
 function fromName(name: string): number {
@@ -110,7 +103,7 @@ describe("htmPixel and htmLevel", () => {
   });
 
   it("places every point in the trixel of its index, at every level, and nests levels", () => {
-    const next = rng(5);
+    const next = seededRandom(5);
     const points: Vec3[] = [fromLonLatDegrees(0, 0), fromLonLatDegrees(359.9999999, 0), fromLonLatDegrees(45, 90), fromLonLatDegrees(0, -90)];
     for (let i = 0; i < 150; i++) points.push(fromLonLatRadians(next() * 2 * Math.PI, Math.asin(2 * next() - 1)));
     for (const p of points) {
@@ -141,7 +134,7 @@ describe("htmEnvelope", () => {
   ];
 
   it.each(regions)("covers every point sampled inside a %s, sorted and unique", (_name, r) => {
-    const next = rng(11);
+    const next = seededRandom(11);
     for (const level of [3, 7, 10]) {
       const env = htmEnvelope(r, level);
       expect(env.length).toBeGreaterThan(0);

@@ -23,19 +23,12 @@ import {
   toLonLatDegrees,
   Vec3,
 } from "../../subgraphs/facility/sky/vector";
+import { seededRandom } from "../../lib/seeded-random";
 
 const DEG = RAD_PER_DEG;
 const ARCSEC = DEG / 3600;
 /** A gap well above rounding (≈ 0.2 milli-arcsecond) but far below any region size. */
 const DELTA = 1e-9;
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
-}
 
 /** The point at angular distance `dist` from `c` along `bearing` (radians). */
 function walk(c: Vec3, bearing: number, dist: number): Vec3 {
@@ -422,7 +415,7 @@ const SIZES = [20, 2, 0.01, 1 / 3600];
 
 describe("randomized checks against sampling", () => {
   it("never misses an overlap that sampling finds, and stays symmetric", () => {
-    const next = rng(2024);
+    const next = seededRandom(2024);
     let agree = 0;
     let overlapping = 0;
     for (let i = 0; i < 400; i++) {
@@ -507,7 +500,7 @@ describe("boundingBox", () => {
   });
 
   it("contains every sampled point of random regions (never smaller than the region)", () => {
-    const next = rng(99);
+    const next = seededRandom(99);
     for (let i = 0; i < 300; i++) {
       const [clon, clat] = CENTERS[i % CENTERS.length];
       const size = SIZES[(i >> 1) % SIZES.length];

@@ -12,23 +12,9 @@ import {
   whereLanguageCircle,
 } from "../../subgraphs/facility/sky/region";
 import { fromLonLatDegrees, normalize, orientation, RAD_PER_DEG, Vec3 } from "../../subgraphs/facility/sky/vector";
+import { as, errorOf } from "../support/sky";
 
 const DEG = RAD_PER_DEG;
-
-function errorOf(f: () => unknown): RegionError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(RegionError);
-    return e as RegionError;
-  }
-  throw new Error("expected a RegionError");
-}
-
-function as<K extends Region["kind"]>(r: Region, kind: K): Extract<Region, { kind: K }> {
-  expect(r.kind).toBe(kind);
-  return r as Extract<Region, { kind: K }>;
-}
 
 describe("point() and circle()", () => {
   it("builds POINT as sphgeom LonLat.fromDegrees", () => {

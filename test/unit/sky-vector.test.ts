@@ -12,15 +12,7 @@ import {
   toLonLatDegrees,
   Vec3,
 } from "../../subgraphs/facility/sky/vector";
-
-/** A small deterministic PRNG (LCG) so failures reproduce. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
-}
+import { seededRandom } from "../../lib/seeded-random";
 
 describe("sky/vector constants and conversions", () => {
   it("uses sphgeom's degree constants, which equal the JavaScript ones", () => {
@@ -53,7 +45,7 @@ describe("sky/vector constants and conversions", () => {
   });
 
   it("round-trips lon/lat, with lon in [0, 360) across RA = 0", () => {
-    const next = rng(1);
+    const next = seededRandom(1);
     for (let i = 0; i < 2000; i++) {
       const lon = next() * 360;
       const lat = next() * 179.9 - 89.95;
@@ -115,7 +107,7 @@ describe("sky/vector orientation (exact)", () => {
   });
 
   it("is exactly zero for vectors in a common plane through the origin", () => {
-    const next = rng(7);
+    const next = seededRandom(7);
     for (let i = 0; i < 500; i++) {
       // Two equal columns (x == y) make the determinant exactly zero.
       const ax = next();
@@ -129,7 +121,7 @@ describe("sky/vector orientation (exact)", () => {
   });
 
   it("is antisymmetric and cyclic even for nearly coplanar triples (where naive evaluation is not)", () => {
-    const next = rng(42);
+    const next = seededRandom(42);
     let naiveInconsistent = 0;
     for (let i = 0; i < 3000; i++) {
       const a = normalize([next() - 0.5, next() - 0.5, next() - 0.5]);
