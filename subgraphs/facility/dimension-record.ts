@@ -73,18 +73,23 @@ export function columnValue(column: Column, value: unknown, where: string, detai
       if (value instanceof Uint8Array) return Buffer.from(value).toString("hex");
       if (typeof value === "string" && /^([0-9a-f]{2})*$/i.test(value)) return value.toLowerCase();
       throw bad("binary data (hex text)");
-    case "region":
-      try {
-        return regionToHex(regionFromStored(value));
-      } catch (e) {
-        if (e instanceof RegionError) {
-          throw badRecord(`${where}: '${column.name}' must be a sphgeom region (the hex of Region.encode()): ${e.message}`, { ...details, field: column.name });
-        }
-        throw e;
-      }
     default:
       throw bad("a supported value");
   }
+}
+
+/**
+ * The stored columns of a record's region, decoded once: `region` (the lowercase hex of sphgeom's
+ * encoding) and its bounding box (REGION_BOUNDS); all NULL without a region. RegionError when the
+ * value is not a sphgeom region.
+ */
+export function regionColumns(value: unknown): StoredRecord {
+  const out: StoredRecord = { region: null };
+  const region = value === null || value === undefined ? null : regionFromStored(value);
+  const box = region && boundingBox(region);
+  if (region) out.region = regionToHex(region);
+  for (const [field, column] of Object.entries(REGION_BOUNDS)) out[column] = box ? box[field as keyof typeof REGION_BOUNDS] : null;
+  return out;
 }
 
 /** Splits a timespan given as {begin, end}, timespan_begin/_end or datetime_begin/_end (older exports). */
@@ -126,12 +131,16 @@ export function normalizeRecord(t: DimensionTable, record: unknown, details: Rec
     }
   }
   for (const c of t.columns) {
-    if (c.role === "timespan" || c.role === "bounds") continue;
+    if (c.role === "timespan" || c.role === "bounds" || c.role === "region") continue;
     out[c.name] = columnValue(c, r[c.name], where, at);
   }
   if (t.element.hasRegion) {
-    const box = typeof out.region === "string" ? boundingBox(regionFromStored(out.region)) : null;
-    for (const [field, column] of Object.entries(REGION_BOUNDS)) out[column] = box ? box[field as keyof typeof REGION_BOUNDS] : null;
+    try {
+      Object.assign(out, regionColumns(r.region));
+    } catch (e) {
+      if (!(e instanceof RegionError)) throw e;
+      throw badRecord(`${where}: 'region' must be a sphgeom region (the hex of Region.encode()): ${e.message}`, { ...at, field: "region" });
+    }
   }
   return out;
 }
@@ -296,11 +305,8 @@ export async function recordsPopulatedBy(db: EntityManager, elementName: string,
   const t = recordTable(elementName);
   const by = recordTable(dimension);
   if (!keys.length) return [];
-  // The populating dimension's key columns, named as the element's columns (its own key is named after it).
-  const columns = by.primaryKey.map((k) => {
-    const col = by.columns.find((c) => c.name === k)!;
-    return { name: col.role === "key" ? dimension : col.name, type: SQL_TYPES[col.type] };
-  });
+  // The populating dimension's key values, in the element's columns named after their dimensions.
+  const columns = by.primaryKey.map((k, i) => ({ name: by.keyDimensions[i], type: SQL_TYPES[by.columns.find((c) => c.name === k)!.type] }));
   const arrays = columns.map((_, i) => keys.map((k) => k[i]));
   return db.query(
     `SELECT r.* FROM unnest(${columns.map((c, i) => `$${i + 1}::${c.type}[]`).join(", ")}) AS k(${columns.map((_, i) => `k${i}`).join(", ")})

@@ -41,6 +41,8 @@ export interface DimensionTable {
   columns: Column[];
   /** Columns of the primary key, in order. */
   primaryKey: string[];
+  /** The dimension whose value each primary key column holds (the element's own key: its name). */
+  keyDimensions: string[];
 }
 
 /** A quoted SQL identifier (dimension names include SQL keywords such as "group"). */
@@ -81,8 +83,8 @@ function tableOf(e: ElementSpec): DimensionTable {
     columns.push({ name: "region", type: "region", role: "region", nullable: true });
     for (const name of Object.values(REGION_BOUNDS)) columns.push({ name, type: "float", role: "bounds", nullable: true });
   }
-  const primaryKey = columns.filter((c) => c.role === "required" || c.role === "key").map((c) => c.name);
-  return { element: e, table: `dim_${e.name}`, columns, primaryKey };
+  const keyColumns = columns.filter((c) => c.role === "required" || c.role === "key");
+  return { element: e, table: `dim_${e.name}`, columns, primaryKey: keyColumns.map((c) => c.name), keyDimensions: keyColumns.map((c) => c.dimension!) };
 }
 
 /** Every element with a table, in universe order (dependencies first). */

@@ -180,10 +180,7 @@ export async function ingestDatasets(db: EntityManager, input: IngestInput): Pro
     for (const e of IMPLYING) {
       if (!present.has(e.name)) continue;
       const t = dimensionTable(e.name)!;
-      const on = t.primaryKey.map((k) => {
-        const col = t.columns.find((c) => c.name === k)!;
-        return `r.${q(k)} = s.${q(col.role === "key" ? e.name : col.dimension!)}`;
-      });
+      const on = t.primaryKey.map((k, i) => `r.${q(k)} = s.${q(t.keyDimensions[i])}`);
       const clash: Array<{ item: number; dim: string; given: unknown; stored: unknown }> = await tx.query(
         `SELECT s.item, x.dim, x.given, x.stored FROM _ingest s JOIN ${t.table} r ON ${on.join(" AND ")}
          CROSS JOIN LATERAL (VALUES ${e.implies.map((imp) => `('${imp}', s.${q(imp)}::text, r.${q(imp)}::text)`).join(", ")}) AS x(dim, given, stored)
@@ -202,10 +199,7 @@ export async function ingestDatasets(db: EntityManager, input: IngestInput): Pro
     // Every dimension value with a table must have a record.
     const checks = DATASET_DIMENSION_COLUMNS.filter((c) => present.has(c) && dimensionTable(c)).map((c) => {
       const t = dimensionTable(c)!;
-      const on = t.primaryKey.map((k) => {
-        const col = t.columns.find((x) => x.name === k)!;
-        return `r.${q(k)} = s.${q(col.role === "key" ? c : col.dimension!)}`;
-      });
+      const on = t.primaryKey.map((k, i) => `r.${q(k)} = s.${q(t.keyDimensions[i])}`);
       return `SELECT s.item, '${c}' AS dim, s.${q(c)}::text AS value FROM _ingest s WHERE s.${q(c)} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${t.table} r WHERE ${on.join(" AND ")})`;
     });
     if (checks.length) {

@@ -1,7 +1,6 @@
 import { MigrationInterface, QueryRunner } from "typeorm";
 import { DIMENSION_TABLES, q, REGION_BOUNDS } from "../dimension-tables";
-import { boundingBox } from "../sky/overlap";
-import { regionFromStored, regionToHex } from "../sky/region-encoding";
+import { regionColumns, StoredRecord } from "../dimension-record";
 
 /**
  * Regions become searchable: every table of an element with a region gains the region's bounding
@@ -18,18 +17,16 @@ export class RegionBounds1764000000000 implements MigrationInterface {
       await q_.query(`CREATE INDEX ${t.table}_region_lat ON ${t.table} (region_lat_min, region_lat_max)`);
       const rows: Array<{ key: string; region: string }> = await q_.query(`SELECT ctid::text AS key, region FROM ${t.table} WHERE region IS NOT NULL`);
       for (const row of rows) {
-        let hex: string;
-        let box: ReturnType<typeof boundingBox>;
+        let stored: StoredRecord;
         try {
-          const region = regionFromStored(row.region);
-          hex = regionToHex(region);
-          box = boundingBox(region);
+          stored = regionColumns(row.region);
         } catch {
           continue;
         }
+        const columns = Object.keys(stored);
         await q_.query(
-          `UPDATE ${t.table} SET region = $2, region_lat_min = $3, region_lat_max = $4, region_lon_min = $5, region_lon_max = $6 WHERE ctid = $1::tid`,
-          [row.key, hex, box.latMin, box.latMax, box.lonMin, box.lonMax],
+          `UPDATE ${t.table} SET ${columns.map((c, i) => `${q(c)} = $${i + 2}`).join(", ")} WHERE ctid = $1::tid`,
+          [row.key, ...columns.map((c) => stored[c])],
         );
       }
     }

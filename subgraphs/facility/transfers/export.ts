@@ -47,10 +47,7 @@ export async function exportButlerYaml(db: EntityManager, query: DatasetQuery): 
       const keys = new Map<string, unknown[]>();
       for (const d of datasets) {
         if (d.dataId[t.element.name] === undefined) continue;
-        const key = t.primaryKey.map((k) => {
-          const col = t.columns.find((c) => c.name === k)!;
-          return d.dataId[col.role === "key" ? t.element.name : col.dimension!];
-        });
+        const key = t.keyDimensions.map((dim) => d.dataId[dim]);
         if (key.every((v) => v !== undefined)) keys.set(JSON.stringify(key), key);
       }
       if (!keys.size) continue;

@@ -455,10 +455,7 @@ export class Compiler {
   private regionCondition(match: RegionMatch): Typed {
     if (match.kind === "constant") return { sql: match.value ? "true" : "false", type: "bool" };
     const name = match.element;
-    const dims = match.kind === "pixels" ? [name] : dimensionTable(name)!.primaryKey.map((k) => {
-      const col = dimensionTable(name)!.columns.find((c) => c.name === k)!;
-      return col.role === "key" ? name : col.dimension!;
-    });
+    const dims = match.kind === "pixels" ? [name] : dimensionTable(name)!.keyDimensions;
     const values = dims.map((d) => this.source.dimension(d, this));
     const missing = dims.filter((_, i) => values[i] === null);
     if (missing.length) {
@@ -525,9 +522,8 @@ function joinVia(name: string, c: Compiler, dimension: (d: string) => string | n
   const t = dimensionTable(name);
   if (!t) return null;
   const keys: string[] = [];
-  for (const k of t.primaryKey) {
-    const col = t.columns.find((x) => x.name === k)!;
-    const v = dimension(col.role === "key" ? t.element.name : col.dimension!);
+  for (const d of t.keyDimensions) {
+    const v = dimension(d);
     if (v === null) return null;
     keys.push(v);
   }
