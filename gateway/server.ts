@@ -8,7 +8,8 @@ import { ErrorCode } from "../lib/errors";
 import { RunningService, sendJson, startGraphQLService } from "../lib/http-server";
 import { createLogger, Logger } from "../lib/logger";
 import { FacilityRouter, RouterContext } from "./facility-router";
-import { limitsPlugin } from "./limits";
+import { limitsPlugin, listSizesOf } from "./limits";
+import { facilityErrorsPlugin } from "./plugins/facility-errors";
 import { GatewayMetrics } from "./metrics";
 import { checkEndpoint, Endpoint } from "./subgraph-status";
 import { composeSupergraph, SubgraphSdl } from "./supergraph";
@@ -117,7 +118,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     logger,
     maxBatch: g.limits.maxBatch,
     maxDocumentBytes: g.limits.maxDocumentBytes,
-    plugins: [limitsPlugin(g.limits), authPlugin(), metrics.plugin()],
+    plugins: [limitsPlugin(g.limits, listSizesOf(supergraphSdl)), authPlugin(), metrics.plugin(), facilityErrorsPlugin()],
     context: async ({ headers, requestId }) => {
       const authorization = typeof headers.authorization === "string" ? headers.authorization : undefined;
       return { authorization, requestId, caller: await verify(authorization) };

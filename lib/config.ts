@@ -36,7 +36,7 @@ import { DbbError, ErrorCode } from "./errors";
  *     - { code: USDF, url: http://127.0.0.1:4002/graphql }
  *   facilityTimeoutMs: 10000
  *   refreshSeconds: 15
- *   limits: { maxDepth: 12, maxCost: 100000, maxDocumentBytes: 32768, maxAliases: 30, maxBatch: 10 }
+ *   limits: { maxDepth: 12, maxCost: 250000, maxDocumentBytes: 32768, maxAliases: 30, maxBatch: 10 }
  * log:
  *   level: info                   # DBB_LOG_LEVEL
  * ```
@@ -108,13 +108,13 @@ const ConfigSchema = z
         limits: z
           .object({
             maxDepth: z.number().int().min(1).default(12),
-            maxCost: z.number().int().min(1).default(100000),
+            maxCost: z.number().int().min(1).default(250000),
             maxDocumentBytes: z.number().int().min(100).default(32768),
             maxAliases: z.number().int().min(0).default(30),
             maxBatch: z.number().int().min(1).default(10),
           })
           .strict()
-          .default({ maxDepth: 12, maxCost: 100000, maxDocumentBytes: 32768, maxAliases: 30, maxBatch: 10 }),
+          .default({ maxDepth: 12, maxCost: 250000, maxDocumentBytes: 32768, maxAliases: 30, maxBatch: 10 }),
       })
       .strict()
       .default({
@@ -124,7 +124,7 @@ const ConfigSchema = z
         facilities: [],
         facilityTimeoutMs: 10000,
         refreshSeconds: 15,
-        limits: { maxDepth: 12, maxCost: 100000, maxDocumentBytes: 32768, maxAliases: 30, maxBatch: 10 },
+        limits: { maxDepth: 12, maxCost: 250000, maxDocumentBytes: 32768, maxAliases: 30, maxBatch: 10 },
       }),
     log: z
       .object({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info") })

@@ -6,7 +6,7 @@ import { buildSchema, BuildSchemaOptions, createResolversMap } from "type-graphq
 
 /** The Federation 2 spec version our subgraphs link to, and the directives they use. */
 export const FEDERATION_LINK =
-  'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@shareable", "@external", "@requires"])';
+  'extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@shareable", "@external", "@requires", "@inaccessible", "@listSize"])';
 
 /**
  * Builds an Apollo Federation 2 subgraph schema from type-graphql resolvers: type-graphql makes

@@ -3,7 +3,7 @@ import { queryRows, sqlState, UNIQUE_VIOLATION } from "../../lib/database";
 import { DbbError, ErrorCode, invalidInput } from "../../lib/errors";
 import { keysetPage, SqlFilter } from "../../lib/keyset-page";
 import { decodeCursor, Page } from "../../lib/pagination";
-import { checkAdler32, checkBytes, checkDidName, checkMd5, checkMetadata, checkScope } from "./identifiers";
+import { checkAdler32, checkBytes, checkDidName, checkMd5, checkMetadata, checkScope, DID_NAME_PATTERN, SCOPE_PATTERN } from "./identifiers";
 import { compileMetadataFilter } from "./metadata-filter";
 import { requireScopes } from "./scope";
 
@@ -122,6 +122,24 @@ export async function didsByKey(db: EntityManager, keys: readonly DidKey[]): Pro
     `SELECT ${DID_COLUMNS} FROM unnest($1::text[], $2::text[]) AS k(scope, name) JOIN dids d ON d.scope = k.scope AND d.name = k.name`,
     [keys.map((k) => k.scope), keys.map((k) => k.name)],
   );
+}
+
+/** How many DIDs one didsByRefs call may ask for. */
+export const MAX_DID_REFS = 10000;
+
+/**
+ * The DIDs of a list of references, in the order asked, null for one that does not exist (a
+ * reference that is not even a valid name cannot exist, so it is null too). One statement.
+ */
+export async function didsByRefs(db: EntityManager, refs: readonly DidKey[]): Promise<Array<DidRow | null>> {
+  if (refs.length > MAX_DID_REFS) {
+    throw invalidInput(`didsByRefs takes at most ${MAX_DID_REFS} refs per call, got ${refs.length}: send them in chunks`, { argument: "refs", limit: MAX_DID_REFS });
+  }
+  const wanted = new Map<string, DidKey>();
+  for (const r of refs) if (SCOPE_PATTERN.test(r.scope) && DID_NAME_PATTERN.test(r.name)) wanted.set(didKey(r), r);
+  const rows = wanted.size ? await didsByKey(db, [...wanted.values()]) : [];
+  const found = new Map(rows.map((r) => [didKey(r), r]));
+  return refs.map((r) => found.get(didKey(r)) ?? null);
 }
 
 export async function getDid(db: EntityManager, key: DidKey): Promise<DidRow> {

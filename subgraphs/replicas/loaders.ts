@@ -7,7 +7,7 @@ import { ReplicaKey, replicasByKey, replicasOfDids, ReplicaRow } from "./replica
 import { LockRow, locksByKey, locksOfDids, locksOfRules } from "./lock";
 import { decodeCursor, pageSize } from "../../lib/pagination";
 import { RseRow, rsesByFacility, rsesById, rsesByName } from "./rse";
-import { RuleRow, rulesById, rulesOfDids } from "./rule";
+import { AssociatedRuleRow, ReplicaRuleRow, RuleRow, rulesById, rulesOfDids, rulesOfReplicas } from "./rule";
 import { countTransfersToRses, RequestState, TransferRow, transfersById, transfersToRses } from "./transfer";
 
 /**
@@ -81,7 +81,12 @@ export function createLoaders(db: EntityManager) {
     childrenOfDid: (args: ChildPageArgs) =>
       paged<ChildRow>("children", args, (keys) => childrenOf(db, keys, args), (r) => `${r.parentScope}:${r.parentName}`),
     rule: byKey<string, RuleRow>((ids) => rulesById(db, ids), (r) => r.id, identity),
-    rulesOfDid: groupBy<DidKey, RuleRow>((keys) => rulesOfDids(db, keys), didKey, didKey),
+    rulesOfDid: groupBy<DidKey, AssociatedRuleRow>((keys) => rulesOfDids(db, keys), (r) => `${r.forScope}:${r.forName}`, didKey),
+    rulesOfReplica: groupBy<{ scope: string; name: string; rseId: string }, ReplicaRuleRow>(
+      (keys) => rulesOfReplicas(db, keys),
+      (r) => `${r.forScope}:${r.forName}@${r.forRse}`,
+      (k) => `${k.scope}:${k.name}@${k.rseId}`,
+    ),
     locksOfDid: groupBy<DidKey, LockRow>((keys) => locksOfDids(db, keys), didKey, didKey),
     lock: byKey<{ ruleId: string; scope: string; name: string; rse: string }, LockRow & { rseName: string }>(
       (keys) => locksByKey(db, keys),

@@ -177,7 +177,8 @@ export async function queueTransfers(tx: EntityManager, rule: RuleForEvaluation,
   await appendEventsFrom(
     tx,
     "transfer-queued",
-    `SELECT s.facility, jsonb_build_object('request', q.id, 'scope', q.scope, 'name', q.name, 'rse', s.name, 'facility', s.facility, 'rule', $1::uuid) AS payload
+    `SELECT s.facility, jsonb_build_object('request', q.id, 'scope', q.scope, 'name', q.name, 'rse', s.name, 'facility', s.facility, 'rule', $1::uuid,
+                                           'rules', jsonb_build_array($1::uuid)) AS payload
      FROM rule_new_requests q JOIN rses s ON s.id = q.dest_rse_id`,
     [rule.id],
   );

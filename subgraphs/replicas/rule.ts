@@ -106,11 +106,38 @@ export async function rulesById(db: EntityManager, ids: readonly string[]): Prom
   return db.query(`SELECT ${RULE_COLUMNS} FROM rules ru WHERE ru.id = ANY($1::uuid[])`, [ids.filter((i) => isUuid(i))]);
 }
 
-export async function rulesOfDids(db: EntityManager, keys: readonly DidKey[]): Promise<RuleRow[]> {
+/** A rule found for a DID: `forScope`/`forName` name the DID it was asked for. */
+export type AssociatedRuleRow = RuleRow & { forScope: string; forName: string };
+
+/**
+ * The rules that concern each DID, oldest first: those made on the DID itself and those holding a
+ * lock on it, so a file shows the rules made on its datasets and containers too (Rucio's
+ * list_associated_rules_for_file). One statement for all the DIDs.
+ */
+export async function rulesOfDids(db: EntityManager, keys: readonly DidKey[]): Promise<AssociatedRuleRow[]> {
   return db.query(
-    `SELECT ${RULE_COLUMNS} FROM unnest($1::text[], $2::text[]) AS k(scope, name)
-     JOIN rules ru ON ru.scope = k.scope AND ru.name = k.name ORDER BY ru.created_at`,
+    `WITH k AS (SELECT * FROM unnest($1::text[], $2::text[]) AS k(scope, name)),
+     m AS (SELECT k.scope, k.name, ru.id FROM k JOIN rules ru ON ru.scope = k.scope AND ru.name = k.name
+           UNION
+           SELECT k.scope, k.name, l.rule_id FROM k JOIN locks l ON l.scope = k.scope AND l.name = k.name)
+     SELECT m.scope AS "forScope", m.name AS "forName", ${RULE_COLUMNS} FROM m JOIN rules ru ON ru.id = m.id
+     ORDER BY ru.created_at, ru.id`,
     [keys.map((k) => k.scope), keys.map((k) => k.name)],
+  );
+}
+
+/** A rule that holds a lock on a transfer's destination replica; `forScope`/`forName`/`forRse` name it. */
+export type ReplicaRuleRow = RuleRow & { forScope: string; forName: string; forRse: string };
+
+/** The rules holding a lock on each replica (scope, name, RSE id), oldest first, in one statement. */
+export async function rulesOfReplicas(db: EntityManager, keys: readonly { scope: string; name: string; rseId: string }[]): Promise<ReplicaRuleRow[]> {
+  return db.query(
+    `SELECT k.scope AS "forScope", k.name AS "forName", k.rse_id::text AS "forRse", ${RULE_COLUMNS}
+     FROM unnest($1::text[], $2::text[], $3::uuid[]) AS k(scope, name, rse_id)
+     JOIN locks l ON l.scope = k.scope AND l.name = k.name AND l.rse_id = k.rse_id
+     JOIN rules ru ON ru.id = l.rule_id
+     ORDER BY ru.created_at, ru.id`,
+    [keys.map((k) => k.scope), keys.map((k) => k.name), keys.map((k) => k.rseId)],
   );
 }
 
@@ -402,9 +429,10 @@ async function releaseLocks(tx: EntityManager, rule: RuleRow, tombstoneDelaySeco
   await appendEventsFrom(
     tx,
     "transfer-cancelled",
-    `SELECT s.facility, jsonb_build_object('request', c.id, 'scope', c.scope, 'name', c.name, 'rse', s.name, 'facility', s.facility) AS payload
+    `SELECT s.facility, jsonb_build_object('request', c.id, 'scope', c.scope, 'name', c.name, 'rse', s.name, 'facility', s.facility,
+                                           'rules', jsonb_build_array($1::uuid)) AS payload
      FROM rule_cancelled c JOIN rses s ON s.id = c.dest_rse_id`,
-    [],
+    [rule.id],
   );
 }
 

@@ -55,6 +55,13 @@ function transferNotFound(id: string): DbbError {
   return new DbbError(ErrorCode.TRANSFER_NOT_FOUND, `transfer request ${id} does not exist`, { request: id });
 }
 
+/**
+ * The ids of the rules a request serves (those holding a lock on its destination replica), as
+ * a jsonb array, for the payload of events about the request; `t` is the request's alias.
+ */
+export const RULES_OF_REQUEST_JSON = `(SELECT coalesce(jsonb_agg(l.rule_id ORDER BY l.rule_id), '[]'::jsonb) FROM locks l
+  WHERE l.scope = t.scope AND l.name = t.name AND l.rse_id = t.dest_rse_id)`;
+
 /** Returns requests whose lease ran out to the queue (their agent stopped heartbeating). */
 export async function requeueExpiredLeases(db: EntityManager): Promise<number> {
   return db.transaction(async (tx) => {
@@ -70,8 +77,9 @@ export async function requeueExpiredLeases(db: EntityManager): Promise<number> {
     await appendEventsFrom(
       tx,
       "transfer-lease-expired",
-      `SELECT s.facility, jsonb_build_object('request', e.id, 'scope', e.scope, 'name', e.name, 'rse', s.name, 'facility', s.facility) AS payload
-       FROM expired_leases e JOIN rses s ON s.id = e.dest_rse_id`,
+      `SELECT s.facility, jsonb_build_object('request', t.id, 'scope', t.scope, 'name', t.name, 'rse', s.name, 'facility', s.facility,
+                                             'rules', ${RULES_OF_REQUEST_JSON}) AS payload
+       FROM expired_leases t JOIN rses s ON s.id = t.dest_rse_id`,
       [],
     );
     const [{ n }] = await tx.query(`SELECT count(*) AS n FROM expired_leases`);
@@ -119,7 +127,7 @@ export async function claimTransfers(db: EntityManager, facility: string, limit:
         tx,
         "transfer-submitted",
         `SELECT s.facility, jsonb_build_object('request', t.id, 'scope', t.scope, 'name', t.name, 'rse', s.name, 'facility', s.facility,
-                                               'source', src.name, 'agent', t.claimed_by) AS payload
+                                               'source', src.name, 'agent', t.claimed_by, 'rules', ${RULES_OF_REQUEST_JSON}) AS payload
          FROM transfer_requests t JOIN rses s ON s.id = t.dest_rse_id JOIN rses src ON src.id = t.source_rse_id
          WHERE t.id = ANY($1::uuid[])`,
         [rows.map((r) => r.id)],
@@ -208,7 +216,8 @@ export async function reportTransfer(db: EntityManager, id: string, lease: strin
     }
     const mismatch = outcome.outcome === "DONE" ? verify({ bytes: req.fileBytes, adler32: req.adler32, md5: req.md5 }, outcome) : null;
     const payload = `jsonb_build_object('request', t.id, 'scope', t.scope, 'name', t.name, 'rse', s.name, 'facility', s.facility,
-                      'source', src.name, 'attempts', t.attempts, 'error', t.last_error, 'errorCode', t.error_code)`;
+                      'source', src.name, 'attempts', t.attempts, 'error', t.last_error, 'errorCode', t.error_code,
+                      'rules', ${RULES_OF_REQUEST_JSON})`;
     const eventFrom = `FROM transfer_requests t JOIN rses s ON s.id = t.dest_rse_id LEFT JOIN rses src ON src.id = t.source_rse_id WHERE t.id = $1`;
     if (outcome.outcome === "DONE" && !mismatch) {
       await tx.query(
@@ -289,7 +298,11 @@ export async function listTransfers(db: EntityManager, filter: TransferFilter): 
   if (filter.name) where.add((p) => `t.name = ${p}`, filter.name);
   if (filter.ruleId) {
     if (!isUuid(filter.ruleId)) throw invalidInput(`ruleId must be a rule id (UUID)`, { argument: "ruleId" });
-    where.add((p) => `t.rule_id = ${p}`, filter.ruleId);
+    // The rule that first asked for the copy, or any rule holding a lock on its destination replica (a shared request).
+    where.add(
+      (p) => `(t.rule_id = ${p}::uuid OR (t.scope, t.name, t.dest_rse_id) IN (SELECT l.scope, l.name, l.rse_id FROM locks l WHERE l.rule_id = ${p}::uuid))`,
+      filter.ruleId,
+    );
   }
   return keysetPage<TransferRow>(db, {
     select: `SELECT ${TRANSFER_COLUMNS}`,

@@ -1,4 +1,5 @@
-import { Arg, Ctx, FieldResolver, Int, Query, Resolver, Root } from "type-graphql";
+import { Arg, Ctx, Directive, FieldResolver, Int, Query, Resolver, Root } from "type-graphql";
+import { PAGE_LIST_SIZE } from "../../../lib/list-size";
 import { toConnection } from "../../../lib/connection";
 import { CollectionType as CollectionTypeName, listCollections } from "../collection";
 import { getDataset, queryDatasets } from "../dataset";
@@ -14,12 +15,14 @@ export function asEntity<T extends object>(ctx: FacilityContext, row: T): T & { 
 
 @Resolver(() => Facility)
 export class FacilityResolver {
-  @Query(() => Facility, { description: "The facility this service serves (through the gateway, ask for facility(code) instead)." })
+  /** A facility service's own entry point: the gateway has no single facility to give, so it hides the field (@inaccessible). */
+  @Directive("@inaccessible")
+  @Query(() => Facility, { nullable: true, description: "The facility this service serves (not at the gateway: ask for facility(code) there)." })
   localFacility(@Ctx() ctx: FacilityContext): Facility {
     return { code: ctx.facility };
   }
 
-  @FieldResolver(() => [DatasetType], { description: "Registered dataset types, all or by name globs (calexp, *Coadd*), by name." })
+  @FieldResolver(() => [DatasetType], { nullable: true, description: "Registered dataset types, all or by name globs (calexp, *Coadd*), by name." })
   async datasetTypes(
     @Arg("pattern", () => [String], { nullable: true }) pattern: string[] | null,
     @Ctx() ctx: FacilityContext,
@@ -28,7 +31,7 @@ export class FacilityResolver {
     return rows.map((t) => ({ ...t, requiredDimensions: requiredDimensions(t) }));
   }
 
-  @FieldResolver(() => [ButlerCollection], { description: "Collections by name or glob (HSC/runs/*) and type, by name." })
+  @FieldResolver(() => [ButlerCollection], { nullable: true, description: "Collections by name or glob (HSC/runs/*) and type, by name." })
   async collections(
     @Arg("pattern", () => [String], { nullable: true }) pattern: string[] | null,
     @Arg("types", () => [CollectionType], { nullable: true }) types: CollectionType[] | null,
@@ -40,7 +43,9 @@ export class FacilityResolver {
     return rows.map((c) => ({ name: c.name, type: c.type as CollectionType, doc: c.doc, children: c.children.map((id) => names.get(id)!) }));
   }
 
+  @Directive(PAGE_LIST_SIZE)
   @FieldResolver(() => ButlerDatasetConnection, {
+    nullable: true,
     description:
       "Datasets as Butler.query_datasets finds them: of a dataset type (name or glob; all when null), in collections (names or globs, in search order; all when null), " +
       "matching a daf_butler where expression with bind values; findFirst keeps, per dataset type and data ID, the dataset of the first collection that has one. Ordered by ID.",
@@ -72,7 +77,9 @@ export class FacilityResolver {
     return asEntity(ctx, await getDataset(ctx.db, id));
   }
 
+  @Directive(PAGE_LIST_SIZE)
   @FieldResolver(() => DimensionRecordConnection, {
+    nullable: true,
     description: "Records of a dimension element (exposure, visit, detector, physical_filter, …) matching a where expression, by key.",
   })
   async dimensionRecords(

@@ -34,6 +34,7 @@ async function collectionView(ctx: FacilityContext, name: string): Promise<Butle
 @Resolver()
 export class RegistryResolver {
   @Mutation(() => IngestResult, {
+    nullable: true,
     description:
       "Ingests datasets with their file records and the dimension records they need, in bulk and idempotently, in one transaction (scope agent:<FACILITY> or butler:admin).",
   })
@@ -51,7 +52,7 @@ export class RegistryResolver {
     };
   }
 
-  @Mutation(() => DatasetType, { description: "Registers a dataset type; the same definition again is a no-op (scope agent:<FACILITY> or butler:admin)." })
+  @Mutation(() => DatasetType, { nullable: true, description: "Registers a dataset type; the same definition again is a no-op (scope agent:<FACILITY> or butler:admin)." })
   async registerDatasetType(@Arg("input") input: DatasetTypeInput, @Arg("facility", () => String, { nullable: true, description: FACILITY_ARGUMENT }) facility: string | null,
     @Ctx() ctx: FacilityContext) {
     requireWriter(ctx, facility);
@@ -59,7 +60,7 @@ export class RegistryResolver {
     return { ...t, requiredDimensions: requiredDimensions(t) };
   }
 
-  @Mutation(() => ButlerCollection, { description: "Registers a collection; an existing one of the same type is kept (scope agent:<FACILITY> or butler:admin)." })
+  @Mutation(() => ButlerCollection, { nullable: true, description: "Registers a collection; an existing one of the same type is kept (scope agent:<FACILITY> or butler:admin)." })
   async registerCollection(
     @Arg("name") name: string,
     @Arg("type", () => CollectionType) type: CollectionType,
@@ -72,7 +73,7 @@ export class RegistryResolver {
     return collectionView(ctx, name);
   }
 
-  @Mutation(() => ButlerCollection, { description: "Sets the children of a CHAINED collection, in search order (scope agent:<FACILITY> or butler:admin)." })
+  @Mutation(() => ButlerCollection, { nullable: true, description: "Sets the children of a CHAINED collection, in search order (scope agent:<FACILITY> or butler:admin)." })
   async setCollectionChain(@Arg("parent") parent: string, @Arg("children", () => [String]) children: string[], @Arg("facility", () => String, { nullable: true, description: FACILITY_ARGUMENT }) facility: string | null,
     @Ctx() ctx: FacilityContext) {
     requireWriter(ctx, facility);
@@ -80,14 +81,14 @@ export class RegistryResolver {
     return collectionView(ctx, parent);
   }
 
-  @Mutation(() => Int, { description: "Adds datasets to a TAGGED collection; returns how many were added (scope agent:<FACILITY> or butler:admin)." })
+  @Mutation(() => Int, { nullable: true, description: "Adds datasets to a TAGGED collection; returns how many were added (scope agent:<FACILITY> or butler:admin)." })
   associate(@Arg("collection") collection: string, @Arg("datasetIds", () => [String]) datasetIds: string[], @Arg("facility", () => String, { nullable: true, description: FACILITY_ARGUMENT }) facility: string | null,
     @Ctx() ctx: FacilityContext) {
     requireWriter(ctx, facility);
     return ctx.db.transaction((tx) => associate(tx, collection, datasetIds));
   }
 
-  @Mutation(() => Int, { description: "Removes datasets from a TAGGED collection (scope agent:<FACILITY> or butler:admin)." })
+  @Mutation(() => Int, { nullable: true, description: "Removes datasets from a TAGGED collection (scope agent:<FACILITY> or butler:admin)." })
   disassociate(@Arg("collection") collection: string, @Arg("datasetIds", () => [String]) datasetIds: string[], @Arg("facility", () => String, { nullable: true, description: FACILITY_ARGUMENT }) facility: string | null,
     @Ctx() ctx: FacilityContext) {
     requireWriter(ctx, facility);
@@ -95,6 +96,7 @@ export class RegistryResolver {
   }
 
   @Mutation(() => Int, {
+    nullable: true,
     description: "Certifies calibration datasets into a CALIBRATION collection for [begin, end) (ISO 8601; null = unbounded) (scope agent:<FACILITY> or butler:admin).",
   })
   certify(

@@ -8,6 +8,7 @@ import { Facility, GraphQLJSONObject, ImportResult } from "./types";
 @Resolver(() => Facility)
 export class TransferResolver {
   @Mutation(() => ImportResult, {
+    nullable: true,
     description:
       "Imports a daf_butler YAML export, or a Butler zip index (_butler_zip_index.json), in one transaction; idempotent. didScope records each file's path as the DID (didScope, path) it came from (scope agent:<FACILITY> or butler:admin).",
   })
@@ -22,6 +23,7 @@ export class TransferResolver {
   }
 
   @FieldResolver(() => String, {
+    nullable: true,
     description: "The datasets a query selects, with their dimension records, collections and associations, in daf_butler's YAML export format (butler import reads it).",
   })
   exportButlerData(

@@ -1,10 +1,11 @@
 import { GraphQLJSONObject } from "graphql-scalars";
-import { Arg, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import { Arg, Ctx, Directive, FieldResolver, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import { assumedListSize, PAGE_LIST_SIZE } from "../../../lib/list-size";
 import { requireScope } from "../../../lib/auth";
 import { toConnection } from "../../../lib/connection";
 import { pageSize, toPage } from "../../../lib/pagination";
 import { attachDids, detachDids } from "../attachment";
-import { addDids, DidRow, getDid, listDids, setDidMetadata, setDidStatus } from "../did";
+import { addDids, DidRow, didsByRefs, getDid, listDids, MAX_DID_REFS, setDidMetadata, setDidStatus } from "../did";
 import type { ReplicasContext } from "./context";
 import { AddDidInput, DidRefInput } from "./inputs";
 import { BulkResult, Did, DidConnection, DidType, Lock, Replica, Rule } from "./types";
@@ -18,6 +19,18 @@ export class DidResolver {
     return getDid(ctx.db, { scope, name });
   }
 
+  @Query(() => [Did], {
+    nullable: "items",
+    description: `The DIDs of a list of references (up to ${MAX_DID_REFS}), in the order asked; null for one that does not exist. For status checks of many files at once.`,
+  })
+  async didsByRefs(@Arg("refs", () => [DidRefInput]) refs: DidRefInput[], @Ctx() ctx: ReplicasContext) {
+    const rows = await didsByRefs(ctx.db, refs);
+    // Nested fields (replicas, rules, parents) load through the per-request DataLoaders; prime the DID one too.
+    for (const row of rows) if (row) ctx.loaders.did.prime(row, row);
+    return rows;
+  }
+
+  @Directive(PAGE_LIST_SIZE)
   @Query(() => DidConnection, {
     description:
       'DIDs of a scope by name pattern (* and ?), type, and metadata filter: {"key": value} for equality, or {"key": {"in": [..]}} / {"gte": n, "lt": m} / {"ne": v} / {"exists": bool}.',
@@ -34,26 +47,35 @@ export class DidResolver {
     return listDids(ctx.db, { scope, namePattern, type, metadata, first, after }).then(toConnection);
   }
 
+  // One replica per RSE at most; a file typically has one at each of a few facilities.
+  @Directive(assumedListSize(4))
   @FieldResolver(() => [Replica], { description: "The file's replicas on every RSE, by RSE name." })
   replicas(@Root() did: DidRow, @Ctx() ctx: ReplicasContext) {
     return ctx.loaders.replicasOfDid.load(did);
   }
 
-  @FieldResolver(() => [Rule], { description: "Replication rules made on this DID itself." })
+  // A few policies and campaign rules concern a file.
+  @Directive(assumedListSize(4))
+  @FieldResolver(() => [Rule], {
+    description: "The rules that concern this DID: those made on it, and those holding a lock on it (for a file: also the rules made on its datasets and containers), oldest first.",
+  })
   rules(@Root() did: DidRow, @Ctx() ctx: ReplicasContext) {
     return ctx.loaders.rulesOfDid.load(did);
   }
 
+  @Directive(assumedListSize(4))
   @FieldResolver(() => [Lock], { description: "The rules' locks on this file (files only)." })
   locks(@Root() did: DidRow, @Ctx() ctx: ReplicasContext) {
     return ctx.loaders.locksOfDid.load(did);
   }
 
+  @Directive(assumedListSize(4))
   @FieldResolver(() => [Did], { description: "The datasets or containers this DID is attached to." })
   parents(@Root() did: DidRow, @Ctx() ctx: ReplicasContext) {
     return ctx.loaders.parentsOfDid.load(did);
   }
 
+  @Directive(PAGE_LIST_SIZE)
   @FieldResolver(() => DidConnection, { description: "Direct children of a dataset or container, by scope and name." })
   async children(
     @Root() did: DidRow,
@@ -65,6 +87,7 @@ export class DidResolver {
     return toConnection(toPage(rows, pageSize(first), keyOf, async () => (await ctx.loaders.childCount.load(did))?.n ?? 0));
   }
 
+  @Directive(PAGE_LIST_SIZE)
   @FieldResolver(() => DidConnection, { description: "All files below a dataset or container, recursively, by scope and name." })
   async files(
     @Root() did: DidRow,

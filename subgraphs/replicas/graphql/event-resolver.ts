@@ -1,4 +1,5 @@
-import { Arg, Ctx, Int, Query, Resolver } from "type-graphql";
+import { Arg, Ctx, Directive, Int, Query, Resolver } from "type-graphql";
+import { PAGE_LIST_SIZE } from "../../../lib/list-size";
 import { toConnection } from "../../../lib/connection";
 import { listEvents } from "../event";
 import type { ReplicasContext } from "./context";
@@ -6,6 +7,7 @@ import { CatalogEvent, EventConnection } from "./types";
 
 @Resolver(() => CatalogEvent)
 export class EventResolver {
+  @Directive(PAGE_LIST_SIZE)
   @Query(() => EventConnection, {
     description: "Catalog events after a cursor, oldest first: follow with pageInfo.endCursor. Filter by types and the facility concerned.",
   })

@@ -1,4 +1,5 @@
-import { Arg, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import { Arg, Ctx, Directive, FieldResolver, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import { PAGE_LIST_SIZE } from "../../../lib/list-size";
 import { requireScope } from "../../../lib/auth";
 import { toConnection } from "../../../lib/connection";
 import { addReplicas, listReplicas, ReplicaRow, setReplicaState } from "../replica";
@@ -8,6 +9,7 @@ import { BulkResult, Did, Replica, ReplicaConnection, ReplicaState, Rse } from "
 
 @Resolver(() => Replica)
 export class ReplicaResolver {
+  @Directive(PAGE_LIST_SIZE)
   @Query(() => ReplicaConnection, { description: "Replicas by RSE, state, scope and name pattern (* and ?), ordered by RSE, scope, name." })
   replicas(
     @Arg("rse", () => String, { nullable: true }) rse: string | null,

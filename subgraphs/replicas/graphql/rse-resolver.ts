@@ -1,5 +1,6 @@
 import { GraphQLJSON } from "graphql-scalars";
-import { Arg, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import { Arg, Ctx, Directive, FieldResolver, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import { PAGE_LIST_SIZE } from "../../../lib/list-size";
 import { requireScope } from "../../../lib/auth";
 import { addRse, deleteRse, getRse, listRses, RseRow, setRseAttribute, setRseAvailability } from "../rse";
 import type { ReplicasContext } from "./context";
@@ -33,6 +34,7 @@ export class RseResolver {
     return { endpoint: rse.endpoint, bucket: rse.bucket, prefix: rse.prefix, root: rse.rootPath };
   }
 
+  @Directive(PAGE_LIST_SIZE)
   @FieldResolver(() => TransferRequestConnection, { description: "Transfer requests to this RSE, newest first." })
   async transfers(
     @Root() rse: RseRow,

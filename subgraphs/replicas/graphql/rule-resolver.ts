@@ -1,4 +1,5 @@
-import { Arg, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import { Arg, Ctx, Directive, FieldResolver, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import { PAGE_LIST_SIZE } from "../../../lib/list-size";
 import { hasScope, requireScope } from "../../../lib/auth";
 import { toConnection } from "../../../lib/connection";
 import { DbbError, ErrorCode } from "../../../lib/errors";
@@ -26,6 +27,7 @@ export class RuleResolver {
     return getRule(ctx.db, id);
   }
 
+  @Directive(PAGE_LIST_SIZE)
   @Query(() => RuleConnection, { description: "Rules by state, account, DID and activity; newest first." })
   async rules(
     @Arg("filter", () => RuleFilterInput, { nullable: true }) filter: RuleFilterInput | null,
@@ -41,6 +43,7 @@ export class RuleResolver {
     return ctx.loaders.did.load({ scope: rule.scope, name: rule.name });
   }
 
+  @Directive(PAGE_LIST_SIZE)
   @FieldResolver(() => LockConnection, { description: "The rule's locks, by file and RSE." })
   async locks(
     @Root() rule: RuleRow,

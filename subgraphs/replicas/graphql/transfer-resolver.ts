@@ -1,4 +1,5 @@
-import { Arg, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import { Arg, Ctx, Directive, FieldResolver, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import { assumedListSize, LIMIT_LIST_SIZE, PAGE_LIST_SIZE } from "../../../lib/list-size";
 import { agentFacilities, requireAgent, requireScope } from "../../../lib/auth";
 import { toConnection } from "../../../lib/connection";
 import { claimDeletions, deletionFacility, DeletionRow, reportDeletion } from "../deletion";
@@ -15,6 +16,7 @@ export class TransferResolver {
     return ctx.loaders.transfer.load(id);
   }
 
+  @Directive(PAGE_LIST_SIZE)
   @Query(() => TransferRequestConnection, { description: "Transfer requests by state, RSEs, facility, DID and rule; newest first." })
   async transfers(
     @Arg("filter", () => TransferFilterInput, { nullable: true }) filter: TransferFilterInput | null,
@@ -40,9 +42,15 @@ export class TransferResolver {
     return ctx.loaders.rseById.load(t.destRseId);
   }
 
-  @FieldResolver(() => Rule, { nullable: true, description: "The rule that first asked for this copy (null once deleted)." })
+  @FieldResolver(() => Rule, { nullable: true, description: "The rule that first asked for this copy (null once deleted); `rules` lists every rule it serves." })
   rule(@Root() t: TransferRow, @Ctx() ctx: ReplicasContext) {
     return t.ruleId ? ctx.loaders.rule.load(t.ruleId) : null;
+  }
+
+  @Directive(assumedListSize(4))
+  @FieldResolver(() => [Rule], { description: "Every rule this copy serves: the rules holding a lock on the destination replica, oldest first." })
+  rules(@Root() t: TransferRow, @Ctx() ctx: ReplicasContext) {
+    return ctx.loaders.rulesOfReplica.load({ scope: t.scope, name: t.name, rseId: t.destRseId });
   }
 
   @FieldResolver(() => String, { nullable: true })
@@ -50,6 +58,7 @@ export class TransferResolver {
     return t.lease ?? null;
   }
 
+  @Directive(LIMIT_LIST_SIZE)
   @Mutation(() => [TransferRequest], {
     description: "Hands up to `limit` due requests for the facility's RSEs to the calling agent, each with a lease (scope agent:<FACILITY>).",
   })
@@ -81,6 +90,7 @@ export class TransferResolver {
     return reportTransfer(ctx.db, id, lease, outcome, ctx.settings);
   }
 
+  @Directive(LIMIT_LIST_SIZE)
   @Mutation(() => [Deletion], { description: "Hands up to `limit` due, unlocked replicas at the facility to the agent for deletion (scope agent:<FACILITY>)." })
   async claimDeletions(@Arg("facility") facility: string, @Arg("limit", () => Int) limit: number, @Ctx() ctx: ReplicasContext) {
     requireScope(ctx.caller);
