@@ -1,0 +1,110 @@
+import "reflect-metadata";
+import { localSubgraphSdl } from "../../gateway/local-sdl";
+import { GatewayService, startGateway } from "../../gateway/server";
+import { startTestCatalog, TestCatalog } from "./catalog";
+import { startTestFacility, TestFacility } from "./facility";
+
+/**
+ * A federation for "where are these files, and are they ingested?": a catalog and four
+ * facilities on fresh databases, a gateway with the default limits, and `n` raw files that have
+ * a replica at every facility, are ingested in every facility's registry, and are covered by a
+ * rule made on the dataset that holds them. Everything is in-process, so each service's SQL
+ * statements can be counted; every call between them is real HTTP.
+ */
+export const STATUS_FACILITIES = ["USDF", "FrDF", "UKDF", "SUMMIT"];
+
+export const STATUS_QUERY = `query($r: [DidRefInput!]!) { didsByRefs(refs: $r) { scope name bytes
+  replicas { rse { name facility { code } } state butlerDataset { id run } } rules { id state } } }`;
+
+export interface StatusFederation {
+  gateway: GatewayService;
+  catalog: TestCatalog;
+  facilities: TestFacility[];
+  ruleId: string;
+  /** The refs of the first `count` files. */
+  refs(count: number): Array<{ scope: string; name: string }>;
+  close(): Promise<void>;
+}
+
+export const statusFileName = (i: number) => `LSSTCam/raw/20250601/MC_O_20250601_${String(1 + Math.floor(i / 189)).padStart(6, "0")}_d${i % 189}.fits`;
+
+/** LSSTCam's science sensors are numbered raft by raft (R01…R43 without the corners), S00…S22 within one. */
+function scienceDetectorName(id: number): string {
+  const rafts = ["R01", "R02", "R03", "R10", "R11", "R12", "R13", "R14", "R20", "R21", "R22", "R23", "R24", "R30", "R31", "R32", "R33", "R34", "R41", "R42", "R43"];
+  const sensors = ["S00", "S01", "S02", "S10", "S11", "S12", "S20", "S21", "S22"];
+  return `${rafts[Math.floor(id / 9)]}_${sensors[id % 9]}`;
+}
+
+export async function startStatusFederation(label: string, n: number): Promise<StatusFederation> {
+  const catalog = await startTestCatalog(`${label}_catalog`);
+  const facilities = await Promise.all(STATUS_FACILITIES.map((code) => startTestFacility(`${label}_${code}`, code)));
+  const gateway = await startGateway(
+    {
+      ...catalog.config,
+      gateway: {
+        ...catalog.config.gateway,
+        catalog: catalog.url,
+        facilities: facilities.map((f) => ({ code: f.code, url: f.url })),
+        // Counting, not timing: a machine busy with other suites must not turn a slow answer into FACILITY_UNAVAILABLE.
+        facilityTimeoutMs: 120000,
+      },
+    },
+    { port: 0, sdl: await localSubgraphSdl() },
+  );
+  await catalog.ok(`mutation { addScope(name: "raw") { name } }`);
+  for (const f of facilities) {
+    await catalog.ok(`mutation($i: AddRseInput!) { addRse(input: $i) { name } }`, {
+      i: { name: `${f.code.toUpperCase()}_DISK`, facility: f.code, kind: "POSIX", protocol: { root: `/data/${f.code}` } },
+    });
+  }
+  const files = Array.from({ length: n }, (_, i) => ({ scope: "raw", name: statusFileName(i), type: "FILE", bytes: 18_000_000 + i }));
+  await catalog.ok(`mutation($i: [AddDidInput!]!) { addDids(input: $i) { count } }`, {
+    i: [...files, { scope: "raw", name: "LSSTCam/raw/20250601", type: "DATASET" }],
+  });
+  const refs = files.map((f) => ({ scope: f.scope, name: f.name }));
+  await catalog.ok(`mutation($p: DidRefInput!, $c: [DidRefInput!]!) { attachDids(parent: $p, children: $c) { count } }`, {
+    p: { scope: "raw", name: "LSSTCam/raw/20250601" },
+    c: refs,
+  });
+  for (const f of facilities) {
+    await catalog.ok(`mutation($rse: String!, $r: [AddReplicaInput!]!) { addReplicas(rse: $rse, replicas: $r) { count } }`, {
+      rse: `${f.code.toUpperCase()}_DISK`,
+      r: refs,
+    });
+  }
+  const rule = await catalog.ok(`mutation { addRule(input: {did: {scope: "raw", name: "LSSTCam/raw/20250601"}, rseExpression: "USDF_DISK"}) { id state } }`);
+  const exposures = [...new Set(files.map((_, i) => 1 + Math.floor(i / 189)))];
+  const input = {
+    dimensionRecords: [
+      { element: "instrument", record: { name: "LSSTCam", visit_max: 1e9, exposure_max: 1e12, detector_max: 1000, class_name: "lsst.obs.lsst.LsstCam" } },
+      { element: "physical_filter", record: { instrument: "LSSTCam", name: "r_57", band: "r" } },
+      { element: "day_obs", record: { instrument: "LSSTCam", id: 20250601 } },
+      { element: "group", record: { instrument: "LSSTCam", name: "g1" } },
+      ...Array.from({ length: 189 }, (_, d) => ({ element: "detector", record: { instrument: "LSSTCam", id: d, full_name: scienceDetectorName(d), purpose: "SCIENCE" } })),
+      ...exposures.map((e) => ({
+        element: "exposure",
+        record: { instrument: "LSSTCam", id: 2025060100000 + e, obs_id: `MC_O_20250601_${String(e).padStart(6, "0")}`, physical_filter: "r_57", day_obs: 20250601, group: "g1" },
+      })),
+    ],
+    datasetTypes: [{ name: "raw", dimensions: ["instrument", "detector", "exposure"], storageClass: "Exposure" }],
+    createRuns: true,
+    datasets: files.map((file, i) => ({
+      datasetType: "raw",
+      run: "LSSTCam/raw/all",
+      dataId: { instrument: "LSSTCam", detector: i % 189, exposure: 2025060100000 + 1 + Math.floor(i / 189) },
+      files: [{ path: file.name, formatter: "lsst.obs.lsst.rawFormatter.LsstCamRawFormatter", scope: "raw", name: file.name }],
+    })),
+  };
+  for (const f of facilities) await f.ok(`mutation($input: IngestDatasetsInput!) { ingestDatasets(input: $input) { datasetsInserted } }`, { input });
+  return {
+    gateway,
+    catalog,
+    facilities,
+    ruleId: rule.addRule.id,
+    refs: (count) => refs.slice(0, count),
+    async close() {
+      await gateway.close();
+      await Promise.all([catalog.close(), ...facilities.map((f) => f.close())]);
+    },
+  };
+}
