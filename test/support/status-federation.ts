@@ -3,6 +3,7 @@ import { localSubgraphSdl } from "../../gateway/local-sdl";
 import { GatewayService, startGateway } from "../../gateway/server";
 import { startTestCatalog, TestCatalog } from "./catalog";
 import { startTestFacility, TestFacility } from "./facility";
+import { ok } from "./graphql-client";
 
 /**
  * A federation for "where are these files, and are they ingested?": a catalog and four
@@ -35,6 +36,64 @@ function scienceDetectorName(id: number): string {
   return `${rafts[Math.floor(id / 9)]}_${sensors[id % 9]}`;
 }
 
+/** Where the status data goes: the catalog and each facility, with tokens that may write there. */
+export interface StatusTargets {
+  catalog: { url: string; token: string };
+  facilities: Array<{ code: string; url: string; token: string }>;
+}
+
+/**
+ * Registers `n` raw files with a replica at every facility's RSE, a rule on their dataset to
+ * USDF_DISK, and ingests them into every facility's registry. Returns the rule's id.
+ */
+export async function seedStatusData(to: StatusTargets, n: number): Promise<string> {
+  const cat = (q: string, v?: Record<string, unknown>) => ok(to.catalog.url, q, v, to.catalog.token);
+  await cat(`mutation { addScope(name: "raw") { name } }`);
+  for (const f of to.facilities) {
+    await cat(`mutation($i: AddRseInput!) { addRse(input: $i) { name } }`, {
+      i: { name: `${f.code.toUpperCase()}_DISK`, facility: f.code, kind: "POSIX", protocol: { root: `/data/${f.code}` } },
+    });
+  }
+  const files = Array.from({ length: n }, (_, i) => ({ scope: "raw", name: statusFileName(i), type: "FILE", bytes: 18_000_000 + i }));
+  await cat(`mutation($i: [AddDidInput!]!) { addDids(input: $i) { count } }`, { i: [...files, { scope: "raw", name: "LSSTCam/raw/20250601", type: "DATASET" }] });
+  const refs = files.map((f) => ({ scope: f.scope, name: f.name }));
+  await cat(`mutation($p: DidRefInput!, $c: [DidRefInput!]!) { attachDids(parent: $p, children: $c) { count } }`, { p: { scope: "raw", name: "LSSTCam/raw/20250601" }, c: refs });
+  for (const f of to.facilities) {
+    await cat(`mutation($rse: String!, $r: [AddReplicaInput!]!) { addReplicas(rse: $rse, replicas: $r) { count } }`, { rse: `${f.code.toUpperCase()}_DISK`, r: refs });
+  }
+  const rule = await cat(`mutation { addRule(input: {did: {scope: "raw", name: "LSSTCam/raw/20250601"}, rseExpression: "USDF_DISK"}) { id } }`);
+  const input = statusIngestInput(files.map((f) => f.name));
+  for (const f of to.facilities) await ok(f.url, `mutation($input: IngestDatasetsInput!) { ingestDatasets(input: $input) { datasetsInserted } }`, { input }, f.token);
+  return rule.addRule.id;
+}
+
+function statusIngestInput(names: string[]) {
+  const exposures = [...new Set(names.map((_, i) => 1 + Math.floor(i / 189)))];
+  return {
+    dimensionRecords: [
+      { element: "instrument", record: { name: "LSSTCam", visit_max: 1e9, exposure_max: 1e12, detector_max: 1000, class_name: "lsst.obs.lsst.LsstCam" } },
+      { element: "physical_filter", record: { instrument: "LSSTCam", name: "r_57", band: "r" } },
+      { element: "day_obs", record: { instrument: "LSSTCam", id: 20250601 } },
+      { element: "group", record: { instrument: "LSSTCam", name: "g1" } },
+      ...Array.from({ length: 189 }, (_, d) => ({ element: "detector", record: { instrument: "LSSTCam", id: d, full_name: scienceDetectorName(d), purpose: "SCIENCE" } })),
+      ...exposures.map((e) => ({
+        element: "exposure",
+        record: { instrument: "LSSTCam", id: 2025060100000 + e, obs_id: `MC_O_20250601_${String(e).padStart(6, "0")}`, physical_filter: "r_57", day_obs: 20250601, group: "g1" },
+      })),
+    ],
+    datasetTypes: [{ name: "raw", dimensions: ["instrument", "detector", "exposure"], storageClass: "Exposure" }],
+    createRuns: true,
+    datasets: names.map((name, i) => ({
+      datasetType: "raw",
+      run: "LSSTCam/raw/all",
+      dataId: { instrument: "LSSTCam", detector: i % 189, exposure: 2025060100000 + 1 + Math.floor(i / 189) },
+      files: [{ path: name, formatter: "lsst.obs.lsst.rawFormatter.LsstCamRawFormatter", scope: "raw", name }],
+    })),
+  };
+}
+
+export const statusRefs = (count: number) => Array.from({ length: count }, (_, i) => ({ scope: "raw", name: statusFileName(i) }));
+
 export async function startStatusFederation(label: string, n: number): Promise<StatusFederation> {
   const catalog = await startTestCatalog(`${label}_catalog`);
   const facilities = await Promise.all(STATUS_FACILITIES.map((code) => startTestFacility(`${label}_${code}`, code)));
@@ -51,57 +110,16 @@ export async function startStatusFederation(label: string, n: number): Promise<S
     },
     { port: 0, sdl: await localSubgraphSdl() },
   );
-  await catalog.ok(`mutation { addScope(name: "raw") { name } }`);
-  for (const f of facilities) {
-    await catalog.ok(`mutation($i: AddRseInput!) { addRse(input: $i) { name } }`, {
-      i: { name: `${f.code.toUpperCase()}_DISK`, facility: f.code, kind: "POSIX", protocol: { root: `/data/${f.code}` } },
-    });
-  }
-  const files = Array.from({ length: n }, (_, i) => ({ scope: "raw", name: statusFileName(i), type: "FILE", bytes: 18_000_000 + i }));
-  await catalog.ok(`mutation($i: [AddDidInput!]!) { addDids(input: $i) { count } }`, {
-    i: [...files, { scope: "raw", name: "LSSTCam/raw/20250601", type: "DATASET" }],
-  });
-  const refs = files.map((f) => ({ scope: f.scope, name: f.name }));
-  await catalog.ok(`mutation($p: DidRefInput!, $c: [DidRefInput!]!) { attachDids(parent: $p, children: $c) { count } }`, {
-    p: { scope: "raw", name: "LSSTCam/raw/20250601" },
-    c: refs,
-  });
-  for (const f of facilities) {
-    await catalog.ok(`mutation($rse: String!, $r: [AddReplicaInput!]!) { addReplicas(rse: $rse, replicas: $r) { count } }`, {
-      rse: `${f.code.toUpperCase()}_DISK`,
-      r: refs,
-    });
-  }
-  const rule = await catalog.ok(`mutation { addRule(input: {did: {scope: "raw", name: "LSSTCam/raw/20250601"}, rseExpression: "USDF_DISK"}) { id state } }`);
-  const exposures = [...new Set(files.map((_, i) => 1 + Math.floor(i / 189)))];
-  const input = {
-    dimensionRecords: [
-      { element: "instrument", record: { name: "LSSTCam", visit_max: 1e9, exposure_max: 1e12, detector_max: 1000, class_name: "lsst.obs.lsst.LsstCam" } },
-      { element: "physical_filter", record: { instrument: "LSSTCam", name: "r_57", band: "r" } },
-      { element: "day_obs", record: { instrument: "LSSTCam", id: 20250601 } },
-      { element: "group", record: { instrument: "LSSTCam", name: "g1" } },
-      ...Array.from({ length: 189 }, (_, d) => ({ element: "detector", record: { instrument: "LSSTCam", id: d, full_name: scienceDetectorName(d), purpose: "SCIENCE" } })),
-      ...exposures.map((e) => ({
-        element: "exposure",
-        record: { instrument: "LSSTCam", id: 2025060100000 + e, obs_id: `MC_O_20250601_${String(e).padStart(6, "0")}`, physical_filter: "r_57", day_obs: 20250601, group: "g1" },
-      })),
-    ],
-    datasetTypes: [{ name: "raw", dimensions: ["instrument", "detector", "exposure"], storageClass: "Exposure" }],
-    createRuns: true,
-    datasets: files.map((file, i) => ({
-      datasetType: "raw",
-      run: "LSSTCam/raw/all",
-      dataId: { instrument: "LSSTCam", detector: i % 189, exposure: 2025060100000 + 1 + Math.floor(i / 189) },
-      files: [{ path: file.name, formatter: "lsst.obs.lsst.rawFormatter.LsstCamRawFormatter", scope: "raw", name: file.name }],
-    })),
-  };
-  for (const f of facilities) await f.ok(`mutation($input: IngestDatasetsInput!) { ingestDatasets(input: $input) { datasetsInserted } }`, { input });
+  const ruleId = await seedStatusData(
+    { catalog: { url: catalog.url, token: catalog.tokens.admin }, facilities: facilities.map((f) => ({ code: f.code, url: f.url, token: f.tokens.agent })) },
+    n,
+  );
   return {
     gateway,
     catalog,
     facilities,
-    ruleId: rule.addRule.id,
-    refs: (count) => refs.slice(0, count),
+    ruleId,
+    refs: statusRefs,
     async close() {
       await gateway.close();
       await Promise.all([catalog.close(), ...facilities.map((f) => f.close())]);

@@ -1,0 +1,68 @@
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+/** Helpers every bench entry shares: timing, medians, interleaved rounds, the machine, results. */
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+export async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const started = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - started) / 1e6;
+}
+
+/**
+ * Runs `ours` and `peer` in `rounds` interleaved rounds (the order alternating, so drift of a
+ * shared, noisy machine touches both alike), after one warm-up each. Returns the times in ms
+ * and the per-round ratios ours / peer.
+ */
+export async function interleaved(rounds: number, ours: () => Promise<unknown>, peer: () => Promise<unknown>) {
+  await ours();
+  await peer();
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    if (i % 2 === 0) {
+      a.push(await timed(ours));
+      b.push(await timed(peer));
+    } else {
+      b.push(await timed(peer));
+      a.push(await timed(ours));
+    }
+  }
+  return { ours: a, peer: b, ratios: a.map((t, i) => t / b[i]) };
+}
+
+/** A process's peak resident memory (VmHWM), in MiB. */
+export function peakRssMiB(pid: number): number | null {
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmHWM:"));
+    return line ? Math.round(Number(line.replace(/\D+/g, "")) / 1024) : null;
+  } catch {
+    return null;
+  }
+}
+
+export function machine() {
+  let postgres = "unknown";
+  try {
+    postgres = execFileSync("psql", ["-h", "127.0.0.1", "-U", "postgres", "-Atc", "SHOW server_version"], { encoding: "utf8" }).trim();
+  } catch {
+    /* not reachable: recorded as unknown */
+  }
+  return { date: new Date().toISOString(), cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, postgres, load: os.loadavg() };
+}
+
+/** Writes an entry's results to bench/results/<entry>.json (the source tree's, not dist's). */
+export function writeResults(entry: string, results: unknown): string {
+  const dir = path.resolve(__dirname, "../../bench/results");
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${entry}.json`);
+  writeFileSync(file, JSON.stringify(results, null, 2) + "\n");
+  return file;
+}

@@ -1,0 +1,31 @@
+import "reflect-metadata";
+
+/**
+ * `npm run bench` runs every entry; `npm run bench -- status` runs the named ones. Each entry
+ * starts what it needs (its own databases on the local Postgres server, its own processes),
+ * runs ours and a named peer interleaved over several rounds, prints medians and per-round
+ * ratios, and writes its figures to bench/results/<entry>.json. Nothing in `npm test` depends on
+ * speed: this is where speed is measured.
+ */
+const ENTRIES: Record<string, () => Promise<{ run(): Promise<void> }>> = {
+  status: () => import("./status"),
+};
+
+async function main(names: string[]): Promise<void> {
+  const chosen = names.length ? names : Object.keys(ENTRIES);
+  for (const name of chosen) {
+    if (!ENTRIES[name]) throw new Error(`no bench entry '${name}'; entries: ${Object.keys(ENTRIES).join(", ")}`);
+  }
+  for (const name of chosen) {
+    process.stderr.write(`\n== bench ${name}\n`);
+    await (await ENTRIES[name]()).run();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  () => process.exit(0),
+  (err) => {
+    process.stderr.write(`bench: ${(err as Error).stack ?? err}\n`);
+    process.exit(1);
+  },
+);

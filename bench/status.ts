@@ -1,0 +1,138 @@
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { stringify } from "yaml";
+import { signToken } from "../lib/auth";
+import { loadConfig } from "../lib/config";
+import { graphql } from "../test/support/graphql-client";
+import { createTestDatabase, TestDatabase } from "../test/support/postgres";
+import { freePorts, ServiceProcess, spawnDbb } from "../test/support/processes";
+import { seedStatusData, STATUS_FACILITIES, STATUS_QUERY, statusRefs } from "../test/support/status-federation";
+import { interleaved, machine, median, peakRssMiB, writeResults } from "./measure";
+
+/**
+ * "Where are these N files, and are they ingested at each facility?" through the gateway
+ * (`didsByRefs` with replicas, their RSE and facility, their Butler dataset at each facility,
+ * and the rules), against its peer: a client sending the same lookups straight to the
+ * subgraphs (the catalog's part, then each facility's `_entities` concurrently) and stitching
+ * them itself. The ratio is the gateway's overhead; N = 100, 1,000, 10,000 shows how it grows.
+ * Every service is its own `dbb serve` process on its own database of the local Postgres server.
+ */
+const SIZES = [100, 1000, 10000];
+const ROUNDS = Number(process.env.DBB_BENCH_ROUNDS ?? 7);
+
+/** The catalog's half of the status query: what the gateway asks the catalog for. */
+const CATALOG_PART = `query($r: [DidRefInput!]!) { didsByRefs(refs: $r) { scope name bytes
+  replicas { scope name facilityCode rse { name facility { code } } state } rules { id state } } }`;
+const FACILITY_PART = `query($r: [_Any!]!) { _entities(representations: $r) { ... on Replica { butlerDataset { id run } } } }`;
+
+async function post(url: string, query: string, variables: Record<string, unknown>) {
+  const res = await graphql(url, query, variables);
+  if (res.errors?.length) throw new Error(`${url}: ${JSON.stringify(res.errors[0])}`);
+  return res.data;
+}
+
+export async function run(): Promise<void> {
+  const secret = randomBytes(24).toString("hex");
+  const dir = mkdtempSync(path.join(tmpdir(), "dbb-bench-status-"));
+  const dbs: TestDatabase[] = await Promise.all(["bench_catalog", ...STATUS_FACILITIES.map((c) => `bench_${c}`)].map(createTestDatabase));
+  const processes: Array<{ name: string; p: ServiceProcess }> = [];
+  const env = (db?: string): NodeJS.ProcessEnv => {
+    const e: NodeJS.ProcessEnv = { ...process.env, DBB_AUTH_SECRET: secret, DBB_DATA_DIR: dir, DBB_LOG_LEVEL: "warn", DBB_JUDGE_INTERVAL_SECONDS: "3600" };
+    if (db) e.DBB_DATABASE_URL = db;
+    else delete e.DBB_DATABASE_URL;
+    return e;
+  };
+  try {
+    const ports = await freePorts(6, 26000, 28000);
+    const catalog = await spawnDbb(["serve", "replicas", "--port", String(ports[0])], ports[0], env(dbs[0].url));
+    processes.push({ name: "catalog", p: catalog });
+    const facilities = await Promise.all(
+      STATUS_FACILITIES.map((code, i) => spawnDbb(["serve", "facility", "--facility", code, "--port", String(ports[i + 1])], ports[i + 1], env(dbs[i + 1].url))),
+    );
+    facilities.forEach((p, i) => processes.push({ name: `facility ${STATUS_FACILITIES[i]}`, p }));
+    const configFile = path.join(dir, "gateway.yaml");
+    writeFileSync(
+      configFile,
+      stringify({ gateway: { catalog: catalog.url, facilities: STATUS_FACILITIES.map((code, i) => ({ code, url: facilities[i].url })), facilityTimeoutMs: 60000 } }),
+    );
+    const gateway = await spawnDbb(["serve", "gateway", "--config", configFile, "--port", String(ports[5])], ports[5], env());
+    processes.push({ name: "gateway", p: gateway });
+
+    const config = loadConfig(undefined, { DBB_AUTH_SECRET: secret, DBB_DATA_DIR: dir });
+    const token = (subject: string, scopes: string[]) => signToken(config, { subject, scopes, ttlSeconds: 3600 });
+    process.stderr.write(`registering and ingesting ${SIZES[SIZES.length - 1]} files at ${STATUS_FACILITIES.length} facilities…\n`);
+    await seedStatusData(
+      {
+        catalog: { url: catalog.url, token: await token("bench", ["catalog:admin"]) },
+        facilities: await Promise.all(STATUS_FACILITIES.map(async (code, i) => ({ code, url: facilities[i].url, token: await token(`${code}-agent`, [`agent:${code}`]) }))),
+      },
+      SIZES[SIZES.length - 1],
+    );
+    const facilityUrl = new Map(STATUS_FACILITIES.map((code, i) => [code.toLowerCase(), facilities[i].url]));
+
+    const throughGateway = async (refs: unknown[]) => {
+      const data = await post(gateway.url, STATUS_QUERY, { r: refs });
+      if (data.didsByRefs.length !== refs.length || !data.didsByRefs[0].replicas[0].butlerDataset) throw new Error("incomplete answer through the gateway");
+    };
+    const direct = async (refs: unknown[]) => {
+      const data = await post(catalog.url, CATALOG_PART, { r: refs });
+      const groups = new Map<string, Array<Record<string, any>>>();
+      for (const did of data.didsByRefs) {
+        for (const r of did.replicas) {
+          const key = r.facilityCode.toLowerCase();
+          if (!groups.has(key)) groups.set(key, []);
+          groups.get(key)!.push(r);
+        }
+      }
+      await Promise.all(
+        [...groups].map(async ([code, replicas]) => {
+          const answer = await post(facilityUrl.get(code)!, FACILITY_PART, {
+            r: replicas.map((r) => ({ __typename: "Replica", scope: r.scope, name: r.name, facilityCode: r.facilityCode })),
+          });
+          answer._entities.forEach((e: any, i: number) => (replicas[i].butlerDataset = e?.butlerDataset ?? null));
+        }),
+      );
+      if (!data.didsByRefs[0].replicas[0].butlerDataset) throw new Error("incomplete answer from the subgraphs");
+    };
+
+    const rows = [];
+    for (const n of SIZES) {
+      const refs = statusRefs(n);
+      const r = await interleaved(ROUNDS, () => throughGateway(refs), () => direct(refs));
+      const row = {
+        n,
+        gatewayMs: Math.round(median(r.ours)),
+        directMs: Math.round(median(r.peer)),
+        ratio: Number(median(r.ratios).toFixed(2)),
+        ratios: r.ratios.map((x) => Number(x.toFixed(2))),
+        gatewayRounds: r.ours.map(Math.round),
+        directRounds: r.peer.map(Math.round),
+      };
+      rows.push(row);
+      process.stderr.write(`N=${n}: gateway ${row.gatewayMs} ms, direct ${row.directMs} ms, gateway/direct ${row.ratio} (rounds ${row.ratios.join(" ")})\n`);
+    }
+    const last = rows[rows.length - 1];
+    const growth = Number((last.gatewayMs / last.n / (rows[1].gatewayMs / rows[1].n)).toFixed(2));
+    const peakRss = Object.fromEntries(processes.map(({ name, p }) => [name, peakRssMiB(p.child.pid!)]));
+    const file = writeResults("status", {
+      entry: "status",
+      what: "didsByRefs status of N files at 4 facilities, through the gateway vs the same lookups sent to the subgraphs directly",
+      machine: machine(),
+      rounds: ROUNDS,
+      rows,
+      perDidGrowth10kOver1k: growth,
+      peakRssMiB: peakRss,
+    });
+    process.stdout.write(
+      `\n| N | gateway (median) | direct to subgraphs | gateway / direct |\n|---|---|---|---|\n` +
+        rows.map((r) => `| ${r.n.toLocaleString("en")} | ${r.gatewayMs} ms | ${r.directMs} ms | ${r.ratio}× |`).join("\n") +
+        `\n\ntime per DID at 10,000 over time per DID at 1,000: ${growth} (1 = linear)\npeak RSS (MiB): ${JSON.stringify(peakRss)}\nwritten to ${file}\n`,
+    );
+  } finally {
+    await Promise.all(processes.map(({ p }) => p.stop()));
+    await Promise.all(dbs.map((d) => d.drop()));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
