@@ -7,6 +7,7 @@ import { createLogger } from "../lib/logger";
 import { openCatalogDatabase, startReplicasService } from "../subgraphs/replicas/service";
 import { registerFacilityCommands } from "./facility-commands";
 import { registerGatewayCommands } from "./gateway-commands";
+import { registerJudgeCommands } from "./judge-commands";
 
 export function port(value: string): number {
   const n = Number(value);
@@ -58,6 +59,7 @@ export function buildProgram(): Command {
 
   registerFacilityCommands(program, serve);
   registerGatewayCommands(program, serve);
+  registerJudgeCommands(program);
 
   program
     .command("migrate")

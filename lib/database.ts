@@ -111,6 +111,9 @@ async function startEmbedded(dataDir: string, name: string, log?: Logger): Promi
   };
 }
 
+/** The advisory lock (a fixed key per database) held while migrations run. */
+const MIGRATION_LOCK = 0x64626201;
+
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   const statements = new StatementCounter(options.logger);
   let embedded: Embedded | undefined;
@@ -149,8 +152,19 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     statements,
     kind: embedded ? "embedded" : "postgres",
     async runMigrations() {
-      const ran = await dataSource.runMigrations({ transaction: "each" });
-      return ran.map((m) => m.name);
+      // Production runs several processes on one database, and they may start together: one at a
+      // time runs what is pending (the others then find nothing to run). The embedded database has
+      // one connection and one process, so it needs no lock.
+      if (embedded) return (await dataSource.runMigrations({ transaction: "each" })).map((m) => m.name);
+      const runner = dataSource.createQueryRunner();
+      await runner.connect();
+      try {
+        await runner.query(`SELECT pg_advisory_lock(${MIGRATION_LOCK})`);
+        return (await dataSource.runMigrations({ transaction: "each" })).map((m) => m.name);
+      } finally {
+        await runner.query(`SELECT pg_advisory_unlock(${MIGRATION_LOCK})`).catch(() => undefined);
+        await runner.release();
+      }
     },
     async close() {
       if (dataSource.isInitialized) await dataSource.destroy();
@@ -168,6 +182,7 @@ export function sqlState(err: unknown): string | undefined {
 
 export const UNIQUE_VIOLATION = "23505";
 export const FOREIGN_KEY_VIOLATION = "23503";
+export const DEADLOCK_DETECTED = "40P01";
 
 /**
  * Runs a statement and returns its rows. TypeORM's postgres driver answers UPDATE and DELETE with

@@ -1,4 +1,5 @@
 import type { BaseContext } from "@apollo/server";
+import { collectDefaultMetrics, Registry } from "prom-client";
 import type { GraphQLSchema } from "graphql";
 import type { EntityManager } from "typeorm";
 import { Caller, createTokenVerifier } from "./auth";
@@ -6,6 +7,7 @@ import type { Config } from "./config";
 import type { Database } from "./database";
 import { RunningService, startGraphQLService } from "./http-server";
 import type { Logger } from "./logger";
+import { LoopMetrics } from "./loop";
 
 export interface SubgraphService extends RunningService {
   database: Database;
@@ -29,16 +31,19 @@ export interface SubgraphServiceOptions<TContext extends BaseContext> {
   port: number;
   /** Adds the subgraph's own parts (loaders, settings, …) to the base context. */
   context: (base: BaseSubgraphContext) => TContext;
-  /** Background work started once serving; its stop function runs on close. */
-  background?: () => () => Promise<void>;
+  /** Background work started once serving (its loops report to the service's /metrics); its stop function runs on close. */
+  background?: (metrics: LoopMetrics) => Promise<() => Promise<void>>;
 }
 
 /**
  * Starts a subgraph service: runs pending migrations on its database, then serves POST /graphql
- * (with the caller's token verified per request) and GET /health (200 while the database answers).
+ * (with the caller's token verified per request), GET /health (200 while the database answers)
+ * and GET /metrics (Prometheus: process metrics and the service's periodic loops).
  */
 export async function startSubgraphService<TContext extends BaseContext>(o: SubgraphServiceOptions<TContext>): Promise<SubgraphService> {
   const { database, logger } = o;
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
   try {
     const ran = await database.runMigrations();
     if (ran.length) logger.info({ migrations: ran }, "migrations applied");
@@ -54,8 +59,20 @@ export async function startSubgraphService<TContext extends BaseContext>(o: Subg
       health: async () => {
         await database.dataSource.query("SELECT 1");
       },
+      routes: async (req, res, url) => {
+        if (req.method !== "GET" || url.pathname !== "/metrics") return false;
+        res.writeHead(200, { "content-type": registry.contentType });
+        res.end(await registry.metrics());
+        return true;
+      },
     });
-    const stopBackground = o.background?.();
+    let stopBackground: (() => Promise<void>) | undefined;
+    try {
+      stopBackground = await o.background?.(new LoopMetrics(registry));
+    } catch (err) {
+      await service.close();
+      throw err;
+    }
     return {
       ...service,
       database,

@@ -1,5 +1,5 @@
 import type { EntityManager } from "typeorm";
-import { queryRows } from "../../lib/database";
+import { DEADLOCK_DETECTED, queryRows, sqlState } from "../../lib/database";
 import { DbbError, ErrorCode, invalidInput } from "../../lib/errors";
 import { keysetPage, SqlFilter } from "../../lib/keyset-page";
 import { decodeCursor, Page } from "../../lib/pagination";
@@ -379,11 +379,16 @@ export async function deleteRule(
     if (!rows.length) throw ruleNotFound(id);
     const rule = rows[0];
     if (rule.locked) throw new DbbError(ErrorCode.RULE_LOCKED, `rule ${id} is locked; unlock it with updateRule(locked: false) first`, { rule: id });
-    await releaseLocks(tx, rule, options.tombstoneDelaySeconds);
-    await tx.query(`DELETE FROM rules WHERE id = $1`, [rule.id]);
-    await appendEvent(tx, options.reason === "expired" ? "rule-expired" : "rule-deleted", null, { rule: rule.id, scope: rule.scope, name: rule.name });
+    await removeRule(tx, rule, options.tombstoneDelaySeconds, options.reason ?? "deleted");
     return true;
   });
+}
+
+/** Removes a rule held FOR UPDATE by the transaction: releases its locks, deletes it, records why. */
+async function removeRule(tx: EntityManager, rule: RuleRow, tombstoneDelaySeconds: number, reason: "deleted" | "expired"): Promise<void> {
+  await releaseLocks(tx, rule, tombstoneDelaySeconds);
+  await tx.query(`DELETE FROM rules WHERE id = $1`, [rule.id]);
+  await appendEvent(tx, reason === "expired" ? "rule-expired" : "rule-deleted", null, { rule: rule.id, scope: rule.scope, name: rule.name });
 }
 
 async function releaseLocks(tx: EntityManager, rule: RuleRow, tombstoneDelaySeconds: number): Promise<void> {
@@ -436,18 +441,33 @@ async function releaseLocks(tx: EntityManager, rule: RuleRow, tombstoneDelaySeco
   );
 }
 
-/** Deletes every expired rule that is not locked; returns how many. */
-export async function expireRules(db: EntityManager, tombstoneDelaySeconds: number): Promise<number> {
-  const due: Array<{ id: string }> = await db.query(`SELECT id FROM rules WHERE expires_at <= now() AND NOT locked ORDER BY expires_at LIMIT 1000`);
+/**
+ * Deletes expired rules that are not locked, up to `limit` in one round, one rule per
+ * transaction; returns how many. Each rule is claimed with FOR UPDATE SKIP LOCKED, so several
+ * catalog processes running this at once share the work and never take the same rule; a process
+ * that dies mid-rule rolls back, and the rule is taken by the next round of any process.
+ */
+export async function expireRules(db: EntityManager, tombstoneDelaySeconds: number, limit = 1000): Promise<number> {
   let n = 0;
-  for (const { id } of due) {
-    try {
-      await deleteRule(db, id, { tombstoneDelaySeconds, reason: "expired" });
-      n++;
-    } catch (err) {
-      // Deleted or locked meanwhile: the next round sees the current state.
-      if (!(err instanceof DbbError)) throw err;
-    }
+  let deadlocks = 0;
+  while (n < limit) {
+    const removed = await db
+      .transaction(async (tx) => {
+      const rows: RuleRow[] = await tx.query(
+        `SELECT ${RULE_COLUMNS} FROM rules ru WHERE ru.expires_at <= now() AND NOT ru.locked ORDER BY ru.expires_at, ru.id LIMIT 1 FOR UPDATE SKIP LOCKED`,
+      );
+      if (!rows.length) return false;
+      await removeRule(tx, rows[0], tombstoneDelaySeconds, "expired");
+      return true;
+    })
+      .catch((err) => {
+        // Two processes releasing rules that share replicas can deadlock on those rows; Postgres
+        // rolls one back, and its rule is simply taken again.
+        if (sqlState(err) === DEADLOCK_DETECTED && ++deadlocks <= 3) return null;
+        throw err;
+      });
+    if (removed === false) break;
+    if (removed) n++;
   }
   return n;
 }

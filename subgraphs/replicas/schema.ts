@@ -1,6 +1,7 @@
 import type { GraphQLSchema } from "graphql";
 import { buildFederatedSchema } from "../../lib/federation";
 import type { ReplicasContext } from "./graphql/context";
+import { CatalogWorkerResolver } from "./graphql/catalog-worker-resolver";
 import { DidResolver } from "./graphql/did-resolver";
 import { FacilityResolver } from "./graphql/facility-resolver";
 import { ReplicaResolver } from "./graphql/replica-resolver";
@@ -25,6 +26,7 @@ export function buildReplicasSchema(): Promise<GraphQLSchema> {
         TransferResolver,
         DeletionResolver,
         EventResolver,
+        CatalogWorkerResolver,
       ],
     },
     {

@@ -38,6 +38,6 @@ export async function startReplicasService(config: Config, options: { port?: num
     host: config.replicas.host,
     port: options.port ?? config.replicas.port,
     context: (base) => ({ ...base, loaders: createLoaders(base.db), settings }),
-    background: () => startJudge(database.dataSource.manager, settings, config.transfers.judgeIntervalSeconds, logger),
+    background: (metrics) => startJudge(database.dataSource.manager, settings, config.transfers.judgeIntervalSeconds, logger, metrics),
   });
 }

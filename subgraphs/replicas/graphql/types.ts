@@ -392,3 +392,40 @@ export const RuleConnection = Connection(Rule, "Rule");
 export const LockConnection = Connection(Lock, "Lock");
 export const TransferRequestConnection = Connection(TransferRequest, "TransferRequest");
 export const EventConnection = Connection(CatalogEvent, "CatalogEvent");
+
+export enum CatalogWorkerState {
+  ALIVE = "ALIVE",
+  LATE = "LATE",
+  STOPPED = "STOPPED",
+}
+registerEnumType(CatalogWorkerState, {
+  name: "CatalogWorkerState",
+  description: "ALIVE: beat within three judge intervals. LATE: silent longer (crashed or hung; its work is taken by the others). STOPPED: stopped cleanly.",
+});
+
+@ObjectType({ description: "A catalog process sharing the catalog's database, with its last heartbeat." })
+export class CatalogWorker {
+  @Field()
+  id: string;
+
+  @Field()
+  host: string;
+
+  @Field(() => Int)
+  pid: number;
+
+  @Field({ description: "The code version it runs." })
+  version: string;
+
+  @Field(() => CatalogWorkerState)
+  state: CatalogWorkerState;
+
+  @Field()
+  startedAt: Date;
+
+  @Field()
+  lastBeat: Date;
+
+  @Field(() => Date, { nullable: true })
+  stoppedAt: Date | null;
+}

@@ -1,0 +1,44 @@
+import type { Command } from "commander";
+import { loadConfig } from "../lib/config";
+import { createLogger } from "../lib/logger";
+import { runRound } from "../lib/loop";
+import { JudgeSettings, runJudgeOnce, startJudge } from "../subgraphs/replicas/judge";
+import { openCatalogDatabase } from "../subgraphs/replicas/service";
+import { stopOn } from "./main";
+
+/** `dbb judge`: the catalog's periodic housekeeping on its own, as a daemon or one round at a time. */
+export function registerJudgeCommands(program: Command): void {
+  program
+    .command("judge")
+    .description(
+      "the catalog's periodic work without serving GraphQL (rule expiry, lapsed transfer leases), every transfers.judgeIntervalSeconds; " +
+        "safe beside other catalog processes on the same database. --once runs one round, prints what it did as JSON, and exits",
+    )
+    .option("--once", "run one round and exit (for cron-style operation and tests)")
+    .option("-c, --config <file>", "YAML configuration file")
+    .action(async (opts: { once?: boolean; config?: string }) => {
+      const config = loadConfig(opts.config);
+      const logger = createLogger(config.log.level, "judge");
+      const database = await openCatalogDatabase(config, logger);
+      const db = database.dataSource.manager;
+      const settings: JudgeSettings = { ...config.transfers };
+      try {
+        await database.runMigrations();
+        if (opts.once) {
+          const result = await runRound({ name: "judge", round: () => runJudgeOnce(db, settings), logger });
+          process.stdout.write(JSON.stringify(result) + "\n");
+          await database.close();
+          return;
+        }
+        const stop = await startJudge(db, settings, config.transfers.judgeIntervalSeconds, logger);
+        process.stderr.write(`judge running every ${config.transfers.judgeIntervalSeconds} s; Ctrl-C stops it\n`);
+        stopOn(async () => {
+          await stop();
+          await database.close();
+        });
+      } catch (err) {
+        await database.close();
+        throw err;
+      }
+    });
+}
