@@ -7,7 +7,9 @@ import { signToken } from "../../lib/auth";
 import { loadConfig } from "../../lib/config";
 import { graphql, ok } from "../support/graphql-client";
 import { createTestDatabase, TestDatabase } from "../support/postgres";
-import { freePorts, ServiceProcess, spawnDbb } from "../support/processes";
+import { DBB, freePorts, ServiceProcess, spawnDbb } from "../support/processes";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 
 /**
  * Several catalog processes on one Postgres database, as production runs them: they start
@@ -152,3 +154,13 @@ it("answers a mixed query load alike through two gateways", async () => {
     }
   }
 }, 60000);
+
+it("runs one judge round from the command line with `dbb judge --once`, beside the running processes", async () => {
+  await ok(catalogs[0].url, `mutation { addRule(input: {did: {scope: "raw", name: "LSSTCam/raw/20250601/f3.fits"}, rseExpression: "SUMMIT_DISK", lifetime: 1}) { id } }`, {}, admin);
+  await new Promise((r) => setTimeout(r, 1100));
+  const { stdout } = await promisify(execFile)(process.execPath, [DBB, "judge", "--once"], { env: { ...env(db.url), NODE_ENV: "" } });
+  const round = JSON.parse(stdout);
+  // The running processes' judges may have taken the rule first: between them it is deleted once.
+  expect(round).toEqual({ expiredRules: expect.any(Number), requeued: expect.any(Number) });
+  expect((await ok(catalogs[0].url, `{ rules(filter: {name: "LSSTCam/raw/20250601/f3.fits"}) { totalCount } }`)).rules.totalCount).toBe(0);
+});
