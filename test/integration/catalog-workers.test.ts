@@ -89,6 +89,11 @@ it("shows every catalog process as a worker with its host, pid and version", asy
   });
   expect(workers.map((w: any) => w.pid).sort()).toEqual(catalogs.map((c) => c.child.pid).sort());
   for (const w of workers) expect(w).toMatchObject({ state: "ALIVE", version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
+  // Each process exports its loops' last run and duration.
+  const metrics = await (await fetch(catalogs[0].url.replace(/graphql$/, "metrics"))).text();
+  expect(metrics).toMatch(/dbb_loop_rounds_total\{loop="judge",outcome="ok"\} [1-9]/);
+  expect(metrics).toMatch(/dbb_loop_last_run_timestamp_seconds\{loop="judge"\} \d/);
+  expect(metrics).toMatch(/dbb_loop_last_duration_seconds\{loop="catalog-heartbeat"\} \d/);
 });
 
 it("re-queues each lapsed lease once, whichever process's judge finds it", async () => {
