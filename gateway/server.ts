@@ -82,14 +82,24 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     const list = [...facilities.values()];
     return { ready: catalog.state === "up" && list.every((f) => f.state === "up"), catalog, facilities: list };
   };
-  let refreshing: Promise<GatewayStatus> | undefined;
-  const refresh = () =>
-    (refreshing ??= Promise.all([
+  const checkAll = () =>
+    Promise.all([
       checkEndpoint(catalog, options.sdl.catalog, g.facilityTimeoutMs, logger),
       ...[...facilities.values()].map((f) => checkEndpoint(f, options.sdl.facility, g.facilityTimeoutMs, logger)),
-    ])
-      .then(status)
-      .finally(() => (refreshing = undefined)));
+    ]).then(status);
+  // One round at a time. A call during a round gets the next round, begun after the current one
+  // ends (shared by all such calls): the running round may have asked an endpoint before it changed.
+  let running: Promise<GatewayStatus> | undefined;
+  let next: Promise<GatewayStatus> | undefined;
+  const refresh = (): Promise<GatewayStatus> => {
+    if (!running) return (running = checkAll().finally(() => (running = undefined)));
+    return (next ??= running
+      .catch(() => undefined)
+      .then(() => {
+        next = undefined;
+        return refresh();
+      }));
+  };
   // The gateway serves while subgraphs are still down; they join when they come up.
   await refresh();
   const timer = setInterval(() => void refresh().catch((err) => logger.error({ err }, "refresh failed")), g.refreshSeconds * 1000);

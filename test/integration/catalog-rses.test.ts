@@ -74,8 +74,11 @@ describe("RSEs and facilities", () => {
 
   it("reports a malformed expression with its position, and an empty result as an error", async () => {
     const bad = await cat.errorOf(`{ rses(expression: "tier=1&(type=DISK") { name } }`);
-    expect(bad.code).toBe("INVALID_RSE_EXPRESSION");
-    expect(typeof bad.extensions.position).toBe("number");
+    // The '(' at offset 7 is never closed.
+    expect(bad).toMatchObject({ code: "INVALID_RSE_EXPRESSION", extensions: { position: 7, expression: "tier=1&(type=DISK" } });
+    expect(bad.message).toBe("Invalid RSE expression 'tier=1&(type=DISK' at position 7: unbalanced parenthesis: this '(' is never closed; expected ')' before the end of the expression");
+    const missing = await cat.errorOf(`{ rses(expression: "tier=1 & type=") { name } }`);
+    expect(missing.extensions).toMatchObject({ position: 14, expression: "tier=1 & type=" });
     expect((await cat.errorOf(`{ rses(expression: "country=JP") { name } }`)).code).toBe("INVALID_RSE_EXPRESSION");
   });
 
@@ -102,6 +105,7 @@ describe("RSEs and facilities", () => {
     expect((await cat.ok(`mutation { deleteRse(name: "TEMP_DISK") }`)).deleteRse).toBe(true);
     expect(await names("*")).not.toContain("TEMP_DISK");
     // A deleted RSE's name can be used again.
-    await cat.ok(ADD_RSE, { input: { name: "TEMP_DISK", facility: "USDF", kind: "POSIX", protocol: { root: "/tmp/y" } } });
+    expect((await cat.ok(ADD_RSE, { input: { name: "TEMP_DISK", facility: "USDF", kind: "POSIX", protocol: { root: "/tmp/y" } } })).addRse.protocol.root).toBe("/tmp/y");
+    await cat.ok(`mutation { deleteRse(name: "TEMP_DISK") }`);
   });
 });

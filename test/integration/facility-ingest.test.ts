@@ -1,12 +1,11 @@
 import { makeDatasetId } from "../../subgraphs/facility/dataset-id";
 import { INGEST, lsstCamRecords, RAW_TYPE, startTestFacility, TestFacility } from "../support/facility";
 
+/**
+ * ingestDatasets (subgraphs/facility/ingest.ts). The shared facility starts with BASE ingested
+ * (records, the raw type, the run, two raws); the first test ingests the same at a facility of its own.
+ */
 let fac: TestFacility;
-
-beforeAll(async () => {
-  fac = await startTestFacility("fac_ingest", "FrDF");
-});
-afterAll(() => fac.close());
 
 const raw = (exposure: number, detector: number, extra: Record<string, unknown> = {}) => ({
   datasetType: "raw",
@@ -16,11 +15,25 @@ const raw = (exposure: number, detector: number, extra: Record<string, unknown> 
   ...extra,
 });
 
+const BASE = () => ({ dimensionRecords: lsstCamRecords(), datasetTypes: [RAW_TYPE], createRuns: true, datasets: [raw(2025060100001, 10), raw(2025060100002, 11)] });
+
+beforeAll(async () => {
+  fac = await startTestFacility("fac_ingest", "FrDF");
+  await fac.ok(INGEST, { input: BASE() });
+});
+afterAll(() => fac.close());
+
 describe("ingestDatasets", () => {
   it("ingests records, registers the type, creates the run, and expands data IDs through implied dimensions", async () => {
-    const res = await fac.ok(INGEST, {
-      input: { dimensionRecords: lsstCamRecords(), datasetTypes: [RAW_TYPE], createRuns: true, datasets: [raw(2025060100001, 10), raw(2025060100002, 11)] },
-    });
+    const fresh = await startTestFacility("fac_ingest_first", "FrDF");
+    try {
+      await firstIngest(fresh);
+    } finally {
+      await fresh.close();
+    }
+  });
+  async function firstIngest(fac: TestFacility) {
+    const res = await fac.ok(INGEST, { input: BASE() });
     const r = res.ingestDatasets;
     expect(r.datasetsInserted).toBe(2);
     expect(r.fileRecordsInserted).toBe(2);
@@ -42,7 +55,7 @@ describe("ingestDatasets", () => {
         isCalibration: false,
       },
     ]);
-  });
+  }
 
   it("is idempotent: the same datasets and records again change nothing and return the same IDs", async () => {
     const input = { dimensionRecords: lsstCamRecords(), datasets: [raw(2025060100001, 10), raw(2025060100001, 10), raw(2025060100002, 11)] };
@@ -51,7 +64,7 @@ describe("ingestDatasets", () => {
     expect(res.dimensionRecordsInserted).toBe(0);
     expect(res.fileRecordsInserted).toBe(0);
     expect(res.datasets.map((d: any) => d.id)).toEqual([res.datasets[0].id, res.datasets[0].id, res.datasets[2].id]);
-    const all = await fac.ok(`{ localFacility { datasets { totalCount } } }`);
+    const all = await fac.ok(`{ localFacility { datasets(where: "exposure IN (2025060100001, 2025060100002)") { totalCount } } }`);
     expect(all.localFacility.datasets.totalCount).toBe(2);
   });
 

@@ -2,6 +2,7 @@ import "reflect-metadata";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import http from "node:http";
 import net from "node:net";
 import path from "node:path";
 import { signToken } from "../../lib/auth";
@@ -13,11 +14,13 @@ import { serveGraphiql } from "../../gateway/graphiql/page";
 import { errorOf, graphql, ok } from "../support/graphql-client";
 import { createTestDatabase, TestDatabase } from "../support/postgres";
 import { freePorts, ServiceProcess, spawnDbb } from "../support/processes";
+import { waitFor } from "../support/wait-for";
 
 /**
- * The USDF gateway over real processes: the catalog and two facility subgraphs run as `dbb serve`
- * processes on their own databases; a third configured facility never comes up; a fourth
- * "facility" endpoint serves another schema.
+ * The USDF gateway over real processes: the catalog and three facility subgraphs run as `dbb serve`
+ * processes on their own databases (GONE only to be killed); a configured facility never comes up
+ * (UKDF), another comes up during a test (LATE); a "facility" endpoint serves another schema (DAC)
+ * and one never answers (SLOW). A test that kills or starts a facility uses one no other test needs.
  */
 const secret = randomBytes(24).toString("hex");
 let dataDir: string;
@@ -25,11 +28,16 @@ let dbs: TestDatabase[] = [];
 let catalog: ServiceProcess;
 let usdf: ServiceProcess;
 let frdf: ServiceProcess;
+let gone: ServiceProcess;
 let gateway: GatewayService;
-let ukdfPort: number;
+let latePort: number;
 /** A "facility" that accepts connections and never answers: slow beyond any timeout. */
 let hung: net.Server;
 const hungSockets: net.Socket[] = [];
+/** A facility endpoint the test switches on: until then it answers 503; then it passes requests to USDF's service. */
+let switchable: http.Server;
+let switchUp = false;
+let switchRequests = 0;
 const late: ServiceProcess[] = [];
 let config: Config;
 let url: string;
@@ -43,18 +51,30 @@ const FILE = (n: number) => `LSSTCam/raw/20250601/f${n}.fits`;
 
 beforeAll(async () => {
   dataDir = mkdtempSync(path.join(tmpdir(), "dbb-gw-"));
-  dbs = await Promise.all(["gw_catalog", "gw_usdf", "gw_frdf", "gw_ukdf"].map(createTestDatabase));
-  const ports = await freePorts(5, 10000, 15000);
+  dbs = await Promise.all(["gw_catalog", "gw_usdf", "gw_frdf", "gw_late", "gw_gone"].map(createTestDatabase));
+  const ports = await freePorts(8, 10000, 15000);
   const nextPort = () => ports.shift()!;
-  const [cp, up, fp] = [nextPort(), nextPort(), nextPort()];
-  [catalog, usdf, frdf] = await Promise.all([
+  const [cp, up, fp, gp] = [nextPort(), nextPort(), nextPort(), nextPort()];
+  [catalog, usdf, frdf, gone] = await Promise.all([
     spawnDbb(["serve", "replicas", "--port", String(cp)], cp, env(dbs[0].url)),
     spawnDbb(["serve", "facility", "--facility", "USDF", "--port", String(up)], up, env(dbs[1].url)),
     spawnDbb(["serve", "facility", "--facility", "FrDF", "--port", String(fp)], fp, env(dbs[2].url)),
+    spawnDbb(["serve", "facility", "--facility", "GONE", "--port", String(gp)], gp, env(dbs[4].url)),
   ]);
   hung = net.createServer((socket) => hungSockets.push(socket));
   const hungPort = nextPort();
   await new Promise<void>((resolve) => hung.listen(hungPort, "127.0.0.1", resolve));
+  switchable = http.createServer(async (req, res) => {
+    let body = "";
+    for await (const chunk of req) body += chunk;
+    const answer = switchUp
+      ? await (await fetch(usdf.url, { method: "POST", headers: { "content-type": "application/json" }, body })).text()
+      : JSON.stringify({ errors: [{ message: "starting up" }] });
+    res.writeHead(switchUp ? 200 : 503, { "content-type": "application/json" }).end(answer);
+    switchRequests++;
+  });
+  const switchPort = nextPort();
+  await new Promise<void>((resolve) => switchable.listen(switchPort, "127.0.0.1", resolve));
   config = loadConfig(undefined, {
     DBB_AUTH_SECRET: secret,
     DBB_DATA_DIR: dataDir,
@@ -66,9 +86,12 @@ beforeAll(async () => {
     facilities: [
       { code: "USDF", url: usdf.url },
       { code: "FrDF", url: frdf.url },
-      { code: "UKDF", url: `http://127.0.0.1:${(ukdfPort = nextPort())}/graphql` },
+      { code: "GONE", url: gone.url },
+      { code: "UKDF", url: `http://127.0.0.1:${nextPort()}/graphql` },
+      { code: "LATE", url: `http://127.0.0.1:${(latePort = nextPort())}/graphql` },
       { code: "DAC", url: catalog.url },
       { code: "SLOW", url: `http://127.0.0.1:${hungPort}/graphql` },
+      { code: "SWITCH", url: `http://127.0.0.1:${switchPort}/graphql` },
     ],
     facilityTimeoutMs: 1500,
     limits: { maxDepth: 10, maxCost: 5000, maxDocumentBytes: 4000, maxAliases: 5, maxBatch: 3 },
@@ -80,38 +103,40 @@ beforeAll(async () => {
   tokens.reader = await t("bob", []);
   tokens.usdf = await t("usdf-agent", ["agent:USDF"]);
   tokens.frdf = await t("frdf-agent", ["agent:FrDF"]);
+  tokens.gone = await t("gone-agent", ["agent:GONE"]);
 
-  // The catalog, through the gateway: RSEs at both facilities, a file with a replica at each.
-  for (const [name, facility] of [["USDF_DISK", "USDF"], ["FRDF_DISK", "FrDF"], ["DAC_DISK", "DAC"], ["SLOW_DISK", "SLOW"]]) {
+  // The catalog, through the gateway: RSEs at the facilities, files 1 and 2 at USDF and FrDF, file 3 at USDF and GONE.
+  for (const [name, facility] of [["USDF_DISK", "USDF"], ["FRDF_DISK", "FrDF"], ["GONE_DISK", "GONE"], ["DAC_DISK", "DAC"], ["SLOW_DISK", "SLOW"]]) {
     await ok(url, `mutation($i: AddRseInput!) { addRse(input: $i) { name } }`, { i: { name, facility, kind: "POSIX", protocol: { root: "/data" } } }, tokens.admin);
   }
   await ok(url, `mutation { addScope(name: "raw") { name } }`, {}, tokens.admin);
   await ok(url, `mutation($i: [AddDidInput!]!) { addDids(input: $i) { count } }`, {
-    i: [1, 2].map((n) => ({ scope: "raw", name: FILE(n), type: "FILE", bytes: 100 + n })),
+    i: [1, 2, 3].map((n) => ({ scope: "raw", name: FILE(n), type: "FILE", bytes: 100 + n })),
   }, tokens.admin);
-  for (const rse of ["USDF_DISK", "FRDF_DISK"]) {
+  for (const [rse, files] of [["USDF_DISK", [1, 2, 3]], ["FRDF_DISK", [1, 2]], ["GONE_DISK", [3]]] as const) {
     await ok(url, `mutation($rse: String!, $r: [AddReplicaInput!]!) { addReplicas(rse: $rse, replicas: $r) { count } }`, {
       rse,
-      r: [1, 2].map((n) => ({ scope: "raw", name: FILE(n) })),
+      r: files.map((n) => ({ scope: "raw", name: FILE(n) })),
     }, tokens.admin);
   }
-  // Each facility ingests the files into its own registry (as its agent would, at its own service).
-  for (const [svc, token] of [[usdf, tokens.usdf], [frdf, tokens.frdf]] as const) {
-    await ok(svc.url, INGEST, { input: ingestInput() }, token);
+  // Each facility ingests its files into its own registry (as its agent would, at its own service).
+  for (const [svc, token, files] of [[usdf, tokens.usdf, [1, 2, 3]], [frdf, tokens.frdf, [1, 2]], [gone, tokens.gone, [3]]] as const) {
+    await ok(svc.url, INGEST, { input: ingestInput([...files]) }, token);
   }
 }, 180000);
 
 afterAll(async () => {
   await gateway?.close();
-  await Promise.all([catalog, usdf, frdf, ...late].map((s) => s?.stop()));
+  await Promise.all([catalog, usdf, frdf, gone, ...late].map((s) => s?.stop()));
   for (const socket of hungSockets) socket.destroy();
   hung?.close();
+  switchable?.close();
   await Promise.all(dbs.map((d) => d.drop()));
   rmSync(dataDir, { recursive: true, force: true });
 });
 
 const INGEST = `mutation($input: IngestDatasetsInput!) { ingestDatasets(input: $input) { datasets { id } } }`;
-function ingestInput() {
+function ingestInput(files = [1, 2]) {
   return {
     dimensionRecords: [
       { element: "instrument", record: { name: "LSSTCam", visit_max: 1000000, exposure_max: 1000000, detector_max: 1000, class_name: "lsst.obs.lsst.LsstCam" } },
@@ -119,9 +144,9 @@ function ingestInput() {
       { element: "day_obs", record: { instrument: "LSSTCam", id: 20250601 } },
       { element: "physical_filter", record: { instrument: "LSSTCam", name: "r_57", band: "r" } },
       { element: "group", record: { instrument: "LSSTCam", name: "g1" } },
-      ...[1, 2].map((n) => ({ element: "exposure", record: { instrument: "LSSTCam", id: 2025060100000 + n, obs_id: `MC_O_${n}`, physical_filter: "r_57", day_obs: 20250601, group: "g1", observation_type: "science" } })),
+      ...files.map((n) => ({ element: "exposure", record: { instrument: "LSSTCam", id: 2025060100000 + n, obs_id: `MC_O_${n}`, physical_filter: "r_57", day_obs: 20250601, group: "g1", observation_type: "science" } })),
     ],
-    datasets: [1, 2].map((n) => ({
+    datasets: files.map((n) => ({
       datasetType: "raw",
       run: "LSSTCam/raw/all",
       dataId: { instrument: "LSSTCam", detector: 94, exposure: 2025060100000 + n },
@@ -155,8 +180,8 @@ describe("federation", () => {
     });
     expect(res.headers.get("x-request-id")).toBe("trace-me-42");
     await res.json();
-    await new Promise((r) => setTimeout(r, 200));
-    expect(catalog.output()).toContain("trace-me-42");
+    // The catalog logs the request as it finishes it, maybe just after answering.
+    await waitFor("the catalog to log the request id", () => catalog.output().includes("trace-me-42"));
   });
 
   it("reports each subgraph's state at /ready: unreachable and mismatching facilities make it 503", async () => {
@@ -165,7 +190,8 @@ describe("federation", () => {
     const body = (await res.json()) as any;
     const states = Object.fromEntries(body.facilities.map((f: any) => [f.name, f.state]));
     expect(body.catalog.state).toBe("up");
-    expect(states).toEqual({ USDF: "up", FrDF: "up", UKDF: "down", DAC: "schema-mismatch", SLOW: "down" });
+    // (GONE and LATE change state in tests of their own.)
+    expect(states).toMatchObject({ USDF: "up", FrDF: "up", UKDF: "down", DAC: "schema-mismatch", SLOW: "down" });
     expect((await fetch(url.replace(/graphql$/, "health"))).status).toBe(200);
   });
 
@@ -239,6 +265,7 @@ describe("access and limits", () => {
   });
 
   it("keeps a bounded number of operation-name labels, however many names clients make up", async () => {
+    await ok(url, `query WhereIsIt { __typename }`);
     for (let i = 0; i < MAX_OPERATION_LABELS + 5; i++) await ok(url, `query Made${i} { __typename }`);
     const text = await (await fetch(url.replace(/graphql$/, "metrics"))).text();
     const names = new Set([...text.matchAll(/dbb_gateway_requests_total\{operation="([^"]+)"/g)].map((m) => m[1]));
@@ -251,25 +278,44 @@ describe("access and limits", () => {
 
 describe("a facility that goes down", () => {
   it("gives a partial answer with FACILITY_UNAVAILABLE for its part, and the rest stands", async () => {
-    await frdf.kill();
-    const res = await graphql(url, WHERE_AND_INGESTED, { n: FILE(1) });
+    const before = await ok(url, WHERE_AND_INGESTED, { n: FILE(3) });
+    expect(before.did.replicas.map((r: any) => [r.facilityCode, r.butlerDataset?.dataId.exposure])).toEqual([["GONE", 2025060100003], ["USDF", 2025060100003]]);
+    await gone.kill();
+    const res = await graphql(url, WHERE_AND_INGESTED, { n: FILE(3) });
     const reps = res.data!.did.replicas;
     expect(reps.find((r: any) => r.facilityCode === "USDF").butlerDataset).toMatchObject({ datasetType: "raw" });
-    expect(reps.find((r: any) => r.facilityCode === "FrDF").butlerDataset).toBeNull();
+    expect(reps.find((r: any) => r.facilityCode === "GONE").butlerDataset).toBeNull();
     const err = res.errors!.find((e) => e.extensions?.code === "FACILITY_UNAVAILABLE");
-    expect(err?.extensions).toMatchObject({ facility: "FrDF" });
+    expect(err?.extensions).toMatchObject({ facility: "GONE" });
     const status = await gateway.refresh();
-    expect(status.facilities.find((f) => f.name === "FrDF")?.state).toBe("down");
+    expect(status.facilities.find((f) => f.name === "GONE")?.state).toBe("down");
   });
 });
 
 describe("a facility that comes up later", () => {
   it("joins the federation at the next refresh", async () => {
-    late.push(await spawnDbb(["serve", "facility", "--facility", "UKDF", "--port", String(ukdfPort)], ukdfPort, env(dbs[3].url)));
+    await ok(url, `mutation($i: AddRseInput!) { addRse(input: $i) { name } }`, { i: { name: "LATE_DISK", facility: "LATE", kind: "POSIX", protocol: { root: "/d" } } }, tokens.admin);
+    const before = await graphql(url, `{ facility(code: "LATE") { code datasetTypes { name } } }`);
+    expect(before.errors?.[0].extensions).toMatchObject({ code: "FACILITY_UNAVAILABLE", facility: "LATE" });
+    late.push(await spawnDbb(["serve", "facility", "--facility", "LATE", "--port", String(latePort)], latePort, env(dbs[3].url)));
     const status = await gateway.refresh();
-    expect(status.facilities.find((f) => f.name === "UKDF")?.state).toBe("up");
-    await ok(url, `mutation($i: AddRseInput!) { addRse(input: $i) { name } }`, { i: { name: "UKDF_DISK", facility: "UKDF", kind: "POSIX", protocol: { root: "/d" } } }, tokens.admin);
-    const f = await ok(url, `{ facility(code: "UKDF") { code datasetTypes { name } } }`);
-    expect(f.facility).toEqual({ code: "UKDF", datasetTypes: [] });
+    expect(status.facilities.find((f) => f.name === "LATE")).toMatchObject({ state: "up" });
+    const f = await ok(url, `{ facility(code: "LATE") { code datasetTypes { name } } }`);
+    expect(f.facility).toEqual({ code: "LATE", datasetTypes: [] });
+  });
+});
+
+describe("refresh", () => {
+  it("answers a refresh asked for while another runs with the state the endpoints have when asked", async () => {
+    switchUp = false;
+    expect((await gateway.refresh()).facilities.find((f) => f.name === "SWITCH")?.state).toBe("down");
+    // This round stays in flight until SLOW's check times out; SWITCH has answered it "down".
+    const seen = switchRequests;
+    const running = gateway.refresh();
+    await waitFor("the running round's check of SWITCH", () => switchRequests > seen);
+    switchUp = true;
+    const asked = await gateway.refresh();
+    expect(asked.facilities.find((f) => f.name === "SWITCH")).toMatchObject({ state: "up" });
+    await running;
   });
 });

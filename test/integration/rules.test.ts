@@ -1,5 +1,6 @@
+import { createHash } from "node:crypto";
 import { startTestCatalog, TestCatalog } from "../support/catalog";
-import { ADD_RULE, registerTree, RULE, seedBackbone } from "../support/replication";
+import { ADD_RULE, addSite, registerTree, RULE, seedBackbone } from "../support/replication";
 
 /** Rules: placement per grouping, copies, preference for existing replicas, later attachments, lifecycle. */
 let cat: TestCatalog;
@@ -94,6 +95,36 @@ describe("placement", () => {
     expect(perFile.transfers.totalCount).toBe(1);
   });
 
+  it("never places a copy on an RSE closed for writing", async () => {
+    const [open, closed] = [await addSite(cat, "WOPEN"), await addSite(cat, "WCLOSED")];
+    await cat.ok(`mutation($r: String!) { setRseAvailability(rse: $r, write: false) { name } }`, { r: closed.rse }, cat.tokens.admin);
+    const t = await registerTree(cat, "closed", 1, 20);
+    const expression = `${open.rse}|${closed.rse}`;
+    // 20 files placed one by one: without the filter about half would land on the closed RSE.
+    const r = await rule({ did: { scope: "raw", name: t.datasets[0] }, rseExpression: expression, grouping: "NONE" });
+    const by = await locksByRse(r.id);
+    expect([...by.keys()]).toEqual([open.rse]);
+    expect(by.get(open.rse)).toHaveLength(20);
+    const two = await cat.errorOf(ADD_RULE, { i: { did: { scope: "raw", name: t.datasets[0] }, rseExpression: expression, copies: 2 } }, cat.tokens.writer);
+    expect(two).toMatchObject({ code: "INSUFFICIENT_TARGET_RSES", extensions: { available: [open.rse], copies: 2 } });
+    expect(two.message).toBe(`'${expression}' selects 1 writable RSE(s) but the rule wants 2 copies`);
+  });
+
+  it("places each dataset by the stable hash md5('<scope>:<dataset>@<RSE>'), the same every time, spreading datasets", async () => {
+    const sites = [await addSite(cat, "HASHA"), await addSite(cat, "HASHB"), await addSite(cat, "HASHC")];
+    const rses = sites.map((s) => s.rse);
+    const t = await registerTree(cat, "hash", 12, 2);
+    const r = await rule({ did: { scope: "raw", name: t.container }, rseExpression: rses.join("|"), grouping: "DATASET" });
+    // Nothing is held anywhere yet, so the hash alone decides: the RSE with the smallest md5 of "<group>@<RSE>".
+    const md5 = (s: string) => createHash("md5").update(s).digest("hex");
+    const expected = new Map(t.datasets.map((ds) => [ds, [...rses].sort((a, b) => (md5(`raw:${ds}@${a}`) < md5(`raw:${ds}@${b}`) ? -1 : 1))[0]]));
+    const by = await locksByRse(r.id);
+    const placed = new Map(t.datasets.map((ds) => [ds, [...by.entries()].filter(([, names]) => names.some((n) => n.startsWith(ds + "/"))).map(([rse]) => rse)]));
+    expect(Object.fromEntries(placed)).toEqual(Object.fromEntries(t.datasets.map((ds) => [ds, [expected.get(ds)]])));
+    // These 12 datasets spread over all three RSEs.
+    expect(new Set(expected.values()).size).toBe(3);
+  });
+
   it("locks files attached later to a ruled dataset or container", async () => {
     const t = await registerTree(cat, "later", 1, 2);
     const r = await rule({ did: { scope: "raw", name: t.container }, rseExpression: "USDF_DISK|FRDF_DISK", grouping: "DATASET" });
@@ -154,19 +185,41 @@ describe("lifecycle", () => {
     expect(q.transfers.nodes).toEqual([{ state: "FAILED", errorCode: "CANCELLED" }]);
   });
 
-  it("lists rules by state and follows them through events", async () => {
-    const stuck = await cat.ok(`{ rules(filter: {state: REPLICATING}, first: 2) { totalCount pageInfo { hasNextPage endCursor } nodes { id state did { name } } } }`);
-    expect(stuck.rules.totalCount).toBeGreaterThan(2);
-    expect(stuck.rules.pageInfo.hasNextPage).toBe(true);
-    const next = await cat.ok(`query($a: String) { rules(filter: {state: REPLICATING}, first: 2, after: $a) { nodes { id } } }`, { a: stuck.rules.pageInfo.endCursor });
-    expect(next.rules.nodes.map((n: any) => n.id)).not.toContain(stuck.rules.nodes[0].id);
-    const ev = await cat.ok(`{ events(types: ["rule-created"], first: 3) { edges { cursor node { type payload } } pageInfo { endCursor } } }`);
-    expect(ev.events.edges).toHaveLength(3);
-    expect(ev.events.edges[0].node.payload).toMatchObject({ scope: "raw" });
-    const after = await cat.ok(`query($a: String) { events(after: $a, types: ["rule-created"], first: 1) { nodes { id } } }`, { a: ev.events.pageInfo.endCursor });
-    expect(Number(after.events.nodes[0].id)).toBeGreaterThan(0);
-    const queued = await cat.ok(`{ events(types: ["transfer-queued"], facility: "frdf", first: 1) { nodes { facility payload } } }`);
-    expect(queued.events.nodes[0]).toMatchObject({ facility: "FrDF", payload: { rse: "FRDF_DISK", facility: "FrDF" } });
+  it("lists rules by state and account, a page at a time, and follows them through events", async () => {
+    const pager = await cat.token("pager", ["catalog:write"]);
+    const t = await registerTree(cat, "pages", 5, 1);
+    const ids: string[] = [];
+    for (const ds of t.datasets) ids.push((await rule({ did: { scope: "raw", name: ds }, rseExpression: "UKDF_DISK" }, pager)).id);
+    const LIST = `query($a: String) { rules(filter: {state: REPLICATING, account: "pager"}, first: 2, after: $a) {
+      totalCount pageInfo { hasNextPage endCursor } nodes { id state did { name } } } }`;
+    const all = (await cat.ok(`{ rules(filter: {account: "pager"}, first: 100) { nodes { id } } }`)).rules.nodes.map((n: any) => n.id);
+    expect([...all].sort()).toEqual([...ids].sort());
+    const pages: string[][] = [];
+    let after: string | null = null;
+    for (;;) {
+      const page: any = (await cat.ok(LIST, { a: after })).rules;
+      expect(page.totalCount).toBe(5);
+      pages.push(page.nodes.map((n: any) => n.id));
+      if (!page.pageInfo.hasNextPage) break;
+      after = page.pageInfo.endCursor;
+    }
+    // Each page continues exactly where the last one ended.
+    expect(pages).toEqual([all.slice(0, 2), all.slice(2, 4), all.slice(4)]);
+    const created = await cat.ok(`{ events(types: ["rule-created"], first: 1000) { edges { cursor node { id payload } } } }`);
+    const mine = created.events.edges.filter((e: any) => ids.includes(e.node.payload.rule));
+    expect(mine.map((e: any) => e.node.payload.rule)).toEqual(ids);
+    expect(mine[0].node.payload).toMatchObject({ scope: "raw", name: t.datasets[0], rule: ids[0] });
+    const EVENTS = `query($a: String) { events(after: $a, types: ["rule-created"], first: 2) { nodes { id } pageInfo { endCursor } } }`;
+    const second = (await cat.ok(EVENTS, { a: mine[0].cursor })).events;
+    expect(second.nodes.map((n: any) => n.id)).toEqual([mine[1].node.id, mine[2].node.id]);
+    const third = (await cat.ok(EVENTS, { a: second.pageInfo.endCursor })).events;
+    expect(third.nodes.map((n: any) => n.id)).toEqual([mine[3].node.id, mine[4].node.id]);
+    // The facility filter matches codes regardless of case.
+    const queued = await cat.ok(`{ events(types: ["transfer-queued"], facility: "ukdf", first: 1000) { nodes { facility payload } } }`);
+    const files = new Set(t.files.map((f) => f.name));
+    const ours = queued.events.nodes.filter((n: any) => files.has(n.payload.name));
+    expect(ours).toHaveLength(5);
+    for (const n of ours) expect(n).toMatchObject({ facility: "UKDF", payload: { rse: "UKDF_DISK", facility: "UKDF" } });
     expect((await cat.errorOf(`{ events(types: ["nonsense"]) { totalCount } }`)).code).toBe("INVALID_INPUT");
   });
 });

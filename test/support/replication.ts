@@ -72,3 +72,27 @@ export const CLAIM = `mutation($f: String!, $n: Int!) { claimTransfers(facility:
 export const REPORT = `mutation($id: String!, $lease: String!, $o: TransferOutcomeInput!) { reportTransfer(id: $id, lease: $lease, outcome: $o) { state attempts lastError errorCode } }`;
 export const RULE = `query($id: String!) { rule(id: $id) { state locksOk locksReplicating locksStuck error
   locks(first: 10000) { totalCount nodes { name state rse { name } } } } }`;
+
+/** A facility of a test's own, with one RSE and two agents. */
+export interface Site {
+  facility: string;
+  rse: string;
+  /** Tokens of two agents of the facility (agent:<facility>). */
+  agents: [string, string];
+}
+
+/**
+ * Adds a facility with one writable RSE (`<FACILITY>_DISK`): claims for it see only the work of
+ * the test that made it, so tests sharing a catalog do not depend on each other's leftovers.
+ */
+export async function addSite(cat: TestCatalog, facility: string, attributes: Record<string, unknown> = {}): Promise<Site> {
+  const rse = `${facility.toUpperCase()}_DISK`;
+  await cat.ok(`mutation($i: AddRseInput!) { addRse(input: $i) { name } }`, {
+    i: { name: rse, facility, kind: "POSIX", protocol: { root: `/data/${facility}` }, attributes },
+  });
+  const agents: [string, string] = [
+    await cat.token(`${facility}-agent-1`, [`agent:${facility}`]),
+    await cat.token(`${facility}-agent-2`, [`agent:${facility}`]),
+  ];
+  return { facility, rse, agents };
+}
