@@ -8,6 +8,7 @@ import { loadConfig } from "../../lib/config";
 import { graphql, ok } from "../support/graphql-client";
 import { createTestDatabase, TestDatabase } from "../support/postgres";
 import { DBB, freePorts, ServiceProcess, spawnDbb } from "../support/processes";
+import { waitFor } from "../support/wait-for";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 
@@ -38,16 +39,6 @@ const env = (url: string): NodeJS.ProcessEnv => ({
   DBB_JUDGE_INTERVAL_SECONDS: "1",
   DBB_TRANSFER_LEASE_SECONDS: "2",
 });
-
-const waitFor = async <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120000): Promise<T> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-};
 
 beforeAll(async () => {
   dataDir = mkdtempSync(path.join(tmpdir(), "dbb-workers-"));
@@ -122,9 +113,9 @@ it("deletes each of 1,000 expiring rules exactly once, with one event each, thou
   }
   const count = async () => (await ok(catalogs[0].url, `{ rules(filter: {activity: "Expiry test"}) { totalCount } }`)).rules.totalCount as number;
   // Once the judges have started on them, kill one process in the middle of its rounds.
-  await waitFor("expiry to begin", async () => ((await count()) < RULES ? true : undefined));
+  await waitFor("expiry to begin", async () => (await count()) < RULES, { timeoutMs: 60000, intervalMs: 100 });
   await catalogs[1].kill();
-  await waitFor("every expiring rule to be gone", async () => ((await count()) === 0 ? true : undefined));
+  await waitFor("every expiring rule to be gone", async () => (await count()) === 0, { timeoutMs: 200000, intervalMs: 200 });
   const events = (await ok(catalogs[0].url, `{ events(types: ["rule-expired"], first: 10000) { nodes { payload } } }`)).events.nodes;
   const ids = events.map((e: any) => e.payload.rule);
   expect(ids).toHaveLength(RULES);
