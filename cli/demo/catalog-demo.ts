@@ -3,7 +3,7 @@ import { attachDids } from "../../subgraphs/replicas/attachment";
 import { addDids, AddDidInput } from "../../subgraphs/replicas/did";
 import { addReplicas } from "../../subgraphs/replicas/replica";
 import { addRse } from "../../subgraphs/replicas/rse";
-import { addRule } from "../../subgraphs/replicas/rule";
+import { addRule, deleteRule } from "../../subgraphs/replicas/rule";
 import { addScope } from "../../subgraphs/replicas/scope";
 import { claimTransfers, reportTransfer, TransferSettings } from "../../subgraphs/replicas/transfer";
 import { seededRandom } from "../../lib/seeded-random";
@@ -135,6 +135,16 @@ export async function loadCatalogDemo(db: EntityManager, settings: TransferSetti
   await addRule(db, DEMO_ACCOUNT, { did: { scope: "raw", name: datasetOf(DEMO_NIGHTS[0]) }, rseExpression: "FRDF_DISK", comment: "raw to FrDF" });
   await completeTransfers(db, "FrDF", settings, () => "DONE");
   await addRule(db, DEMO_ACCOUNT, { did: { scope: "raw", name: datasetOf(DEMO_NIGHTS[1]) }, rseExpression: "FRDF_DISK", comment: "raw to FrDF" });
+  // The Summit keeps raws under a buffer rule until they are safe at USDF and FrDF. The first
+  // night is, so its buffer rule is gone and the Summit's copies are due for deletion by the
+  // Summit's agent (claimDeletions(facility: "SUMMIT")).
+  const buffer = await addRule(db, DEMO_ACCOUNT, {
+    did: { scope: "raw", name: datasetOf(DEMO_NIGHTS[0]) },
+    rseExpression: "SUMMIT_DISK",
+    purgeReplicas: true,
+    comment: "Summit buffer until safe at USDF and FrDF",
+  });
+  await deleteRule(db, buffer.id, { tombstoneDelaySeconds: 0 });
   // Southern-sky raws of the first night → UKDF from FrDF; one file keeps failing (STUCK).
   const southern = files.filter((f) => f.night === DEMO_NIGHTS[0] && f.dec < -30);
   await addDids(db, DEMO_ACCOUNT, [{ scope: "raw", name: "LSSTCam/raw/uk-footprint", type: "DATASET" }]);

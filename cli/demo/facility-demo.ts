@@ -1,4 +1,5 @@
 import type { EntityManager } from "typeorm";
+import { registerCollections, setCollectionChain } from "../../subgraphs/facility/collection";
 import { ingestDatasets } from "../../subgraphs/facility/ingest";
 import { polygon, Region } from "../../subgraphs/facility/sky/region";
 import { regionToHex } from "../../subgraphs/facility/sky/region-encoding";
@@ -21,7 +22,7 @@ function fieldOfView(ra: number, dec: number): Region {
  * Ingests into a facility's Butler registry the demo raws the catalog holds there as AVAILABLE
  * replicas, as that facility's agent would after their transfers: dimension records (with a
  * visit and its sky region per exposure), the raw dataset type, the run, and a file record
- * pointing back at the DID.
+ * pointing back at the DID; and the CHAINED collection LSSTCam/defaults over the run.
  */
 export async function loadFacilityDemo(facilityDb: EntityManager, code: string, catalogDb: EntityManager, files: DemoFile[]): Promise<number> {
   const rows: Array<{ name: string }> = await catalogDb.query(
@@ -101,5 +102,8 @@ export async function loadFacilityDemo(facilityDb: EntityManager, code: string, 
       ],
     })),
   });
+  // The instrument's default search path, as obs_lsst's repositories have it.
+  await registerCollections(facilityDb, [{ name: "LSSTCam/defaults", type: "CHAINED", doc: "LSSTCam's default collections" }]);
+  await setCollectionChain(facilityDb, "LSSTCam/defaults", ["LSSTCam/raw/all"]);
   return result.datasetsInserted;
 }
