@@ -1,4 +1,5 @@
 import { mkdirSync, writeFileSync } from "node:fs";
+import net from "node:net";
 import path from "node:path";
 import { stringify as toYaml } from "yaml";
 import type { Config } from "../lib/config";
@@ -7,7 +8,7 @@ import { openFacilityDatabase } from "../subgraphs/facility/service";
 import { openCatalogDatabase } from "../subgraphs/replicas/service";
 import { loadCatalogDemo } from "./demo/catalog-demo";
 import { loadFacilityDemo } from "./demo/facility-demo";
-import { describeExit, ServiceProcess, spawnService, waitHealthy } from "./service-process";
+import { describeExit, ServiceProcess, spawnService, waitFor200, waitHealthy } from "./service-process";
 
 export const DEV_FACILITIES = ["USDF", "FrDF", "UKDF", "SUMMIT"];
 
@@ -25,6 +26,20 @@ export interface DevFederation {
 /** The dev federation's ports: the gateway on the base, the catalog on +1, the facilities on +2…. */
 export function devPorts(base: number) {
   return { gateway: base, catalog: base + 1, facilities: DEV_FACILITIES.map((code, i) => ({ code, port: base + 2 + i })) };
+}
+
+/** Fails, naming the port, when something already listens on one of them (before the slow demo load, not after). */
+async function checkPortsFree(ports: Array<{ name: string; host: string; port: number }>): Promise<void> {
+  for (const p of ports) {
+    const error = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+      const probe = net.createServer();
+      probe.once("error", (err) => resolve(err));
+      probe.listen(p.port, p.host, () => probe.close(() => resolve(undefined)));
+    });
+    if (error) {
+      throw new Error(`port ${p.port} for the ${p.name} is not free (${error.code ?? error.message}); stop what uses it or choose other ports with --port-base`);
+    }
+  }
 }
 
 /**
@@ -116,13 +131,12 @@ export function devFederation(config: Config, options: { portBase: number }): De
   const ports = devPorts(options.portBase);
   const services: ServiceProcess[] = [];
   let stopping = false;
-  let up = false;
 
   const spawnChild = (name: string, args: string[], host: string, port: number, configFile: string) => {
     const s = spawnService(name, [...args, "--port", String(port), "--config", configFile], { host, port, env: childEnvironment(config) });
     services.push(s);
     void s.exited.then((e) => {
-      if (up && !stopping) process.stderr.write(`dbb dev: ${name} (pid ${s.pid}) exited with ${describeExit(e)}; the other services keep running\n`);
+      if (!stopping) process.stderr.write(`dbb dev: ${name} (pid ${s.pid}) exited with ${describeExit(e)}; the other services keep running\n`);
     });
     if (stopping) void s.stop(STOP_GRACE_MS);
     return s;
@@ -138,6 +152,11 @@ export function devFederation(config: Config, options: { portBase: number }): De
 
   const start = async () => {
     try {
+      await checkPortsFree([
+        { name: "catalog", host: config.replicas.host, port: ports.catalog },
+        ...ports.facilities.map((f) => ({ name: `facility ${f.code}`, host: config.facility.host, port: f.port })),
+        { name: "gateway", host: config.gateway.host, port: ports.gateway },
+      ]);
       const data = await prepareDevData(embedded, createLogger(quietLevel, "dev"));
       const configFile = writeDevConfig(embedded, options.portBase, quietLevel);
       const catalog = spawnChild("catalog", ["serve", "replicas"], config.replicas.host, ports.catalog, configFile);
@@ -148,7 +167,12 @@ export function devFederation(config: Config, options: { portBase: number }): De
       // Last, so that its first look at the subgraphs finds them all up.
       const gateway = spawnChild("gateway", ["serve", "gateway"], config.gateway.host, ports.gateway, configFile);
       await waitHealthy(gateway, START_TIMEOUT_MS);
-      up = true;
+      // Its first look may have missed a subgraph that was slow to answer; it looks again every
+      // gateway.refreshSeconds. Wait for that rather than hand out a gateway that is not ready.
+      const notReady = await waitFor200(gateway, "/ready", (config.gateway.refreshSeconds + 30) * 1000);
+      if (notReady) process.stderr.write(`dbb dev: the gateway is not ready yet: ${notReady}\n`);
+      const gone = services.filter((s) => !s.running());
+      if (gone.length) throw new Error(`${gone.map((s) => s.name).join(", ")} exited while the others started`);
       const width = Math.max(...services.map((s) => s.name.length));
       const table = services.map((s) => `  ${s.name.padEnd(width)}  pid ${String(s.pid).padEnd(7)}  ${s.url}`).join("\n");
       return {

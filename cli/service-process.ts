@@ -29,7 +29,8 @@ function relay(stream: NodeJS.ReadableStream, name: string, out: NodeJS.Writable
 
 /** Starts `dbb <args>` as a child process serving on `host:port`. */
 export function spawnService(name: string, args: string[], options: { host: string; port: number; env: NodeJS.ProcessEnv }): ServiceProcess {
-  const child: ChildProcess = spawn(process.execPath, [DBB, ...args], { env: options.env, stdio: ["ignore", "pipe", "pipe"] });
+  // The IPC channel is never used for messages: its closing tells the child that we are gone (cli/main.ts stopOn).
+  const child: ChildProcess = spawn(process.execPath, [DBB, ...args], { env: options.env, stdio: ["ignore", "pipe", "pipe", "ipc"] });
   relay(child.stdout!, name, process.stdout);
   relay(child.stderr!, name, process.stderr);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
@@ -90,4 +91,26 @@ export async function waitHealthy(service: ServiceProcess, timeoutMs: number): P
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`${service.name} (pid ${service.pid}) did not answer ${health} within ${Math.round(timeoutMs / 1000)} s`);
+}
+
+/**
+ * Waits until `GET <path>` of the service answers 200 (the gateway's /ready: every subgraph up
+ * with the expected schema). Returns the last body when it does not within `timeoutMs`.
+ */
+export async function waitFor200(service: ServiceProcess, pathname: string, timeoutMs: number): Promise<string | undefined> {
+  const url = service.url.replace(/\/graphql$/, pathname);
+  const deadline = Date.now() + timeoutMs;
+  let last = "no answer";
+  while (service.running()) {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+      if (res.status === 200) return undefined;
+      last = await res.text();
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    if (Date.now() > deadline) return last;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return `${service.name} exited`;
 }

@@ -1,7 +1,8 @@
-import { execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { promisify } from "node:util";
 import { graphql } from "../support/graphql-client";
 import { DBB, freePorts, ServiceProcess, spawnDbb } from "../support/processes";
 import { emptyFields, readmeGraphqlBlocks, variablesFor } from "../support/readme-examples";
@@ -27,11 +28,16 @@ beforeAll(async () => {
   const env: NodeJS.ProcessEnv = { ...process.env, DBB_DATA_DIR: dataDir, DBB_LOG_LEVEL: "warn" };
   delete env.DBB_DATABASE_URL;
   delete env.NODE_ENV;
-  dev = await spawnDbb(["dev", "--port-base", String(base)], base, env, 300000);
-  await dev.waitForOutput(/GraphiQL:/);
+  // The token first (`dbb token` makes the data dir's signing key, which the services then use),
+  // without blocking this process: a blocked event loop misses the server closing idle sockets.
   const scopes = ["catalog:admin", "catalog:write", "butler:admin", ...["USDF", "FrDF", "UKDF", "SUMMIT"].map((f) => `agent:${f}`)];
-  token = execFileSync(process.execPath, [DBB, "token", "--subject", "readme", ...scopes.flatMap((s) => ["--scope", s])], { env, encoding: "utf8" }).trim();
-}, 300000);
+  const { stdout } = await promisify(execFile)(process.execPath, [DBB, "token", "--subject", "readme", ...scopes.flatMap((s) => ["--scope", s])], { env });
+  token = stdout.trim();
+  // A first start loads the demo; on two busy cores that has taken over four minutes.
+  dev = await spawnDbb(["dev", "--port-base", String(base)], base, env, 480000);
+  // Its own report, not just an answer on the port (another suite's service could hold it).
+  await dev.waitForOutput(/GraphiQL:/, 480000);
+}, 540000);
 
 afterAll(async () => {
   if (dev) expect(await dev.stop()).toBe(0);
