@@ -19,7 +19,7 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-/** Stops the service cleanly on Ctrl-C or SIGTERM. */
+/** Stops the service cleanly on Ctrl-C or SIGTERM, or when the `dbb dev` that started it is gone. */
 export function stopOn(close: () => Promise<void>): void {
   let stopping = false;
   const stop = async (signal: string) => {
@@ -36,6 +36,12 @@ export function stopOn(close: () => Promise<void>): void {
   };
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
+  // A service that `dbb dev` started holds an IPC channel to it: when dev goes (even killed with
+  // SIGKILL), the channel closes and the service stops too, instead of living on as an orphan.
+  if (typeof process.send === "function") {
+    if (process.connected) process.once("disconnect", () => void stop("parent process gone"));
+    else void stop("parent process gone");
+  }
 }
 
 export function buildProgram(): Command {

@@ -3,10 +3,11 @@ import { attachDids } from "../../subgraphs/replicas/attachment";
 import { addDids, AddDidInput } from "../../subgraphs/replicas/did";
 import { addReplicas } from "../../subgraphs/replicas/replica";
 import { addRse } from "../../subgraphs/replicas/rse";
-import { addRule } from "../../subgraphs/replicas/rule";
+import { addRule, deleteRule } from "../../subgraphs/replicas/rule";
 import { addScope } from "../../subgraphs/replicas/scope";
 import { claimTransfers, reportTransfer, TransferSettings } from "../../subgraphs/replicas/transfer";
 import { seededRandom } from "../../lib/seeded-random";
+import { LSSTCAM, lsstCamDetector, lsstCamPhysicalFilter } from "../../subgraphs/facility/instrument/lsstcam";
 
 /**
  * Demo data for `dbb dev`: the four facilities' RSEs, two nights of LSSTCam raw files with sky
@@ -16,15 +17,23 @@ import { seededRandom } from "../../lib/seeded-random";
 export const DEMO_ACCOUNT = "demo";
 export const DEMO_NIGHTS = [20250601, 20250602];
 export const DEMO_EXPOSURES_PER_NIGHT = 12;
+/** Science detectors of LSSTCam's centre raft: R22_S00, R22_S01, R22_S11 (obs_lsst's numbering). */
 export const DEMO_DETECTORS = [90, 91, 94];
 const BANDS = ["g", "r", "i", "z"];
 
 export interface DemoFile {
   name: string;
   night: number;
+  /** LSSTCam's exposure id: day_obs · 100000 + seq_num. */
   exposure: number;
+  seq: number;
+  /** `MC_O_<day_obs>_<seq_num>`, as the camera names on-sky exposures. */
+  obsId: string;
   detector: number;
+  /** The detector's `<raft>_<sensor>` name, e.g. R22_S11. */
+  detectorName: string;
   band: string;
+  physicalFilter: string;
   ra: number;
   dec: number;
   bytes: number;
@@ -36,18 +45,25 @@ export function demoFiles(): DemoFile[] {
   const files: DemoFile[] = [];
   for (const night of DEMO_NIGHTS) {
     for (let e = 1; e <= DEMO_EXPOSURES_PER_NIGHT; e++) {
-      const exposure = Number(`${night}${String(e).padStart(5, "0")}`);
+      const exposure = night * 100000 + e;
+      const obsId = `MC_O_${night}_${String(e).padStart(6, "0")}`;
       const band = BANDS[(e - 1) % BANDS.length];
+      const physicalFilter = lsstCamPhysicalFilter(band)!;
       // Half the pointings fall in the southern field the UK facility serves (dec < -30).
       const ra = Math.round(random() * 360 * 1e4) / 1e4;
       const dec = Math.round((e % 2 === 0 ? -60 + random() * 25 : -25 + random() * 20) * 1e4) / 1e4;
       for (const detector of DEMO_DETECTORS) {
+        const detectorName = lsstCamDetector(detector)!.fullName;
         files.push({
-          name: `LSSTCam/raw/${night}/MC_O_${night}_${String(e).padStart(6, "0")}/MC_O_${night}_${String(e).padStart(6, "0")}_R22_S${String(detector - 90).padStart(2, "0")}.fits`,
+          name: `LSSTCam/raw/${night}/${obsId}/${obsId}_${detectorName}.fits`,
           night,
           exposure,
+          seq: e,
+          obsId,
           detector,
+          detectorName,
           band,
+          physicalFilter,
           ra,
           dec,
           bytes: 18_000_000 + Math.floor(random() * 1_000_000),
@@ -89,13 +105,15 @@ export async function loadCatalogDemo(db: EntityManager, settings: TransferSetti
     bytes: f.bytes,
     adler32: f.adler32,
     metadata: {
-      instrument: "LSSTCam",
+      instrument: LSSTCAM,
       datasetType: "raw",
       day_obs: f.night,
+      seq_num: f.seq,
+      obs_id: f.obsId,
       exposure: f.exposure,
       detector: f.detector,
       band: f.band,
-      physical_filter: `${f.band}_57`,
+      physical_filter: f.physicalFilter,
       observation_type: "science",
       ra: f.ra,
       dec: f.dec,
@@ -117,6 +135,16 @@ export async function loadCatalogDemo(db: EntityManager, settings: TransferSetti
   await addRule(db, DEMO_ACCOUNT, { did: { scope: "raw", name: datasetOf(DEMO_NIGHTS[0]) }, rseExpression: "FRDF_DISK", comment: "raw to FrDF" });
   await completeTransfers(db, "FrDF", settings, () => "DONE");
   await addRule(db, DEMO_ACCOUNT, { did: { scope: "raw", name: datasetOf(DEMO_NIGHTS[1]) }, rseExpression: "FRDF_DISK", comment: "raw to FrDF" });
+  // The Summit keeps raws under a buffer rule until they are safe at USDF and FrDF. The first
+  // night is, so its buffer rule is gone and the Summit's copies are due for deletion by the
+  // Summit's agent (claimDeletions(facility: "SUMMIT")).
+  const buffer = await addRule(db, DEMO_ACCOUNT, {
+    did: { scope: "raw", name: datasetOf(DEMO_NIGHTS[0]) },
+    rseExpression: "SUMMIT_DISK",
+    purgeReplicas: true,
+    comment: "Summit buffer until safe at USDF and FrDF",
+  });
+  await deleteRule(db, buffer.id, { tombstoneDelaySeconds: 0 });
   // Southern-sky raws of the first night → UKDF from FrDF; one file keeps failing (STUCK).
   const southern = files.filter((f) => f.night === DEMO_NIGHTS[0] && f.dec < -30);
   await addDids(db, DEMO_ACCOUNT, [{ scope: "raw", name: "LSSTCam/raw/uk-footprint", type: "DATASET" }]);

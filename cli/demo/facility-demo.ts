@@ -1,7 +1,9 @@
 import type { EntityManager } from "typeorm";
+import { registerCollections, setCollectionChain } from "../../subgraphs/facility/collection";
 import { ingestDatasets } from "../../subgraphs/facility/ingest";
 import { polygon, Region } from "../../subgraphs/facility/sky/region";
 import { regionToHex } from "../../subgraphs/facility/sky/region-encoding";
+import { LSSTCAM, LSSTCAM_INSTRUMENT_RECORD, lsstCamDetector, lsstCamDetectorRecord } from "../../subgraphs/facility/instrument/lsstcam";
 import { DemoFile } from "./catalog-demo";
 
 /** LSSTCam's field of view (3.5 degrees across) pointed at ra, dec: a square on the sky. */
@@ -20,7 +22,7 @@ function fieldOfView(ra: number, dec: number): Region {
  * Ingests into a facility's Butler registry the demo raws the catalog holds there as AVAILABLE
  * replicas, as that facility's agent would after their transfers: dimension records (with a
  * visit and its sky region per exposure), the raw dataset type, the run, and a file record
- * pointing back at the DID.
+ * pointing back at the DID; and the CHAINED collection LSSTCam/defaults over the run.
  */
 export async function loadFacilityDemo(facilityDb: EntityManager, code: string, catalogDb: EntityManager, files: DemoFile[]): Promise<number> {
   const rows: Array<{ name: string }> = await catalogDb.query(
@@ -31,7 +33,7 @@ export async function loadFacilityDemo(facilityDb: EntityManager, code: string, 
   const held = files.filter((f) => here.has(f.name));
   if (!held.length) return 0;
   const records: Array<{ element: string; record: Record<string, unknown> }> = [
-    { element: "instrument", record: { name: "LSSTCam", visit_max: 1e9, exposure_max: 1e12, detector_max: 1000, class_name: "lsst.obs.lsst.LsstCam" } },
+    { element: "instrument", record: { ...LSSTCAM_INSTRUMENT_RECORD } },
   ];
   const seen = new Set<string>();
   const once = (key: string, element: string, record: Record<string, unknown>) => {
@@ -43,40 +45,42 @@ export async function loadFacilityDemo(facilityDb: EntityManager, code: string, 
     const night = String(f.night);
     const start = new Date(Date.UTC(Number(night.slice(0, 4)), Number(night.slice(4, 6)) - 1, Number(night.slice(6, 8)), 12));
     once(`day_obs/${f.night}`, "day_obs", {
-      instrument: "LSSTCam",
+      instrument: LSSTCAM,
       id: f.night,
       timespan: { begin: start.toISOString(), end: new Date(start.getTime() + 86400e3).toISOString() },
     });
-    once(`filter/${f.band}`, "physical_filter", { instrument: "LSSTCam", name: `${f.band}_57`, band: f.band });
-    once(`detector/${f.detector}`, "detector", { instrument: "LSSTCam", id: f.detector, full_name: `R22_S${String(f.detector - 90).padStart(2, "0")}`, purpose: "SCIENCE" });
-    const seq = f.exposure % 100000;
-    const begin = new Date(start.getTime() + 12 * 3600e3 + seq * 60e3);
-    once(`group/${f.exposure}`, "group", { instrument: "LSSTCam", name: begin.toISOString() });
+    once(`filter/${f.physicalFilter}`, "physical_filter", { instrument: LSSTCAM, name: f.physicalFilter, band: f.band });
+    once(`detector/${f.detector}`, "detector", lsstCamDetectorRecord(lsstCamDetector(f.detector)!));
+    const begin = new Date(start.getTime() + 12 * 3600e3 + f.seq * 60e3);
+    once(`group/${f.exposure}`, "group", { instrument: LSSTCAM, name: begin.toISOString() });
     once(`exposure/${f.exposure}`, "exposure", {
-      instrument: "LSSTCam",
+      instrument: LSSTCAM,
       id: f.exposure,
-      obs_id: `MC_O_${f.night}_${String(seq).padStart(6, "0")}`,
-      physical_filter: `${f.band}_57`,
+      obs_id: f.obsId,
+      physical_filter: f.physicalFilter,
       group: begin.toISOString(),
       day_obs: f.night,
+      seq_num: f.seq,
       exposure_time: 30,
       observation_type: "science",
+      observation_reason: "science",
+      can_see_sky: true,
       tracking_ra: f.ra,
       tracking_dec: f.dec,
       timespan: { begin: begin.toISOString(), end: new Date(begin.getTime() + 30e3).toISOString() },
     });
     // One visit per exposure, as a one-snap visit system defines them, with the camera's field of view.
     once(`visit/${f.exposure}`, "visit", {
-      instrument: "LSSTCam",
+      instrument: LSSTCAM,
       id: f.exposure,
-      name: `MC_O_${f.night}_${String(seq).padStart(6, "0")}`,
-      physical_filter: `${f.band}_57`,
+      name: f.obsId,
+      physical_filter: f.physicalFilter,
       day_obs: f.night,
       exposure_time: 30,
       timespan: { begin: begin.toISOString(), end: new Date(begin.getTime() + 30e3).toISOString() },
       region: regionToHex(fieldOfView(f.ra, f.dec)),
     });
-    once(`visit_definition/${f.exposure}`, "visit_definition", { instrument: "LSSTCam", exposure: f.exposure, visit: f.exposure });
+    once(`visit_definition/${f.exposure}`, "visit_definition", { instrument: LSSTCAM, exposure: f.exposure, visit: f.exposure });
   }
   const result = await ingestDatasets(facilityDb, {
     dimensionRecords: records,
@@ -85,7 +89,7 @@ export async function loadFacilityDemo(facilityDb: EntityManager, code: string, 
     datasets: held.map((f) => ({
       datasetType: "raw",
       run: "LSSTCam/raw/all",
-      dataId: { instrument: "LSSTCam", detector: f.detector, exposure: f.exposure },
+      dataId: { instrument: LSSTCAM, detector: f.detector, exposure: f.exposure },
       files: [
         {
           path: f.name,
@@ -98,5 +102,8 @@ export async function loadFacilityDemo(facilityDb: EntityManager, code: string, 
       ],
     })),
   });
+  // The instrument's default search path, as obs_lsst's repositories have it.
+  await registerCollections(facilityDb, [{ name: "LSSTCam/defaults", type: "CHAINED", doc: "LSSTCam's default collections" }]);
+  await setCollectionChain(facilityDb, "LSSTCam/defaults", ["LSSTCam/raw/all"]);
   return result.datasetsInserted;
 }

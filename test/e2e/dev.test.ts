@@ -1,37 +1,78 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { EXAMPLE_QUERIES } from "../../gateway/graphiql/examples";
+import { lsstCamDetector } from "../../subgraphs/facility/instrument/lsstcam";
 import { graphql, ok } from "../support/graphql-client";
-import { freePorts, spawnDbb } from "../support/processes";
+import { freePorts, ServiceProcess, spawnDbb } from "../support/processes";
 
 /**
- * `npm start` runs `dbb dev`: the whole local federation on embedded databases with demo data.
- * Brought up as a user would, queried through the gateway, stopped with Ctrl-C, started again.
+ * `npm start` runs `dbb dev`: the whole local federation on embedded databases with demo data,
+ * each service in its own process. Brought up as a user would, queried through the gateway, one
+ * facility stopped by its printed PID, stopped with Ctrl-C, started again.
  */
+/** A first start loads the demo; on two busy cores that has taken over four minutes. */
+const START_MS = 480000;
 let dataDir: string;
-beforeAll(() => {
-  dataDir = mkdtempSync(path.join(tmpdir(), "dbb-dev-"));
-});
-afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+let base: number;
+let env: NodeJS.ProcessEnv;
+let dev: ServiceProcess | undefined;
+let services: Array<{ name: string; pid: number; url: string }> = [];
 
-it("starts catalog, four facilities and the gateway with demo data, and reuses the data next time", async () => {
-  const [base] = await freePorts(6, 15000, 20000);
-  const env: NodeJS.ProcessEnv = { ...process.env, DBB_DATA_DIR: dataDir, DBB_LOG_LEVEL: "warn" };
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The services table `dbb dev` prints: `  facility UKDF  pid 1234  http://127.0.0.1:4004/graphql`. */
+function servicesOf(output: string) {
+  return [...output.matchAll(/^ {2}(catalog|gateway|facility \S+)\s+pid (\d+)\s+(http:\S+)$/gm)].map((m) => ({ name: m[1], pid: Number(m[2]), url: m[3] }));
+}
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(path.join(tmpdir(), "dbb-dev-"));
+  [base] = await freePorts(6, 15000, 20000);
+  env = { ...process.env, DBB_DATA_DIR: dataDir, DBB_LOG_LEVEL: "warn" };
   delete env.DBB_DATABASE_URL;
-  const first = await spawnDbb(["dev", "--port-base", String(base)], base, env, 180000);
-  expect(first.output()).toMatch(/GraphiQL: http:\/\/127\.0\.0\.1:\d+\//);
-  expect(first.output()).toMatch(/demo data loaded/);
+});
+afterAll(async () => {
+  await dev?.kill();
+  for (const s of services) if (alive(s.pid)) process.kill(s.pid, "SIGKILL");
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+it("starts catalog, four facilities and the gateway in their own processes with demo data, and prints each one's PID and port", async () => {
+  dev = await spawnDbb(["dev", "--port-base", String(base)], base, env, START_MS);
+  // Its own report, not just an answer on the port (another suite's service could hold it).
+  await dev.waitForOutput(/GraphiQL: http:\/\/127\.0\.0\.1:\d+\//, START_MS);
+  expect(dev.output()).toMatch(/demo data loaded/);
+  services = servicesOf(dev.output());
+  expect(services.map((s) => s.name)).toEqual(["catalog", "facility USDF", "facility FrDF", "facility UKDF", "facility SUMMIT", "gateway"]);
+  expect(services.map((s) => s.url)).toEqual([1, 2, 3, 4, 5, 0].map((i) => `http://127.0.0.1:${base + i}/graphql`));
+  expect(new Set([dev.child.pid, ...services.map((s) => s.pid)]).size).toBe(7);
+  for (const s of services) {
+    // A real process, running this service.
+    expect({ name: s.name, alive: alive(s.pid) }).toEqual({ name: s.name, alive: true });
+    const cmdline = readFileSync(`/proc/${s.pid}/cmdline`, "utf8").split("\0").join(" ");
+    expect(cmdline).toContain(s.name === "catalog" ? "serve replicas" : s.name === "gateway" ? "serve gateway" : `serve facility --facility ${s.name.split(" ")[1]}`);
+    expect((await fetch(s.url.replace(/graphql$/, "health"))).status).toBe(200);
+  }
   const ready = await fetch(`http://127.0.0.1:${base}/ready`);
   expect(ready.status).toBe(200);
   const page = await fetch(`http://127.0.0.1:${base}/`);
   expect(page.status).toBe(200);
   expect(await page.text()).toMatch(/graphiql/i);
+}, START_MS + 60000);
 
+it("serves the demo through the gateway: rules in three states, Butler datasets, GraphiQL's saved examples", async () => {
   const q = `{ rules { nodes { state } }
     facility(code: "FrDF") { code datasets(datasetType: "raw", collections: ["LSSTCam/raw/all"], where: "exposure.day_obs = 20250601") { totalCount } }
     dids(scope: "raw", type: FILE, first: 1) { nodes { replicas { facilityCode state butlerDataset { datasetType } } } } }`;
-  const data = await ok(first.url, q);
+  const data = await ok(dev!.url, q);
   expect(new Set(data.rules.nodes.map((n: any) => n.state))).toEqual(new Set(["OK", "REPLICATING", "STUCK"]));
   expect(data.facility.datasets.totalCount).toBe(36);
   const usdf = data.dids.nodes[0].replicas.find((r: any) => r.facilityCode === "USDF");
@@ -40,16 +81,85 @@ it("starts catalog, four facilities and the gateway with demo data, and reuses t
   // GraphiQL's saved examples, with their variables, answer on the demo data.
   const answers = new Map<string, any>();
   for (const example of EXAMPLE_QUERIES) {
-    const res = await graphql(first.url, example.query, example.variables ? JSON.parse(example.variables) : undefined);
+    const res = await graphql(dev!.url, example.query, example.variables ? JSON.parse(example.variables) : undefined);
     expect({ example: example.title, errors: res.errors ?? [] }).toEqual({ example: example.title, errors: [] });
     answers.set(example.title, res.data);
   }
   expect(answers.get("Where is a file, and is it ingested?").did.replicas.length).toBeGreaterThan(0);
   expect(answers.get("Raws covering a sky position").facility.datasets.totalCount).toBeGreaterThan(0);
-  expect(await first.stop()).toBe(0);
+});
 
-  const second = await spawnDbb(["dev", "--port-base", String(base)], base, env, 180000);
-  expect(second.output()).toMatch(/existing data reused/);
-  expect((await ok(second.url, `{ rules { totalCount } }`)).rules.totalCount).toBe(4);
-  expect(await second.stop()).toBe(0);
-}, 400000);
+it("names the demo's detectors as LSSTCam does, and the catalog's metadata agrees with the facilities' Butler records", async () => {
+  const data = await ok(
+    dev!.url,
+    `{ facility(code: "USDF") { dimensionRecords(element: "detector") { nodes { record } } }
+       dids(scope: "raw", type: FILE, first: 100) { totalCount nodes { name metadata replicas { facilityCode butlerDataset { dataId } } } } }`,
+  );
+  const detectors = data.facility.dimensionRecords.nodes.map((n: any) => n.record);
+  expect(detectors.map((r: any) => [r.id, r.full_name, r.raft, r.name_in_raft, r.purpose])).toEqual([
+    [90, "R22_S00", "R22", "S00", "SCIENCE"],
+    [91, "R22_S01", "R22", "S01", "SCIENCE"],
+    [94, "R22_S11", "R22", "S11", "SCIENCE"],
+  ]);
+  expect(data.dids.totalCount).toBe(72);
+  for (const did of data.dids.nodes) {
+    const m = did.metadata;
+    expect(did.name).toBe(`LSSTCam/raw/${m.day_obs}/${m.obs_id}/${m.obs_id}_${lsstCamDetector(m.detector)!.fullName}.fits`);
+    expect(m.obs_id).toBe(`MC_O_${m.day_obs}_${String(m.seq_num).padStart(6, "0")}`);
+    expect(m.exposure).toBe(m.day_obs * 100000 + m.seq_num);
+    expect(["g_6", "r_57", "i_39", "z_20"]).toContain(m.physical_filter);
+    for (const r of did.replicas.filter((r: any) => r.butlerDataset)) {
+      expect(r.butlerDataset.dataId).toMatchObject({
+        instrument: m.instrument,
+        detector: m.detector,
+        exposure: m.exposure,
+        day_obs: m.day_obs,
+        band: m.band,
+        physical_filter: m.physical_filter,
+      });
+    }
+  }
+});
+
+it("keeps running when one facility is stopped by its PID, and the gateway answers the rest with FACILITY_UNAVAILABLE for it", async () => {
+  const { replicas } = await ok(dev!.url, `{ replicas(rse: "UKDF_DISK", state: AVAILABLE, first: 1) { nodes { scope name } } }`);
+  const file = replicas.nodes[0];
+  const query = `query($s: String!, $n: String!) { did(scope: $s, name: $n) { name replicas { facilityCode state butlerDataset { datasetType } } } }`;
+  const before = await ok(dev!.url, query, { s: file.scope, n: file.name });
+  expect(before.did.replicas.map((r: any) => [r.facilityCode, r.butlerDataset?.datasetType])).toEqual(
+    expect.arrayContaining([["UKDF", "raw"], ["USDF", "raw"], ["FrDF", "raw"]]),
+  );
+
+  const ukdf = services.find((s) => s.name === "facility UKDF")!;
+  process.kill(ukdf.pid, "SIGTERM"); // what `kill <pid>` sends
+  await dev!.waitForOutput(new RegExp(`facility UKDF \\(pid ${ukdf.pid}\\) exited with exit code 0`));
+  expect(alive(ukdf.pid)).toBe(false);
+  expect(dev!.child.exitCode).toBeNull();
+
+  const res = await graphql(dev!.url, query, { s: file.scope, n: file.name });
+  expect(res.errors?.map((e) => [e.extensions?.code, e.extensions?.facility])).toEqual([["FACILITY_UNAVAILABLE", "UKDF"]]);
+  const byFacility = Object.fromEntries(res.data.did.replicas.map((r: any) => [r.facilityCode, r]));
+  expect(byFacility.UKDF).toEqual({ facilityCode: "UKDF", state: "AVAILABLE", butlerDataset: null });
+  expect(byFacility.USDF.butlerDataset).toEqual({ datasetType: "raw" });
+  expect(byFacility.FrDF.butlerDataset).toEqual({ datasetType: "raw" });
+  for (const s of services.filter((s) => s !== ukdf)) expect({ name: s.name, alive: alive(s.pid) }).toEqual({ name: s.name, alive: true });
+});
+
+it("stops every service on Ctrl-C with exit code 0", async () => {
+  expect(await dev!.stop()).toBe(0);
+  for (const s of services) expect({ name: s.name, alive: alive(s.pid) }).toEqual({ name: s.name, alive: false });
+});
+
+it("reuses the data on the next start, and leaves no service behind when dbb dev itself is killed", async () => {
+  dev = await spawnDbb(["dev", "--port-base", String(base)], base, env, START_MS);
+  await dev.waitForOutput(/GraphiQL:/, START_MS);
+  expect(dev.output()).toMatch(/existing data reused/);
+  services = servicesOf(dev.output());
+  expect((await ok(dev.url, `{ rules { totalCount } }`)).rules.totalCount).toBe(4);
+  expect((await ok(dev.url, `{ facility(code: "UKDF") { datasets(datasetType: "raw", collections: ["LSSTCam/raw/all"]) { totalCount } } }`)).facility.datasets.totalCount).toBeGreaterThan(0);
+
+  await dev.kill(); // SIGKILL: no chance to stop its children; they notice their parent is gone
+  for (const s of services) {
+    while (alive(s.pid)) await new Promise((r) => setTimeout(r, 100));
+  }
+}, START_MS + 60000);

@@ -10,6 +10,8 @@ export interface ServiceProcess {
   port: number;
   url: string;
   output(): string;
+  /** Waits until the output matches `pattern` (fails if the process exits first or after `timeoutMs`); returns the match. */
+  waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
   /** Ctrl-C, and the exit code (null when it had not stopped 30 s later and was killed). */
   stop(): Promise<number | null>;
   /** As a crash: SIGKILL. */
@@ -59,6 +61,17 @@ export async function spawnDbb(args: string[], port: number, env: NodeJS.Process
           port,
           url: `http://127.0.0.1:${port}/graphql`,
           output: () => output,
+          waitForOutput: async (pattern: RegExp, waitMs = 60000) => {
+            const until = Date.now() + waitMs;
+            for (;;) {
+              const m = output.match(pattern);
+              if (m) return m;
+              if (child.exitCode !== null || Date.now() > until) {
+                throw new Error(`dbb ${args.join(" ")} ${child.exitCode !== null ? `exited with ${child.exitCode}` : `printed nothing like ${pattern} within ${waitMs} ms`}: ${output}`);
+              }
+              await new Promise((r) => setTimeout(r, 50));
+            }
+          },
           stop: async () => {
             if (child.exitCode === null) child.kill("SIGINT");
             // A service that does not stop within 30 s on Ctrl-C is a failure: killed, it exits with null.
