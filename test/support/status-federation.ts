@@ -4,6 +4,7 @@ import { GatewayService, startGateway } from "../../gateway/server";
 import { startTestCatalog, TestCatalog } from "./catalog";
 import { startTestFacility, TestFacility } from "./facility";
 import { ok } from "./graphql-client";
+import { LSSTCAM_DETECTORS, LSSTCAM_INSTRUMENT_RECORD, lsstCamDetectorRecord } from "../../subgraphs/facility/instrument/lsstcam";
 
 /**
  * A federation for "where are these files, and are they ingested?": a catalog and four
@@ -28,13 +29,6 @@ export interface StatusFederation {
 }
 
 export const statusFileName = (i: number) => `LSSTCam/raw/20250601/MC_O_20250601_${String(1 + Math.floor(i / 189)).padStart(6, "0")}_d${i % 189}.fits`;
-
-/** LSSTCam's science sensors are numbered raft by raft (R01…R43 without the corners), S00…S22 within one. */
-function scienceDetectorName(id: number): string {
-  const rafts = ["R01", "R02", "R03", "R10", "R11", "R12", "R13", "R14", "R20", "R21", "R22", "R23", "R24", "R30", "R31", "R32", "R33", "R34", "R41", "R42", "R43"];
-  const sensors = ["S00", "S01", "S02", "S10", "S11", "S12", "S20", "S21", "S22"];
-  return `${rafts[Math.floor(id / 9)]}_${sensors[id % 9]}`;
-}
 
 /** Where the status data goes: the catalog and each facility, with tokens that may write there. */
 export interface StatusTargets {
@@ -71,11 +65,11 @@ function statusIngestInput(names: string[]) {
   const exposures = [...new Set(names.map((_, i) => 1 + Math.floor(i / 189)))];
   return {
     dimensionRecords: [
-      { element: "instrument", record: { name: "LSSTCam", visit_max: 1e9, exposure_max: 1e12, detector_max: 1000, class_name: "lsst.obs.lsst.LsstCam" } },
+      { element: "instrument", record: { ...LSSTCAM_INSTRUMENT_RECORD } },
       { element: "physical_filter", record: { instrument: "LSSTCam", name: "r_57", band: "r" } },
       { element: "day_obs", record: { instrument: "LSSTCam", id: 20250601 } },
       { element: "group", record: { instrument: "LSSTCam", name: "g1" } },
-      ...Array.from({ length: 189 }, (_, d) => ({ element: "detector", record: { instrument: "LSSTCam", id: d, full_name: scienceDetectorName(d), purpose: "SCIENCE" } })),
+      ...LSSTCAM_DETECTORS.filter((d) => d.purpose === "SCIENCE").map((d) => ({ element: "detector", record: lsstCamDetectorRecord(d) })),
       ...exposures.map((e) => ({
         element: "exposure",
         record: { instrument: "LSSTCam", id: 2025060100000 + e, obs_id: `MC_O_20250601_${String(e).padStart(6, "0")}`, physical_filter: "r_57", day_obs: 20250601, group: "g1" },
