@@ -52,6 +52,18 @@ async function checkFacility(opts: ClientOptions): Promise<void> {
   }
 }
 
+interface ImportSummary {
+  format: string;
+  datasetTypes: number;
+  collections: number;
+  dimensionRecordsInserted: number;
+  datasets: number;
+  datasetsInserted: number;
+  associations: number;
+  conflictingRecordsKept: number;
+  conflictingRecordExamples: Array<{ element: string; key: Record<string, unknown>; fields: string[]; stored: Record<string, unknown>; given: Record<string, unknown> }>;
+}
+
 /** The import file's text: a YAML export, a zip index JSON, or a Butler zip (its index is read). */
 function importContent(file: string): string {
   const bytes = readFileSync(file);
@@ -94,18 +106,27 @@ export function registerFacilityCommands(program: Command, serve: Command): void
       if (!token) throw new Error("set DBB_TOKEN to a token with the scope agent:<FACILITY> or butler:admin (see `dbb token`)");
       const content = importContent(file);
       await checkFacility(opts);
-      const data = await facilityRequest<{ importButlerData: Record<string, number | string> }>(
+      const data = await facilityRequest<{ importButlerData: ImportSummary }>(
         opts,
         `mutation($content: String!, $didScope: String) { importButlerData(content: $content, didScope: $didScope) {
-           format datasetTypes collections dimensionRecordsInserted datasets datasetsInserted associations } }`,
+           format datasetTypes collections dimensionRecordsInserted datasets datasetsInserted associations
+           conflictingRecordsKept conflictingRecordExamples { element key fields stored given } } }`,
         { content, didScope: opts.didScope ?? null },
         token,
       );
       const r = data.importButlerData;
       process.stdout.write(
         `imported ${file} (${r.format}) into ${opts.facility}: ${r.datasets} datasets (${r.datasetsInserted} new), ` +
-          `${r.dimensionRecordsInserted} new dimension records, ${r.datasetTypes} dataset types, ${r.collections} collections, ${r.associations} associations\n`,
+          `${r.dimensionRecordsInserted} new dimension records, ${r.datasetTypes} dataset types, ${r.collections} collections, ${r.associations} associations, ` +
+          `${r.conflictingRecordsKept} differing dimension records kept as stored\n`,
       );
+      for (const c of r.conflictingRecordExamples) {
+        const show = (v: Record<string, unknown>) => c.fields.map((f) => `${f}=${JSON.stringify(v[f])}`).join(", ");
+        process.stdout.write(`  kept ${c.element} ${JSON.stringify(c.key)}: stored ${show(c.stored)}; the file has ${show(c.given)}\n`);
+      }
+      if (r.conflictingRecordsKept > r.conflictingRecordExamples.length) {
+        process.stdout.write(`  … and ${r.conflictingRecordsKept - r.conflictingRecordExamples.length} more\n`);
+      }
     });
   butler
     .command("export")
