@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { startTestFacility, TestFacility } from "../support/facility";
+import { Client } from "pg";
+import { INGEST, startTestFacility, TestFacility } from "../support/facility";
 
 /**
  * Removal from a facility's registry (removal.ts): removeDatasets, removeRuns, removeCollections,
@@ -144,5 +145,31 @@ describe("removeCollections", () => {
     const after = await state();
     expect(after.collections.map((c: any) => c.name)).toEqual(["imported_g"]);
     expect(after).toMatchObject({ links: 0, datasets: 4 });
+  });
+});
+
+describe("a removal running while an agent writes", () => {
+  it("makes an ingest into the run being removed wait, then answer COLLECTION_NOT_FOUND (not a foreign-key failure)", async () => {
+    await f.ok(`mutation { registerCollection(name: "doomed", type: RUN) { name } }`);
+    // A removal of the run, in flight: its transaction holds the run's row.
+    const removal = new Client({ connectionString: f.config.database.url });
+    await removal.connect();
+    try {
+      await removal.query("BEGIN");
+      await removal.query(`SELECT id FROM collections WHERE name = 'doomed' FOR UPDATE`);
+      await removal.query(`DELETE FROM collections WHERE name = 'doomed'`);
+      const ingest = f.raw(INGEST, { input: { datasets: [{ datasetType: "bias", run: "doomed", dataId: { instrument: "Cam1", detector: 1 } }] } }, f.tokens.agent);
+      // Wait until the ingest waits on the removal's lock.
+      for (;;) {
+        const [{ n }] = (await removal.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)).rows;
+        if (n > 0) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await removal.query("COMMIT");
+      const res = await ingest;
+      expect(res.errors?.[0].extensions?.code).toBe("COLLECTION_NOT_FOUND");
+    } finally {
+      await removal.end();
+    }
   });
 });
