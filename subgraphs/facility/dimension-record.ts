@@ -188,7 +188,7 @@ function fieldOfColumn(name: string): string {
 }
 
 /**
- * Inserts records (of any elements) or checks them against the stored ones, set-based: three
+ * Inserts records (of any elements) or checks them against the stored ones, set-based: two
  * statements per element. `items` carry the index reported in errors.
  */
 export async function insertDimensionRecords(

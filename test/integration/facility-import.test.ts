@@ -76,6 +76,8 @@ describe("daf_butler YAML export", () => {
     expect((await usdf.errorOf(IMPORT, { content: EXPORT.replace("version: 1.0.2", "version: 2.0.0") })).code).toBe("IMPORT_FORMAT_ERROR");
     expect((await usdf.errorOf(IMPORT, { content: EXPORT.replace("type: associations", "type: mystery") })).code).toBe("IMPORT_FORMAT_ERROR");
     expect((await usdf.errorOf(IMPORT, { content: `{"index_version": "V2"}` })).code).toBe("IMPORT_FORMAT_ERROR");
+    const integerIds = await usdf.errorOf(IMPORT, { content: EXPORT.replace(/(collection_type: TAGGED\n  dataset_ids:\n  - )[^\n]+/, "$142") });
+    expect(integerIds).toMatchObject({ code: "IMPORT_FORMAT_ERROR", message: expect.stringMatching(/integer IDs of old exports are not supported/) });
     // A detector that differs from the stored one is not a refusal: the stored record is kept, as butler import does.
     const kept = (await usdf.ok(`mutation($content: String!) { importButlerData(content: $content) { datasetsInserted conflictingRecordsKept conflictingRecordExamples { element fields stored given } } }`, {
       content: EXPORT.replace("purpose: SCIENCE", "purpose: WAVEFRONT"),

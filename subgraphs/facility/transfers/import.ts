@@ -139,7 +139,10 @@ export function planYamlImport(text: string, didScope?: string | null): ImportPl
           });
         }
         break;
-      case "associations":
+      case "associations": {
+        const ids = [...list(entry.dataset_ids), ...(list(entry.validity_ranges) as Array<Record<string, any>>).flatMap((v) => list(v?.dataset_ids))];
+        const integer = ids.find((id) => typeof id !== "string");
+        if (integer !== undefined) throw formatError(`data entry ${i}: dataset ID ${String(integer)} is not a UUID (integer IDs of old exports are not supported)`, at);
         if (entry.collection_type === "TAGGED") plan.tagged.push({ collection: String(entry.collection), ids: list(entry.dataset_ids).map(String) });
         else if (entry.collection_type === "CALIBRATION") {
           for (const v of list(entry.validity_ranges) as Array<Record<string, any>>) {
@@ -148,6 +151,7 @@ export function planYamlImport(text: string, didScope?: string | null): ImportPl
           }
         } else throw formatError(`data entry ${i}: associations of a ${String(entry.collection_type)} collection`, at);
         break;
+      }
       default:
         throw formatError(`data entry ${i} has the unknown type '${String(entry.type)}'`, at);
     }
