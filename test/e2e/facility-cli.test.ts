@@ -81,7 +81,7 @@ it("serves two facilities from one data dir and imports and exports a Butler exp
 
   expect(await fr.stop()).toBe(0);
   expect(await us.stop()).toBe(0);
-});
+}, 240000);
 
 it("imports daf_butler's overlapping exports, then removes runs and datasets through the dbb command: dry run, confirmation, counts", async () => {
   const port = nextPort();
