@@ -145,8 +145,9 @@ export async function registerCollections(db: EntityManager, inputs: RegisterCol
  */
 export async function resolveRuns(db: EntityManager, names: string[], create: boolean, items: number[], argument: string): Promise<Map<string, number>> {
   const unique = [...new Set(names)];
+  // KEY SHARE: a run being removed (removal.ts locks it FOR UPDATE) is waited for, then seen gone.
   const rows: Array<{ id: number; name: string; type: CollectionType }> = await db.query(
-    `SELECT id, name, type FROM collections WHERE name = ANY($1::text[])`,
+    `SELECT id, name, type FROM collections WHERE name = ANY($1::text[]) ORDER BY id FOR KEY SHARE`,
     [unique],
   );
   const found = new Map(rows.map((r) => [r.name, r]));
@@ -189,6 +190,8 @@ async function collectionOfType(db: EntityManager, name: string, type: Collectio
 /** Replaces the children of a CHAINED collection (names, in search order); refuses cycles. */
 export async function setCollectionChain(db: EntityManager, parentName: string, childNames: string[]): Promise<void> {
   const parent = await collectionOfType(db, parentName, "CHAINED", "parent", true);
+  // Children being removed concurrently (removal.ts) are waited for, then not found.
+  await db.query(`SELECT id FROM collections WHERE name = ANY($1::text[]) ORDER BY id FOR KEY SHARE`, [childNames]);
   const all = await allCollections(db);
   const byName = new Map(all.map((c) => [c.name, c]));
   const byId = new Map(all.map((c) => [c.id, c]));
@@ -231,6 +234,8 @@ function checkIds(ids: string[], argument: string): string[] {
 }
 
 async function requireDatasets(db: EntityManager, ids: string[], argument: string): Promise<void> {
+  // Datasets being removed concurrently (removal.ts) are waited for, then not found.
+  await db.query(`SELECT id FROM datasets WHERE id = ANY($1::uuid[]) ORDER BY id FOR KEY SHARE`, [ids]);
   const missing: Array<{ ord: number; id: string }> = await db.query(
     `SELECT i.ord, i.id FROM unnest($1::uuid[]) WITH ORDINALITY AS i(id, ord) LEFT JOIN datasets d ON d.id = i.id WHERE d.id IS NULL ORDER BY i.ord LIMIT 1`,
     [ids],

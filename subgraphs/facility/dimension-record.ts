@@ -12,9 +12,15 @@ import { dateToMicros, formatUtc, toUtcText } from "./time";
 
 /**
  * Dimension records (exposure, visit, detector, physical_filter, …): validated against the
- * universe, inserted set-based, and checked against what is stored: a record with the key of a
- * stored one must equal it (DIMENSION_CONFLICT otherwise), as daf_butler's insertDimensionData with
- * skip_existing checks nothing but a registry must not hold two truths.
+ * universe, inserted set-based, and checked against what is stored. Two ways to meet a stored
+ * record with the same key:
+ *   - "strict" (ingestDatasets by default): it must equal the stored one (DIMENSION_CONFLICT
+ *     otherwise), so an agent never writes a second truth;
+ *   - "keepStored" (imports, as daf_butler's import inserts with skip_existing): the stored record
+ *     is kept as it is and the differing ones are counted and a few returned as examples
+ *     (two real exports of one instrument often differ in small fields: visit_system null vs 0).
+ * A record with a new key that clashes with a stored one on an alternate key (detector full_name,
+ * exposure obs_id, …) is DIMENSION_CONFLICT in both modes: it is not the stored record.
  */
 
 export interface DimensionRecordInput {
@@ -150,8 +156,35 @@ function recordsetColumns(t: DimensionTable): string {
   return ["_item integer", ...t.columns.map((c) => `${q(c.name)} ${SQL_TYPES[c.type]}`)].join(", ");
 }
 
+export type RecordConflictMode = "strict" | "keepStored";
+
+/** A record that differed from the stored one with its key, which was kept. */
+export interface KeptRecordConflict {
+  element: string;
+  /** The primary key values of the record (its required dimensions and its own key). */
+  key: Record<string, unknown>;
+  /** The fields that differ (timespan and region as one field each). */
+  fields: string[];
+  /** Those fields as stored (and kept). */
+  stored: Record<string, unknown>;
+  /** Those fields as given (and not written). */
+  given: Record<string, unknown>;
+}
+
 export interface RecordWriteResult {
   inserted: number;
+  /** Records (with a stored key) that differed from the stored record and were not written ("keepStored" only). */
+  conflictingKept: number;
+  /** The first few of them, in input order. */
+  conflictExamples: KeptRecordConflict[];
+}
+
+/** How many kept conflicts an answer shows. */
+export const KEPT_CONFLICT_EXAMPLES = 5;
+
+/** The client-facing field a column belongs to (timespan_begin/_end → timespan). */
+function fieldOfColumn(name: string): string {
+  return name === "timespan_begin" || name === "timespan_end" ? "timespan" : name;
 }
 
 /**
@@ -163,6 +196,7 @@ export async function insertDimensionRecords(
   inputs: DimensionRecordInput[],
   itemOffset = 0,
   itemField = "dimensionRecords",
+  mode: RecordConflictMode = "strict",
 ): Promise<RecordWriteResult> {
   const byElement = new Map<string, Array<StoredRecord & { _item: number }>>();
   inputs.forEach((input, i) => {
@@ -172,7 +206,7 @@ export async function insertDimensionRecords(
     if (!byElement.has(t.element.name)) byElement.set(t.element.name, []);
     byElement.get(t.element.name)!.push({ ...stored, _item: item });
   });
-  let inserted = 0;
+  const result: RecordWriteResult = { inserted: 0, conflictingKept: 0, conflictExamples: [] };
   for (const [name, rows] of byElement) {
     const t = dimensionTable(name)!;
     const cols = t.columns.map((c) => q(c.name)).join(", ");
@@ -185,31 +219,56 @@ export async function insertDimensionRecords(
        SELECT count(*) AS n FROM ins`,
       [json],
     );
-    inserted += n;
+    result.inserted += Number(n);
     const pkJoin = t.primaryKey.map((k) => `s.${q(k)} = r.${q(k)}`).join(" AND ");
-    const rowOf = (alias: string) => `ROW(${t.columns.map((c) => `${alias}.${q(c.name)}`).join(", ")})`;
-    const conflicts: Array<{ item: number; missing: boolean }> = await db.query(
-      `SELECT r._item AS item, s.${q(t.primaryKey[0])} IS NULL AS missing
+    // The bounds follow from the region; comparing the region is enough.
+    const compared = t.columns.filter((c) => c.role !== "bounds");
+    const rowOf = (alias: string) => `ROW(${compared.map((c) => `${alias}.${q(c.name)}`).join(", ")})`;
+    const differing = `array_remove(ARRAY[${compared.map((c) => `CASE WHEN s.${q(c.name)} IS DISTINCT FROM r.${q(c.name)} THEN '${c.name}' END`).join(", ")}], NULL)`;
+    const conflicts: Array<{ item: number; missing: boolean; total: string; fields: string[] | null; s: Record<string, unknown> | null; r: Record<string, unknown> }> = await db.query(
+      `SELECT r._item AS item, s.${q(t.primaryKey[0])} IS NULL AS missing, count(*) OVER (PARTITION BY s.${q(t.primaryKey[0])} IS NULL) AS total,
+              ${differing} AS fields, to_jsonb(s) AS s, to_jsonb(r) AS r
        FROM jsonb_to_recordset($1::jsonb) AS r(${recordsetColumns(t)})
        LEFT JOIN ${t.table} s ON ${pkJoin}
        WHERE s.${q(t.primaryKey[0])} IS NULL OR ${rowOf("s")} IS DISTINCT FROM ${rowOf("r")}
-       ORDER BY r._item LIMIT 1`,
+       ORDER BY s.${q(t.primaryKey[0])} IS NOT NULL, r._item LIMIT ${mode === "strict" ? 1 : KEPT_CONFLICT_EXAMPLES}`,
       [json],
     );
-    if (conflicts.length) {
-      const { item, missing } = conflicts[0];
+    const clash = conflicts.find((c) => c.missing) ?? (mode === "strict" ? conflicts[0] : undefined);
+    if (clash) {
+      const { item, missing } = clash;
       const row = rows.find((r) => r._item === item)!;
       const key = Object.fromEntries(t.primaryKey.map((k) => [k, row[k]]));
       throw facilityError(
         FacilityErrorCode.DIMENSION_CONFLICT,
         missing
           ? `item ${item}: the ${name} record ${JSON.stringify(key)} clashes on an alternate key (${t.element.alternateKeys.join(", ")}) with a stored record`
-          : `item ${item}: the ${name} record ${JSON.stringify(key)} differs from the stored (or an earlier) record with the same key`,
-        { item, argument: itemField, element: name, key },
+          : `item ${item}: the ${name} record ${JSON.stringify(key)} differs from the stored (or an earlier) record with the same key in ${(clash.fields ?? []).join(", ")}`,
+        { item, argument: itemField, element: name, key, ...(missing ? {} : { fields: [...new Set((clash.fields ?? []).map(fieldOfColumn))] }) },
       );
     }
+    if (conflicts.length) {
+      result.conflictingKept += Number(conflicts[0].total);
+      for (const c of conflicts) {
+        if (result.conflictExamples.length >= KEPT_CONFLICT_EXAMPLES) break;
+        const fields = [...new Set((c.fields ?? []).map(fieldOfColumn))];
+        const pick = (row: Record<string, unknown>) => {
+          const out: Record<string, unknown> = {};
+          const time = (v: unknown) => (v === null || v === undefined ? null : toUtcText(v));
+          for (const f of fields) out[f] = f === "timespan" ? { begin: time(row.timespan_begin), end: time(row.timespan_end) } : (row[f] ?? null);
+          return out;
+        };
+        result.conflictExamples.push({
+          element: name,
+          key: Object.fromEntries(t.primaryKey.map((k) => [k, c.r[k]])),
+          fields,
+          stored: pick(c.s ?? {}),
+          given: pick(c.r),
+        });
+      }
+    }
   }
-  return { inserted };
+  return result;
 }
 
 /** A stored row → the record as clients see it (daf_butler's toDict): timespan as {begin, end}. */

@@ -26,6 +26,8 @@ export const FacilityErrorCode = {
   COLLECTION_NOT_FOUND: "COLLECTION_NOT_FOUND",
   /** A collection exists with another type, or an operation needs a collection of another type. */
   COLLECTION_TYPE_ERROR: "COLLECTION_TYPE_ERROR",
+  /** A collection to remove is a child of a CHAINED collection that is not removed with it; `force` drops it from the chain. */
+  COLLECTION_IN_CHAIN: "COLLECTION_IN_CHAIN",
   /** A CHAINED collection would contain itself. */
   COLLECTION_CYCLE: "COLLECTION_CYCLE",
   DATASET_NOT_FOUND: "DATASET_NOT_FOUND",

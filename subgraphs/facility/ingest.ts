@@ -3,7 +3,7 @@ import { invalidInput } from "../../lib/errors";
 import { resolveRuns } from "./collection";
 import { IdGenerationMode, makeDatasetId } from "./dataset-id";
 import { datasetTypesByName, DatasetTypeInput, DatasetTypeRow, registerDatasetTypes, requiredDimensions } from "./dataset-type";
-import { DimensionRecordInput, insertDimensionRecords } from "./dimension-record";
+import { DimensionRecordInput, insertDimensionRecords, KeptRecordConflict } from "./dimension-record";
 import { DATASET_DIMENSION_COLUMNS, dimensionTable, q, SQL_TYPES } from "./dimension-tables";
 import { element, ELEMENTS, primaryKeyField } from "./dimension-universe";
 import { facilityError, FacilityErrorCode } from "./errors";
@@ -14,7 +14,8 @@ import { checkDatasetTypeName } from "./names";
  * need, in one transaction, set-based whatever the number of datasets (the data go through a
  * temporary staging table filled from unnest(...); the statement count does not grow with rows).
  *
- *   - Dimension records are inserted, or checked against the stored ones (DIMENSION_CONFLICT).
+ *   - Dimension records are inserted, or checked against the stored ones (DIMENSION_CONFLICT); with
+ *     `keepStoredRecords` a differing stored record is kept and counted instead, as imports do.
  *   - Dataset types are registered first when given (DATASET_TYPE_CONFLICT when they differ);
  *     missing runs are created when `createRuns` is set (COLLECTION_NOT_FOUND otherwise).
  *   - A data ID holds the dataset type's required dimensions (implied ones optional); implied
@@ -52,6 +53,8 @@ export interface IngestInput {
   dimensionRecords?: DimensionRecordInput[] | null;
   datasetTypes?: DatasetTypeInput[] | null;
   createRuns?: boolean | null;
+  /** Keep stored dimension records that differ from the given ones (as `butler import`) instead of DIMENSION_CONFLICT. */
+  keepStoredRecords?: boolean | null;
   datasets: IngestDatasetInput[];
 }
 
@@ -61,6 +64,9 @@ export interface IngestResult {
   datasetsInserted: number;
   dimensionRecordsInserted: number;
   fileRecordsInserted: number;
+  /** Given dimension records that differed from the stored ones and were not written (keepStoredRecords). */
+  conflictingRecordsKept: number;
+  conflictingRecordExamples: KeptRecordConflict[];
 }
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -120,8 +126,9 @@ export async function ingestDatasets(db: EntityManager, input: IngestInput): Pro
   const datasets = input.datasets ?? [];
   return db.transaction(async (tx) => {
     await registerDatasetTypes(tx, input.datasetTypes ?? []);
-    const records = await insertDimensionRecords(tx, input.dimensionRecords ?? []);
-    if (!datasets.length) return { ids: [], datasetsInserted: 0, dimensionRecordsInserted: records.inserted, fileRecordsInserted: 0 };
+    const records = await insertDimensionRecords(tx, input.dimensionRecords ?? [], 0, "dimensionRecords", input.keepStoredRecords ? "keepStored" : "strict");
+    const recordCounts = { dimensionRecordsInserted: records.inserted, conflictingRecordsKept: records.conflictingKept, conflictingRecordExamples: records.conflictExamples };
+    if (!datasets.length) return { ids: [], datasetsInserted: 0, fileRecordsInserted: 0, ...recordCounts };
 
     // Dataset types and runs, by name.
     datasets.forEach((d, item) => checkDatasetTypeName(d?.datasetType, { item, argument: "datasets" }));
@@ -197,13 +204,14 @@ export async function ingestDatasets(db: EntityManager, input: IngestInput): Pro
     }
 
     // Every dimension value with a table must have a record.
-    const checks = DATASET_DIMENSION_COLUMNS.filter((c) => present.has(c) && dimensionTable(c)).map((c) => {
+    // The first missing record: of the first item, in universe order (instrument before detector).
+    const checks = DATASET_DIMENSION_COLUMNS.filter((c) => present.has(c) && dimensionTable(c)).map((c, ord) => {
       const t = dimensionTable(c)!;
       const on = t.primaryKey.map((k, i) => `r.${q(k)} = s.${q(t.keyDimensions[i])}`);
-      return `SELECT s.item, '${c}' AS dim, s.${q(c)}::text AS value FROM _ingest s WHERE s.${q(c)} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${t.table} r WHERE ${on.join(" AND ")})`;
+      return `SELECT s.item, ${ord} AS ord, '${c}' AS dim, s.${q(c)}::text AS value FROM _ingest s WHERE s.${q(c)} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${t.table} r WHERE ${on.join(" AND ")})`;
     });
     if (checks.length) {
-      const missing: Array<{ item: number; dim: string; value: string }> = await tx.query(`SELECT * FROM (${checks.join(" UNION ALL ")}) m ORDER BY item LIMIT 1`);
+      const missing: Array<{ item: number; dim: string; value: string }> = await tx.query(`SELECT * FROM (${checks.join(" UNION ALL ")}) m ORDER BY item, ord LIMIT 1`);
       if (missing.length) {
         const m = missing[0];
         const t = dimensionTable(m.dim)!;
@@ -312,7 +320,7 @@ export async function ingestDatasets(db: EntityManager, input: IngestInput): Pro
     }
 
     const ids: Array<{ id: string }> = await tx.query(`SELECT id::text AS id FROM _ingest ORDER BY item`);
-    return { ids: ids.map((r) => r.id), datasetsInserted: inserted, dimensionRecordsInserted: records.inserted, fileRecordsInserted: filesInserted };
+    return { ids: ids.map((r) => r.id), datasetsInserted: Number(inserted), fileRecordsInserted: Number(filesInserted), ...recordCounts };
   });
 }
 

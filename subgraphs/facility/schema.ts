@@ -4,6 +4,7 @@ import type { FacilityContext } from "./graphql/context";
 import { DatasetResolver } from "./graphql/dataset-resolver";
 import { FacilityResolver } from "./graphql/facility-resolver";
 import { RegistryResolver } from "./graphql/registry-resolver";
+import { RemovalResolver } from "./graphql/removal-resolver";
 import { ReplicaResolver, sameFacility } from "./graphql/replica-resolver";
 import { TransferResolver } from "./graphql/transfer-resolver";
 import { Replica } from "./graphql/types";
@@ -15,7 +16,7 @@ import { Replica } from "./graphql/types";
  */
 export function buildFacilitySchema(): Promise<GraphQLSchema> {
   return buildFederatedSchema(
-    { resolvers: [FacilityResolver, DatasetResolver, ReplicaResolver, RegistryResolver, TransferResolver], orphanedTypes: [Replica] },
+    { resolvers: [FacilityResolver, DatasetResolver, ReplicaResolver, RegistryResolver, RemovalResolver, TransferResolver], orphanedTypes: [Replica] },
     {
       Facility: {
         __resolveReference: (ref: { code: string }, ctx: FacilityContext) => (sameFacility(ref.code, ctx.facility) ? { code: ref.code } : null),

@@ -20,7 +20,7 @@ let env: NodeJS.ProcessEnv;
 const services: ServiceProcess[] = [];
 
 beforeAll(async () => {
-  ports = await freePorts(3, 20000, 25000);
+  ports = await freePorts(4, 20000, 25000);
   dataDir = mkdtempSync(path.join(tmpdir(), "dbb-e2e-facility-"));
   env = { ...process.env, DBB_DATA_DIR: dataDir, DBB_LOG_LEVEL: "warn" };
   delete env.DBB_DATABASE_URL;
@@ -81,7 +81,45 @@ it("serves two facilities from one data dir and imports and exports a Butler exp
 
   expect(await fr.stop()).toBe(0);
   expect(await us.stop()).toBe(0);
-});
+}, 240000);
+
+it("imports daf_butler's overlapping exports, then removes runs and datasets through the dbb command: dry run, confirmation, counts", async () => {
+  const port = nextPort();
+  const uk = await spawnDbb(["serve", "facility", "--facility", "UKDF", "--port", String(port)], port, env);
+  services.push(uk);
+  const { stdout: token } = await run(process.execPath, [DBB, "token", "--subject", "agent-ukdf", "--scope", "agent:UKDF"], { env });
+  const agent = { ...env, DBB_TOKEN: token.trim() };
+  const data = path.resolve(__dirname, "..", "..", "..", "test", "data", "daf_butler");
+  const dbb = (...args: string[]) => run(process.execPath, [DBB, "butler", ...args, "--facility", "UKDF", "--url", uk.url], { env: agent });
+
+  // Two real exports of HSC that disagree on instrument.visit_system: the second keeps the stored record and says so.
+  await ok(uk.url, `mutation($c: String!) { importButlerData(content: $c) { datasets } }`, { c: readFileSync(path.join(data, "hsc-rc2-subset.yaml"), "utf8") }, agent.DBB_TOKEN);
+  const second = await dbb("import", path.join(data, "ci_hsc-subset.yaml"));
+  expect(second.stdout).toMatch(/33 datasets \(33 new\).*, 2 differing dimension records kept as stored\n/);
+  expect(second.stdout).toContain(`  kept instrument {"name":"HSC"}: stored visit_system=null; the file has visit_system=0\n`);
+  const count = async () => (await ok(uk.url, DATASETS, {})).localFacility.datasets.totalCount;
+  expect(await count()).toBe(33);
+  const run_ = "HSC/runs/ci_hsc/20240806T180642Z";
+
+  const ids = (await ok(uk.url, DATASETS, { w: "visit = 903334 AND detector IN (22, 23)" })).localFacility.datasets.edges.map((e: any) => e.node.id);
+  expect(ids.length).toBe(2);
+  const idsFile = path.join(dataDir, "ids.txt");
+  writeFileSync(idsFile, `# calexps of visit 903334\n${ids[1]}\n`);
+  const pruned = await dbb("prune-datasets", ids[0], "--ids-file", idsFile, "--yes");
+  expect(pruned.stdout).toMatch(/removed from UKDF: 2 datasets \(2 file records, 0 tags and certifications\)\n$/);
+  expect(await count()).toBe(31);
+
+  // A dry run says what would go and removes nothing.
+  const dry = await dbb("remove-runs", "HSC/runs/*", "--dry-run");
+  expect(dry.stdout).toBe(`would remove from UKDF: 31 datasets (31 file records, 0 tags and certifications), 1 runs, 0 other collections: ${run_}\n`);
+  // Without --yes and without a terminal to ask on: refused, nothing removed.
+  await expect(dbb("remove-runs", run_)).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/not a terminal.*--yes/) });
+  expect(await count()).toBe(31);
+  const removed = await dbb("remove-runs", run_, "--yes");
+  expect(removed.stdout).toMatch(/removed from UKDF: 31 datasets \(31 file records, 0 tags and certifications\), 1 runs, 0 other collections: HSC\/runs\/ci_hsc\/20240806T180642Z\n$/);
+  expect(await count()).toBe(0);
+  expect(await uk.stop()).toBe(0);
+}, 240000);
 
 it("refuses to serve without a facility code", async () => {
   await expect(run(process.execPath, [DBB, "serve", "facility", "--port", String(nextPort())], { env })).rejects.toMatchObject({

@@ -76,8 +76,17 @@ describe("daf_butler YAML export", () => {
     expect((await usdf.errorOf(IMPORT, { content: EXPORT.replace("version: 1.0.2", "version: 2.0.0") })).code).toBe("IMPORT_FORMAT_ERROR");
     expect((await usdf.errorOf(IMPORT, { content: EXPORT.replace("type: associations", "type: mystery") })).code).toBe("IMPORT_FORMAT_ERROR");
     expect((await usdf.errorOf(IMPORT, { content: `{"index_version": "V2"}` })).code).toBe("IMPORT_FORMAT_ERROR");
-    const conflict = await usdf.errorOf(IMPORT, { content: EXPORT.replace("purpose: SCIENCE", "purpose: WAVEFRONT") });
-    expect(conflict).toMatchObject({ code: "DIMENSION_CONFLICT", extensions: { element: "detector" } });
+    const integerIds = await usdf.errorOf(IMPORT, { content: EXPORT.replace(/(collection_type: TAGGED\n  dataset_ids:\n  - )[^\n]+/, "$142") });
+    expect(integerIds).toMatchObject({ code: "IMPORT_FORMAT_ERROR", message: expect.stringMatching(/integer IDs of old exports are not supported/) });
+    // A detector that differs from the stored one is not a refusal: the stored record is kept, as butler import does.
+    const kept = (await usdf.ok(`mutation($content: String!) { importButlerData(content: $content) { datasetsInserted conflictingRecordsKept conflictingRecordExamples { element fields stored given } } }`, {
+      content: EXPORT.replace("purpose: SCIENCE", "purpose: WAVEFRONT"),
+    })).importButlerData;
+    expect(kept).toEqual({ datasetsInserted: 0, conflictingRecordsKept: 1, conflictingRecordExamples: [{ element: "detector", fields: ["purpose"], stored: { purpose: "SCIENCE" }, given: { purpose: "WAVEFRONT" } }] });
+    // A new detector with a stored detector's full_name is another detector: still refused.
+    const clash = await usdf.errorOf(IMPORT, { content: EXPORT.replace(/id: 16\b/g, "id: 99") });
+    expect(clash).toMatchObject({ code: "DIMENSION_CONFLICT", extensions: { element: "detector" } });
+    expect(clash.message).toMatch(/alternate key/);
     expect((await usdf.errorOf(IMPORT, { content: EXPORT }, usdf.tokens.other)).code).toBe("FORBIDDEN");
   });
 });

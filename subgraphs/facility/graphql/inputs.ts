@@ -88,6 +88,13 @@ export class IngestDatasetsInput {
   @Field(() => Boolean, { nullable: true, description: "Create missing RUN collections (default false: COLLECTION_NOT_FOUND)." })
   createRuns?: boolean | null;
 
+  @Field(() => Boolean, {
+    nullable: true,
+    description:
+      "Keep a stored dimension record that differs from the given one with the same key, as `butler import` does, and report it in conflictingRecordsKept (default false: DIMENSION_CONFLICT).",
+  })
+  keepStoredRecords?: boolean | null;
+
   @Field(() => [IngestDatasetInput])
   datasets: IngestDatasetInput[];
 }

@@ -140,6 +140,27 @@ export class Replica {
   facilityCode: string;
 }
 
+@ObjectType({
+  description:
+    "A dimension record that differed from the stored record with its key; the stored record was kept (an import, or ingestDatasets with keepStoredRecords).",
+})
+export class KeptRecordConflict {
+  @Field()
+  element: string;
+
+  @Field(() => GraphQLJSONObject, { description: "The record's primary key values (its required dimensions and its own key)." })
+  key: Record<string, unknown>;
+
+  @Field(() => [String], { description: "The fields that differ (timespan and region count as one field each)." })
+  fields: string[];
+
+  @Field(() => GraphQLJSONObject, { description: "Those fields as stored, and kept." })
+  stored: Record<string, unknown>;
+
+  @Field(() => GraphQLJSONObject, { description: "Those fields as given, and not written." })
+  given: Record<string, unknown>;
+}
+
 @ObjectType({ description: "What ingestDatasets did." })
 export class IngestResult {
   @Field(() => [ButlerDataset], { description: "The datasets, in input order (a repeated dataset appears again)." })
@@ -153,6 +174,12 @@ export class IngestResult {
 
   @Field(() => Int)
   fileRecordsInserted: number;
+
+  @Field(() => Int, { description: "Given dimension records that differed from the stored ones with their keys; the stored ones were kept (always 0 unless keepStoredRecords)." })
+  conflictingRecordsKept: number;
+
+  @Field(() => [KeptRecordConflict], { description: "The first five of those, in input order." })
+  conflictingRecordExamples: KeptRecordConflict[];
 }
 
 @ObjectType({ description: "What an import did." })
@@ -177,6 +204,12 @@ export class ImportResult {
 
   @Field(() => Int)
   associations: number;
+
+  @Field(() => Int, { description: "Given dimension records that differed from the stored ones with their keys; the stored ones were kept." })
+  conflictingRecordsKept: number;
+
+  @Field(() => [KeptRecordConflict], { description: "The first five of those, in input order." })
+  conflictingRecordExamples: KeptRecordConflict[];
 }
 
 export const ButlerDatasetConnection = Connection(ButlerDataset, "ButlerDataset");

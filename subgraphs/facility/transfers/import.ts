@@ -1,19 +1,27 @@
 import type { EntityManager } from "typeorm";
 import { associate, certify, registerCollections, RegisterCollectionInput, setCollectionChain } from "../collection";
 import { DatasetTypeInput, registerDatasetTypes } from "../dataset-type";
-import { DimensionRecordInput } from "../dimension-record";
+import { DimensionRecordInput, KeptRecordConflict } from "../dimension-record";
 import { UNIVERSE_NAMESPACE } from "../dimension-universe";
 import { facilityError, FacilityErrorCode } from "../errors";
 import { ingestDatasets, IngestDatasetInput } from "../ingest";
 import { parseButlerYaml } from "./butler-yaml";
+import { parseIndexJson, zipDimensionRecords } from "./zip-records";
 
 /**
  * Imports what a Butler exported: daf_butler's YAML export (`butler export` / Butler.export:
  * "description: Butler Data Repository Export", version 1.x, entries of type dimension, run,
  * collection, dataset_type, dataset and associations) or a Butler zip's index
- * (`_butler_zip_index.json`: index_version V1, refs.compact_refs, artifact_map). Everything is
- * written in one transaction through the same code as ingestDatasets, so an import is idempotent:
- * importing the same file twice adds nothing.
+ * (`_butler_zip_index.json`: index_version V1, refs.compact_refs, artifact_map, and in newer
+ * daf_butler refs.dimension_records). Everything is written in one transaction through the same
+ * code as ingestDatasets, so an import is idempotent: importing the same file twice adds nothing.
+ * Dimension records whose key is already stored are kept as stored, as daf_butler's import does
+ * (it inserts them with skip_existing); those that differ are counted and a few shown in the
+ * summary (conflictingRecordsKept).
+ *
+ * Not read: exports of dimension universes before version 6 (daf_butler migrates their visits,
+ * groups and day_obs on import, which needs each instrument's day_obs offset), and the integer
+ * dataset IDs of very old exports.
  */
 
 export type ImportFormat = "YAML" | "ZIP_INDEX";
@@ -37,7 +45,12 @@ export interface ImportSummary {
   datasets: number;
   datasetsInserted: number;
   associations: number;
+  conflictingRecordsKept: number;
+  conflictingRecordExamples: KeptRecordConflict[];
 }
+
+/** The oldest dimension universe whose YAML exports are read (older ones need daf_butler's migrations). */
+export const OLDEST_YAML_UNIVERSE = 6;
 
 function formatError(message: string, details: Record<string, unknown> = {}) {
   return facilityError(FacilityErrorCode.IMPORT_FORMAT_ERROR, message, details);
@@ -64,6 +77,16 @@ export function planYamlImport(text: string, didScope?: string | null): ImportPl
   const version = String(doc.version ?? "0");
   if (version !== "0" && !/^1\.\d+\.\d+$/.test(version)) throw formatError(`export format version ${version} is not supported (1.x.x is)`);
   checkUniverse(doc.universe_namespace);
+  // daf_butler reads a missing universe_version as 0; it migrates visits and exposures (and
+  // dataset types with visit_system) of universes before 6 on import. Such entries are refused.
+  const universeVersion = Number(doc.universe_version ?? 0);
+  const oldUniverse = (doc.universe_namespace ?? UNIVERSE_NAMESPACE) === UNIVERSE_NAMESPACE && !(universeVersion >= OLDEST_YAML_UNIVERSE);
+  const refuseOld = (i: number, what: string) =>
+    formatError(
+      `data entry ${i} (${what}) was written with dimension universe version ${String(doc.universe_version ?? 0)}${doc.universe_version === undefined ? " (the file gives none)" : ""}; ` +
+        `this registry reads such entries from versions ${OLDEST_YAML_UNIVERSE} to 8 (older visits, exposures and day_obs need daf_butler's import migrations: import the file into a Butler and export it again)`,
+      { entry: i, universeVersion: doc.universe_version ?? 0 },
+    );
   const plan = emptyPlan("YAML");
   const typeStorage = new Map<string, string>();
   (doc.data as Array<Record<string, any>>).forEach((entry, i) => {
@@ -71,6 +94,7 @@ export function planYamlImport(text: string, didScope?: string | null): ImportPl
     if (!entry || typeof entry !== "object") throw formatError(`data entry ${i} is not a mapping`, at);
     switch (entry.type) {
       case "dimension":
+        if (oldUniverse && ["visit", "exposure"].includes(String(entry.element))) throw refuseOld(i, `${String(entry.element)} records`);
         for (const record of list(entry.records)) plan.dimensionRecords.push({ element: String(entry.element), record });
         break;
       case "run":
@@ -87,6 +111,7 @@ export function planYamlImport(text: string, didScope?: string | null): ImportPl
         break;
       }
       case "dataset_type":
+        if (oldUniverse && list(entry.dimensions).includes("visit_system")) throw refuseOld(i, `dataset type ${String(entry.name)}`);
         plan.datasetTypes.push({
           name: String(entry.name),
           dimensions: list(entry.dimensions).map(String),
@@ -114,7 +139,10 @@ export function planYamlImport(text: string, didScope?: string | null): ImportPl
           });
         }
         break;
-      case "associations":
+      case "associations": {
+        const ids = [...list(entry.dataset_ids), ...(list(entry.validity_ranges) as Array<Record<string, any>>).flatMap((v) => list(v?.dataset_ids))];
+        const integer = ids.find((id) => typeof id !== "string");
+        if (integer !== undefined) throw formatError(`data entry ${i}: dataset ID ${String(integer)} is not a UUID (integer IDs of old exports are not supported)`, at);
         if (entry.collection_type === "TAGGED") plan.tagged.push({ collection: String(entry.collection), ids: list(entry.dataset_ids).map(String) });
         else if (entry.collection_type === "CALIBRATION") {
           for (const v of list(entry.validity_ranges) as Array<Record<string, any>>) {
@@ -123,6 +151,7 @@ export function planYamlImport(text: string, didScope?: string | null): ImportPl
           }
         } else throw formatError(`data entry ${i}: associations of a ${String(entry.collection_type)} collection`, at);
         break;
+      }
       default:
         throw formatError(`data entry ${i} has the unknown type '${String(entry.type)}'`, at);
     }
@@ -135,7 +164,7 @@ export function planYamlImport(text: string, didScope?: string | null): ImportPl
 export function planZipIndexImport(text: string, didScope?: string | null): ImportPlan {
   let index: any;
   try {
-    index = JSON.parse(text);
+    index = parseIndexJson(text);
   } catch (err) {
     throw formatError(`the zip index is not valid JSON: ${(err as Error).message}`);
   }
@@ -144,6 +173,7 @@ export function planZipIndexImport(text: string, didScope?: string | null): Impo
   }
   checkUniverse(index.refs.universe_namespace);
   const plan = emptyPlan("ZIP_INDEX");
+  plan.dimensionRecords = zipDimensionRecords(index.refs.dimension_records, index.refs.universe_version);
   for (const [name, t] of Object.entries<any>(index.refs.dataset_types ?? {})) {
     const dims = Array.isArray(t.dimensions) ? t.dimensions : (t.dimensions?.names ?? []);
     plan.datasetTypes.push({ name: t.name ?? name, dimensions: dims, storageClass: t.storageClass, isCalibration: t.isCalibration ?? false });
@@ -182,7 +212,7 @@ export async function applyImport(db: EntityManager, plan: ImportPlan): Promise<
   return db.transaction(async (tx) => {
     await registerDatasetTypes(tx, plan.datasetTypes);
     await registerCollections(tx, plan.collections);
-    const ingest = await ingestDatasets(tx, { dimensionRecords: plan.dimensionRecords, datasets: plan.datasets, createRuns: true });
+    const ingest = await ingestDatasets(tx, { dimensionRecords: plan.dimensionRecords, datasets: plan.datasets, createRuns: true, keepStoredRecords: true });
     for (const c of plan.chains) await setCollectionChain(tx, c.parent, c.children);
     let associations = 0;
     for (const t of plan.tagged) associations += await associate(tx, t.collection, t.ids);
@@ -203,6 +233,8 @@ export async function applyImport(db: EntityManager, plan: ImportPlan): Promise<
       datasets: plan.datasets.length,
       datasetsInserted: ingest.datasetsInserted,
       associations,
+      conflictingRecordsKept: ingest.conflictingRecordsKept,
+      conflictingRecordExamples: ingest.conflictingRecordExamples,
     };
   });
 }
