@@ -296,7 +296,7 @@ export async function listTransfers(db: EntityManager, filter: TransferFilter): 
     from: "FROM transfer_requests t JOIN rses d ON d.id = t.dest_rse_id",
     filter: where,
     orderBy: "t.created_at DESC, t.id DESC",
-    after: filter.after ? { key: decodeCursor(filter.after, 2), sql: (at, id) => `(t.created_at, t.id) < (${at}::timestamptz, ${id}::uuid)` } : null,
+    after: filter.after ? { key: decodeCursor(filter.after, ["time", "uuid"]), sql: (at, id) => `(t.created_at, t.id) < (${at}::timestamptz, ${id}::uuid)` } : null,
     first: filter.first,
     keyOf: (r) => [r.cursorAt, r.id],
   });
