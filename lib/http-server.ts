@@ -7,6 +7,7 @@ import { ApolloServerPluginInlineTraceDisabled } from "@apollo/server/plugin/dis
 import { unwrapResolverError } from "@apollo/server/errors";
 import type { GraphQLFormattedError, GraphQLSchema } from "graphql";
 import { ArgumentValidationError } from "type-graphql";
+import { isDatabaseUnavailable, isQueryTimeout, sqlState } from "./database-errors";
 import { DbbError, ErrorCode } from "./errors";
 import type { Logger } from "./logger";
 
@@ -57,11 +58,36 @@ export function formatError(logger: Logger) {
     }
     const code = formatted.extensions?.code;
     if (code === "INTERNAL_SERVER_ERROR" || code === undefined) {
+      const mapped = databaseError(original);
+      if (mapped) {
+        logger.warn({ err: original, path: formatted.path }, mapped.message);
+        return { message: mapped.message, path: formatted.path, locations: formatted.locations, extensions: { code: mapped.code } };
+      }
       logger.error({ err: original, path: formatted.path }, "internal error");
       return { message: "internal error; the service log has the details", path: formatted.path, extensions: { code: "INTERNAL_SERVER_ERROR" } };
     }
     return formatted;
   };
+}
+
+/**
+ * What a failure of the database means to the caller, when it is one: a statement that ran out
+ * of time, a database that is not there, or a value the database refused (a data exception or a
+ * statement beyond its limits, which only input can cause). Null for anything else.
+ */
+function databaseError(err: unknown): { code: ErrorCode; message: string } | null {
+  if (isQueryTimeout(err)) {
+    return { code: ErrorCode.QUERY_TIMEOUT, message: "the query ran longer than the database's statement timeout and was cancelled: ask for less (a narrower filter, a smaller page) or retry later" };
+  }
+  if (isDatabaseUnavailable(err)) {
+    return { code: ErrorCode.DATABASE_UNAVAILABLE, message: "the service's database is not answering; retry once the service's /health answers 200" };
+  }
+  const state = sqlState(err);
+  if (state?.startsWith("22") || state?.startsWith("54")) {
+    const reason = String((err as Error).message ?? "").slice(0, 200);
+    return { code: ErrorCode.INVALID_INPUT, message: `the database refused a value of this request: ${reason}` };
+  }
+  return null;
 }
 
 function readBody(req: http.IncomingMessage): Promise<string> {

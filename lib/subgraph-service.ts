@@ -7,6 +7,9 @@ import type { Database } from "./database";
 import { RunningService, startGraphQLService } from "./http-server";
 import type { Logger } from "./logger";
 
+/** How long GET /health waits for the database's `SELECT 1`. */
+const HEALTH_TIMEOUT_MS = 2000;
+
 export interface SubgraphService extends RunningService {
   database: Database;
 }
@@ -51,9 +54,8 @@ export async function startSubgraphService<TContext extends BaseContext>(o: Subg
       logger,
       context: async ({ headers, requestId }) =>
         o.context({ db: database.dataSource.manager, caller: await verify(headers.authorization), requestId }),
-      health: async () => {
-        await database.dataSource.query("SELECT 1");
-      },
+      // 503 when the database is gone or hung: a subgraph without its database cannot answer.
+      health: () => database.ping(HEALTH_TIMEOUT_MS),
     });
     const stopBackground = o.background?.();
     return {
