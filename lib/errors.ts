@@ -25,6 +25,8 @@ export const ErrorCode = {
   DELETION_NOT_FOUND: "DELETION_NOT_FOUND",
   LEASE_LOST: "LEASE_LOST",
   CHECKSUM_MISMATCH: "CHECKSUM_MISMATCH",
+  /** A transfer's errorCode when the agent reported FAILED. */
+  TRANSFER_ERROR: "TRANSFER_ERROR",
   INVALID_INPUT: "INVALID_INPUT",
   /** A statement ran longer than database.statementTimeoutMs and was cancelled; narrow the query or retry later. */
   QUERY_TIMEOUT: "QUERY_TIMEOUT",
