@@ -9,6 +9,7 @@ import type { GraphQLFormattedError, GraphQLSchema } from "graphql";
 import { ArgumentValidationError } from "type-graphql";
 import { isDatabaseUnavailable, isQueryTimeout, sqlState } from "./database-errors";
 import { DbbError, ErrorCode } from "./errors";
+import { unstorableTextPlugin } from "./input-text";
 import type { Logger } from "./logger";
 
 /** The largest request body accepted (10,000-item bulk mutations with metadata fit easily). */
@@ -90,22 +91,43 @@ function databaseError(err: unknown): { code: ErrorCode; message: string } | nul
   return null;
 }
 
+class BodyTooLarge extends Error {
+  constructor(readonly size: number) {
+    super(`the request body has ${size > MAX_BODY_BYTES ? `more than ${MAX_BODY_BYTES}` : size} bytes; the limit is ${MAX_BODY_BYTES}`);
+  }
+}
+
+/** Reads the body; refuses (without reading on) one that declares or reaches more than MAX_BODY_BYTES. */
 function readBody(req: http.IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
+    const declared = Number(req.headers["content-length"] ?? 0);
+    if (declared > MAX_BODY_BYTES) {
+      reject(new BodyTooLarge(declared));
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on("data", (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > MAX_BODY_BYTES) {
-        reject(Object.assign(new Error(`request body larger than ${MAX_BODY_BYTES} bytes`), { status: 413 }));
-        req.destroy();
+        req.off("data", onData);
+        chunks.length = 0;
+        reject(new BodyTooLarge(size));
         return;
       }
       chunks.push(chunk);
-    });
+    };
+    req.on("data", onData);
     req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
     req.on("error", reject);
   });
+}
+
+/** Answers 413 at once and closes the connection, so the client stops sending the rest. */
+function refuseTooLarge(res: http.ServerResponse, req: http.IncomingMessage, message: string, extensions: Record<string, unknown>): void {
+  res.setHeader("connection", "close");
+  sendJson(res, 413, { errors: [{ message, extensions }] });
+  res.once("finish", () => req.destroy());
 }
 
 export function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
@@ -132,7 +154,7 @@ export async function startGraphQLService<TContext extends BaseContext>(
     stopOnTerminationSignals: false,
     formatError: formatError(logger),
     // Traces are for Apollo's hosted service, which this deployment does not use.
-    plugins: [ApolloServerPluginInlineTraceDisabled(), ...(options.plugins ?? [])],
+    plugins: [ApolloServerPluginInlineTraceDisabled(), unstorableTextPlugin(), ...(options.plugins ?? [])],
   });
   await apollo.start();
 
@@ -161,11 +183,18 @@ export async function startGraphQLService<TContext extends BaseContext>(
       }
       let body: unknown = undefined;
       if (req.method === "POST") {
-        const text = await readBody(req);
+        let text: string;
+        try {
+          text = await readBody(req);
+        } catch (err) {
+          if (!(err instanceof BodyTooLarge)) throw err;
+          refuseTooLarge(res, req, err.message, { code: ErrorCode.BODY_TOO_LARGE, limit: MAX_BODY_BYTES });
+          return;
+        }
         try {
           body = text.length ? JSON.parse(text) : {};
         } catch {
-          sendJson(res, 400, { errors: [{ message: "request body is not valid JSON", extensions: { code: "BAD_REQUEST" } }] });
+          sendJson(res, 400, { errors: [{ message: "request body is not valid JSON", extensions: { code: ErrorCode.BAD_REQUEST } }] });
           return;
         }
         if (Array.isArray(body) && body.length > (options.maxBatch ?? 1)) {
@@ -188,13 +217,10 @@ export async function startGraphQLService<TContext extends BaseContext>(
           const query = (op as { query?: unknown })?.query;
           const size = typeof query === "string" ? Buffer.byteLength(query, "utf8") : 0;
           if (size > options.maxDocumentBytes) {
-            sendJson(res, 400, {
-              errors: [
-                {
-                  message: `the query document has ${size} bytes; the limit is ${options.maxDocumentBytes}`,
-                  extensions: { code: "DOCUMENT_TOO_LARGE", size, limit: options.maxDocumentBytes },
-                },
-              ],
+            refuseTooLarge(res, req, `the query document has ${size} bytes; the limit is ${options.maxDocumentBytes}`, {
+              code: "DOCUMENT_TOO_LARGE",
+              size,
+              limit: options.maxDocumentBytes,
             });
             return;
           }
