@@ -89,6 +89,19 @@ describe("the catalog", () => {
 });
 
 describe("the facility", () => {
+  it("matches collection and dataset type globs without backtracking, refusing a 70,000-character one with INVALID_INPUT", async () => {
+    const long = "*a".repeat(35000);
+    for (const q of [
+      `query($p: [String!]) { localFacility { collections(pattern: $p) { name } } }`,
+      `query($p: [String!]) { localFacility { datasetTypes(pattern: $p) { name } } }`,
+    ]) {
+      expect((await fac.errorOf(q, { p: [long] })).code).toBe("INVALID_INPUT");
+      // Not valid as a regular expression, fine as a glob.
+      expect((await fac.raw(q, { p: ["[z-a]*", "L*/[r]aw/*", "ra?"] })).errors).toBeUndefined();
+    }
+    expect((await fac.ok(`{ localFacility { collections(pattern: ["LSSTCam/[!x]aw/*"]) { name } } }`)).localFacility.collections).toEqual([{ name: "LSSTCam/raw/all" }]);
+  });
+
   it("accepts validAt when the path holds no CALIBRATION collection", async () => {
     const res = await fac.ok(DATASETS, { t: "raw", c: ["LSSTCam/raw/all"], v: "2025-06-02T03:00:00Z" });
     expect(res.localFacility.datasets.totalCount).toBe(2);
