@@ -13,7 +13,7 @@ import { DbbError, ErrorCode } from "./errors";
  * dataDir: ./.dbb                 # DBB_DATA_DIR: embedded databases and the local signing key
  * database:
  *   url: postgres://user@host/db  # DBB_DATABASE_URL: a real Postgres server instead of embedded
- *   statementTimeoutMs: 30000     # DBB_DATABASE_STATEMENT_TIMEOUT_MS: longer statements are cancelled (QUERY_TIMEOUT)
+ *   statementTimeoutMs: 120000    # DBB_DATABASE_STATEMENT_TIMEOUT_MS: longer statements are cancelled (QUERY_TIMEOUT)
  *   connectTimeoutMs: 10000       # DBB_DATABASE_CONNECT_TIMEOUT_MS: a server that does not answer fails the start
  * auth:
  *   secret: ...                   # DBB_AUTH_SECRET: HS256 shared secret
@@ -67,7 +67,7 @@ const ConfigSchema = z
           .optional(),
         poolSize: z.number().int().min(1).max(100).default(10),
         /** Every statement is cancelled after this long (QUERY_TIMEOUT), on a server and on the embedded database. */
-        statementTimeoutMs: z.number().int().min(100).max(3600000).default(30000),
+        statementTimeoutMs: z.number().int().min(100).max(3600000).default(120000),
         /** Connecting (at start, and for each new pooled connection) gives up after this long. */
         connectTimeoutMs: z.number().int().min(100).max(600000).default(10000),
       })

@@ -48,7 +48,7 @@ export interface DatabaseOptions {
   /** Names the embedded database folder: `<dataDir>/<name>/pgdata`. */
   name: string;
   poolSize: number;
-  /** Every statement is cancelled after this long (QUERY_TIMEOUT); default 30 s. */
+  /** Every statement is cancelled after this long (QUERY_TIMEOUT); default 2 minutes. */
   statementTimeoutMs?: number;
   /** Connecting gives up after this long (at start: a clear error instead of a hang); default 10 s. */
   connectTimeoutMs?: number;
@@ -243,7 +243,7 @@ class EmbeddedServer {
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   const statements = new StatementCounter(options.logger);
-  const statementTimeoutMs = options.statementTimeoutMs ?? 30000;
+  const statementTimeoutMs = options.statementTimeoutMs ?? 120000;
   const connectTimeoutMs = options.connectTimeoutMs ?? 10000;
   let embedded: EmbeddedServer | undefined;
   let lockFile: string | undefined;

@@ -42,6 +42,20 @@ export interface RunningService {
   close(): Promise<void>;
 }
 
+/** An error never quotes more of the input than this: messages and string details are cut. */
+const MAX_MESSAGE = 1000;
+const MAX_DETAIL = 200;
+
+function short(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+function shortDetails(details: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(details)) out[k] = typeof v === "string" ? short(v, MAX_DETAIL) : v;
+  return out;
+}
+
 /**
  * Turns any error into the client-facing shape: domain errors keep their code and details;
  * argument validation becomes INVALID_INPUT; anything unexpected is logged in full and reported
@@ -51,7 +65,7 @@ export function formatError(logger: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
     if (original instanceof DbbError) {
-      return { ...formatted, message: original.message, extensions: { ...original.details, code: original.code } };
+      return { ...formatted, message: short(original.message, MAX_MESSAGE), extensions: { ...shortDetails(original.details), code: original.code } };
     }
     if (original instanceof ArgumentValidationError) {
       const details = original.extensions?.validationErrors ?? [];

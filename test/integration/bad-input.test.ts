@@ -81,6 +81,19 @@ describe("the catalog", () => {
     expect(err.message).toMatch(/conditions/);
   });
 
+  it("quotes no more than a short excerpt of a huge argument in its error", async () => {
+    const huge = "x".repeat(2_000_000);
+    for (const [q, v] of [
+      [`mutation($n: String!) { addScope(name: $n) { name } }`, { n: `bad name ${huge}` }],
+      [`query($e: String!) { rses(expression: $e) { name } }`, { e: `(${huge}` }],
+      [`query($a: String) { dids(scope: "raw", after: $a) { totalCount } }`, { a: huge }],
+    ] as const) {
+      const res = await cat.raw(q, v);
+      expect(res.errors?.[0]?.extensions?.code).toMatch(/INVALID/);
+      expect(JSON.stringify(res).length).toBeLessThan(2500);
+    }
+  });
+
   it("answers a 70,000-character glob with a coded error or an empty page, never an internal error", async () => {
     const res = await cat.raw(DIDS, { p: `${"*a".repeat(35000)}` });
     expect(res.errors?.[0]?.extensions?.code ?? "none").not.toBe("INTERNAL_SERVER_ERROR");
