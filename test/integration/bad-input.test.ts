@@ -88,7 +88,7 @@ describe("the catalog", () => {
       [`query($e: String!) { rses(expression: $e) { name } }`, { e: `(${huge}` }],
       [`query($a: String) { dids(scope: "raw", after: $a) { totalCount } }`, { a: huge }],
     ] as const) {
-      const res = await cat.raw(q, v);
+      const res = await cat.raw(q, v, cat.tokens.admin);
       expect(res.errors?.[0]?.extensions?.code).toMatch(/INVALID/);
       expect(JSON.stringify(res).length).toBeLessThan(2500);
     }
