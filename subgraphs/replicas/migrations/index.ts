@@ -1,6 +1,6 @@
 import { CatalogInit1732400000000 } from "./1732400000000-CatalogInit";
 import { RulesAndTransfers1732500000000 } from "./1732500000000-RulesAndTransfers";
-import { DeletionClaimer1733200000000 } from "./1733200000000-DeletionClaimer";
+import { DeletionClaimer1764700000000 } from "./1764700000000-DeletionClaimer";
 
 /** The catalog's migrations, oldest first. */
-export const catalogMigrations = [CatalogInit1732400000000, RulesAndTransfers1732500000000, DeletionClaimer1733200000000];
+export const catalogMigrations = [CatalogInit1732400000000, RulesAndTransfers1732500000000, DeletionClaimer1764700000000];
