@@ -85,12 +85,15 @@ export function healthUrl(graphqlUrl: string): string {
 export async function checkEndpoint(endpoint: Endpoint, expectedSdl: string, timeoutMs: number, logger?: Logger): Promise<Endpoint> {
   const before = endpoint.state;
   try {
-    const health = await fetchOnceMore(healthUrl(endpoint.url), { signal: AbortSignal.timeout(timeoutMs) }, true);
+    // Both questions at once: a check takes one round trip, not two.
+    const [health, res] = await Promise.all([
+      fetchOnceMore(healthUrl(endpoint.url), { signal: AbortSignal.timeout(timeoutMs) }, true),
+      postGraphQL(endpoint.url, { query: "{ _service { sdl } }" }, {}, timeoutMs),
+    ]);
     if (health.status !== 200) {
       const body = (await health.json().catch(() => ({}))) as { error?: string };
       throw new Error(`/health answered ${health.status}${body.error ? `: ${String(body.error).slice(0, 200)}` : ""}`);
     }
-    const res = await postGraphQL(endpoint.url, { query: "{ _service { sdl } }" }, {}, timeoutMs);
     const sdl = res.data?._service?.sdl;
     if (typeof sdl !== "string") throw new Error("no SDL in the answer to { _service { sdl } }");
     if (normalize(sdl) === normalize(expectedSdl)) {
