@@ -11,7 +11,8 @@ import { FacilityRouter, RouterContext } from "./facility-router";
 import { limitsPlugin, listSizesOf } from "./limits";
 import { facilityErrorsPlugin } from "./plugins/facility-errors";
 import { GatewayMetrics } from "./metrics";
-import { checkEndpoint, Endpoint } from "./subgraph-status";
+import { refuseSubscriptionsPlugin } from "./plugins/refuse-subscriptions";
+import { checkEndpoint, Endpoint, fetchOnceMore, isReadOnly } from "./subgraph-status";
 import { composeSupergraph, SubgraphSdl } from "./supergraph";
 
 export interface GatewayContext extends RouterContext {
@@ -64,6 +65,17 @@ function authPlugin(): ApolloServerPlugin<GatewayContext> {
   };
 }
 
+/** The GraphQL document of a request body the gateway sends to a subgraph (JSON text), if any. */
+function queryOf(body: unknown): string | undefined {
+  if (typeof body !== "string") return undefined;
+  try {
+    const q = (JSON.parse(body) as { query?: unknown }).query;
+    return typeof q === "string" ? q : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The USDF gateway: composes catalog + facility subgraphs, routes facility data, serves people. */
 export async function startGateway(config: Config, options: GatewayOptions): Promise<GatewayService> {
   const logger = options.logger ?? createLogger(config.log.level, "gateway");
@@ -111,6 +123,8 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
       if (name === "facility") return router;
       return new RemoteGraphQLDataSource<GatewayContext>({
         url,
+        // A read that lost its pooled connection to a keep-alive race is sent once more.
+        fetcher: (input, init) => fetchOnceMore(String(input), init as RequestInit, isReadOnly(queryOf(init?.body))) as never,
         willSendRequest({ request, context }) {
           if (context.authorization) request.http?.headers.set("authorization", context.authorization);
           if (context.requestId) request.http?.headers.set("x-request-id", context.requestId);
@@ -128,7 +142,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     logger,
     maxBatch: g.limits.maxBatch,
     maxDocumentBytes: g.limits.maxDocumentBytes,
-    plugins: [limitsPlugin(g.limits, listSizesOf(supergraphSdl)), authPlugin(), metrics.plugin(), facilityErrorsPlugin()],
+    plugins: [refuseSubscriptionsPlugin(), limitsPlugin(g.limits, listSizesOf(supergraphSdl)), authPlugin(), metrics.plugin(), facilityErrorsPlugin()],
     context: async ({ headers, requestId }) => {
       const authorization = typeof headers.authorization === "string" ? headers.authorization : undefined;
       return { authorization, requestId, caller: await verify(authorization) };

@@ -65,6 +65,36 @@ export function requireAgent(caller: Caller, facility: string): Principal {
   return principal;
 }
 
+/**
+ * Throws FORBIDDEN unless the token acts as an agent for some facility. Checked before an id is
+ * looked up, so that a caller who may not act on any agent's work learns nothing of which ids exist.
+ */
+export function requireAnyAgent(caller: Caller): Principal {
+  const principal = requireScope(caller);
+  if (!agentFacilities(principal).length) {
+    throw new DbbError(ErrorCode.FORBIDDEN, `token of '${principal.subject}' is not an agent's: it needs a scope 'agent:<FACILITY>'`, {
+      requiredScopes: ["agent:<FACILITY>"],
+    });
+  }
+  return principal;
+}
+
+/**
+ * An agent of `facility` (its code matched regardless of case, as codes are everywhere) or a
+ * holder of one of `scopes`. Throws UNAUTHENTICATED / FORBIDDEN like requireScope.
+ */
+export function requireAgentOrScope(caller: Caller, facility: string, ...scopes: string[]): Principal {
+  const principal = requireScope(caller);
+  const wanted = `agent:${facility}`.toLowerCase();
+  if (principal.scopes.some((s) => s.toLowerCase() === wanted) || scopes.some((s) => hasScope(principal, s))) return principal;
+  const needed = [`agent:${facility}`, ...scopes];
+  throw new DbbError(
+    ErrorCode.FORBIDDEN,
+    `token of '${principal.subject}' lacks the scope ${needed.map((s) => `'${s}'`).join(" or ")} (it has: ${principal.scopes.join(" ") || "none"})`,
+    { requiredScopes: needed },
+  );
+}
+
 /** The facility codes a token may act for as an agent. */
 export function agentFacilities(principal: Principal): string[] {
   return principal.scopes.filter((s) => s.toLowerCase().startsWith("agent:")).map((s) => s.slice("agent:".length));

@@ -13,6 +13,8 @@ import { DbbError, ErrorCode } from "./errors";
  * dataDir: ./.dbb                 # DBB_DATA_DIR: embedded databases and the local signing key
  * database:
  *   url: postgres://user@host/db  # DBB_DATABASE_URL: a real Postgres server instead of embedded
+ *   statementTimeoutMs: 120000    # DBB_DATABASE_STATEMENT_TIMEOUT_MS: longer statements are cancelled (QUERY_TIMEOUT)
+ *   connectTimeoutMs: 10000       # DBB_DATABASE_CONNECT_TIMEOUT_MS: a server that does not answer fails the start
  * auth:
  *   secret: ...                   # DBB_AUTH_SECRET: HS256 shared secret
  *   jwksUrl: https://.../jwks     # DBB_AUTH_JWKS_URL: verify RS/ES tokens against a JWKS
@@ -41,16 +43,36 @@ import { DbbError, ErrorCode } from "./errors";
  *   level: info                   # DBB_LOG_LEVEL
  * ```
  */
+/** Whether a text is a URL the pg driver can use: postgres:// or postgresql:// with a host and a database. */
+function isPostgresUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === "postgres:" || url.protocol === "postgresql:") && (url.hostname.length > 0 || url.searchParams.has("host")) && url.pathname.length > 1;
+  } catch {
+    return false;
+  }
+}
+
 const ConfigSchema = z
   .object({
     dataDir: z.string().min(1).default("./.dbb"),
     database: z
       .object({
-        url: z.string().min(1).optional(),
+        url: z
+          .string()
+          .min(1)
+          .refine(isPostgresUrl, {
+            message: "database.url must be a Postgres URL such as postgres://user@host:5432/dbname (scheme postgres: or postgresql:, a host, a database name)",
+          })
+          .optional(),
         poolSize: z.number().int().min(1).max(100).default(10),
+        /** Every statement is cancelled after this long (QUERY_TIMEOUT), on a server and on the embedded database. */
+        statementTimeoutMs: z.number().int().min(100).max(3600000).default(120000),
+        /** Connecting (at start, and for each new pooled connection) gives up after this long. */
+        connectTimeoutMs: z.number().int().min(100).max(600000).default(10000),
       })
       .strict()
-      .default({ poolSize: 10 }),
+      .prefault({}),
     auth: z
       .object({
         secret: z.string().min(16, "auth.secret must be at least 16 characters").optional(),
@@ -150,6 +172,8 @@ const ENV_OVERRIDES: Array<[string, string[], "string" | "int"]> = [
   ["DBB_DATA_DIR", ["dataDir"], "string"],
   ["DBB_DATABASE_URL", ["database", "url"], "string"],
   ["DBB_DATABASE_POOL_SIZE", ["database", "poolSize"], "int"],
+  ["DBB_DATABASE_STATEMENT_TIMEOUT_MS", ["database", "statementTimeoutMs"], "int"],
+  ["DBB_DATABASE_CONNECT_TIMEOUT_MS", ["database", "connectTimeoutMs"], "int"],
   ["DBB_AUTH_SECRET", ["auth", "secret"], "string"],
   ["DBB_AUTH_JWKS_URL", ["auth", "jwksUrl"], "string"],
   ["DBB_AUTH_ISSUER", ["auth", "issuer"], "string"],

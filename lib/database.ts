@@ -1,8 +1,12 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import net from "node:net";
+import { Worker } from "node:worker_threads";
 import pg from "pg";
 import { DataSource, EntityManager, Logger as TypeOrmLogger, MixedList, QueryRunner } from "typeorm";
 import type { Logger } from "./logger";
+import { isQueryTimeout } from "./database-errors";
+export { isDatabaseUnavailable, isQueryTimeout, sqlState } from "./database-errors";
 
 // bigint (int8) columns hold byte counts and counts: they fit a JS number (below 2^53).
 pg.types.setTypeParser(20, (value: string) => Number(value));
@@ -13,6 +17,8 @@ pg.types.setTypeParser(20, (value: string) => Number(value));
  */
 export class StatementCounter implements TypeOrmLogger {
   count = 0;
+  /** Called with each failed statement's error (the embedded database restarts on a timeout). */
+  onError?: (error: unknown) => void;
   constructor(private readonly out?: Logger) {}
   logQuery(query: string): void {
     this.count++;
@@ -20,7 +26,8 @@ export class StatementCounter implements TypeOrmLogger {
   }
   logQueryError(error: string | Error, query: string): void {
     this.count++;
-    this.out?.debug({ err: error, sql: query }, "sql error");
+    this.out?.debug({ err: error, sql: query.slice(0, 2000) }, "sql error");
+    this.onError?.(error);
   }
   logQuerySlow(time: number, query: string): void {
     this.out?.warn({ ms: time, sql: query.slice(0, 500) }, "slow sql");
@@ -41,6 +48,10 @@ export interface DatabaseOptions {
   /** Names the embedded database folder: `<dataDir>/<name>/pgdata`. */
   name: string;
   poolSize: number;
+  /** Every statement is cancelled after this long (QUERY_TIMEOUT); default 2 minutes. */
+  statementTimeoutMs?: number;
+  /** Connecting gives up after this long (at start: a clear error instead of a hang); default 10 s. */
+  connectTimeoutMs?: number;
   migrations: MixedList<Function>;
   entities?: MixedList<Function>;
   logger?: Logger;
@@ -52,13 +63,20 @@ export interface Database {
   /** "postgres" for a server given by URL, "embedded" for PGlite. */
   kind: "postgres" | "embedded";
   runMigrations(): Promise<string[]>;
+  /** Resolves when the database answers `SELECT 1` within `timeoutMs`; throws with the reason otherwise. */
+  ping(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
-interface Embedded {
-  host: string;
-  port: number;
-  stop(): Promise<void>;
+/** The start time of a process (clock ticks since boot, from /proc), or null where that cannot be read. */
+function processStartTime(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The command name (field 2) may hold spaces and parentheses: count fields after its last ')'.
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? null;
+  } catch {
+    return null;
+  }
 }
 
 function pidAlive(pid: number): boolean {
@@ -71,44 +89,156 @@ function pidAlive(pid: number): boolean {
 }
 
 /**
- * Starts PGlite (Postgres compiled to WASM) on its data folder and serves it to the `pg` driver
- * over a loopback socket, so the embedded default and a real server share one code path.
- * One process owns a data folder at a time: a lock file names the owner.
+ * The lock file of an embedded data folder names its owner by PID and the process's start time,
+ * so a stale file whose PID now belongs to another program (after a crash and a reboot, or PID
+ * reuse) does not block a start. A file without a start time (older versions) is judged by the PID.
  */
-async function startEmbedded(dataDir: string, name: string, log?: Logger): Promise<Embedded> {
-  const root = path.join(dataDir, name);
-  mkdirSync(root, { recursive: true });
-  const lockFile = path.join(root, "lock");
+function takeLock(lockFile: string, root: string): void {
+  let text: string | undefined;
   try {
-    const holder = Number(readFileSync(lockFile, "utf8").trim());
-    if (holder && holder !== process.pid && pidAlive(holder)) {
+    text = readFileSync(lockFile, "utf8").trim();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+  }
+  if (text) {
+    const [pidText, started] = text.split(/\s+/);
+    const holder = Number(pidText);
+    const same = started === undefined || processStartTime(holder) === null || processStartTime(holder) === started;
+    if (holder && holder !== process.pid && pidAlive(holder) && same) {
       throw new Error(
         `the embedded database ${root} is in use by process ${holder}; stop it first, or set DBB_DATABASE_URL to use a Postgres server`,
       );
     }
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
   }
-  writeFileSync(lockFile, String(process.pid));
-  // PGlite ships as ESM and CJS; load lazily so services on a real server never pay for the WASM.
-  const { PGlite } = await import("@electric-sql/pglite");
-  const { PGLiteSocketServer } = await import("@electric-sql/pglite-socket");
-  const db = await PGlite.create({ dataDir: path.join(root, "pgdata") });
-  // One connection: PGlite is a single session, and interleaving two clients' extended-protocol
-  // messages would mix their statements. The pg pool in front of it is sized 1 to match.
-  const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: 1 });
-  await server.start();
-  const [host, port] = server.getServerConn().split(":");
-  log?.info({ dataDir: root, port: Number(port) }, "embedded database started");
-  return {
-    host,
-    port: Number(port),
-    async stop() {
-      await server.stop();
-      await db.close();
-      rmSync(lockFile, { force: true });
-    },
-  };
+  const started = processStartTime(process.pid);
+  writeFileSync(lockFile, started === null ? String(process.pid) : `${process.pid} ${started}`);
+}
+
+/**
+ * The embedded database: PGlite in its own thread (embedded-database-worker.ts) behind a loopback
+ * socket, so the embedded default and a real server share one code path. PGlite cannot cancel a
+ * statement, and it runs one synchronously: a thread that has not answered a ping for longer than
+ * the statement timeout (plus a grace) is ended and a fresh one started on the same port and data,
+ * which is what cancelling the statement means here. The pg driver's own deadline has already
+ * answered the caller QUERY_TIMEOUT by then; the broken connection leaves the pool.
+ */
+class EmbeddedServer {
+  readonly host = "127.0.0.1";
+  port = 0;
+  private worker?: Worker;
+  /** The worker's own port; the pg pool connects to `port`, a relay in this thread. */
+  private workerPort = 0;
+  private relay?: net.Server;
+  private readonly links = new Set<net.Socket>();
+  private watchdog?: NodeJS.Timeout;
+  private lastPong = Date.now();
+  private starting?: Promise<void>;
+  /** How many times an overrunning statement ended the database's thread. */
+  restarts = 0;
+
+  constructor(
+    private readonly pgdata: string,
+    private readonly budgetMs: number,
+    private readonly log?: Logger,
+  ) {}
+
+  /**
+   * Starts the thread and a relay on a port of this thread: connections made while the thread
+   * restarts wait for it instead of being refused, and a restart cuts the connections it served.
+   */
+  async start(): Promise<void> {
+    await (this.starting = this.startWorker());
+    this.relay = net.createServer((client) => void this.link(client));
+    await new Promise<void>((resolve, reject) => {
+      this.relay!.once("error", reject);
+      this.relay!.listen(0, this.host, () => resolve());
+    });
+    this.port = (this.relay.address() as net.AddressInfo).port;
+  }
+
+  private async link(client: net.Socket): Promise<void> {
+    this.links.add(client);
+    client.on("close", () => this.links.delete(client));
+    client.on("error", () => client.destroy());
+    client.pause();
+    try {
+      await this.starting;
+    } catch {
+      client.destroy();
+      return;
+    }
+    if (client.destroyed) return;
+    const upstream = net.connect(this.workerPort, this.host);
+    this.links.add(upstream);
+    upstream.on("close", () => {
+      this.links.delete(upstream);
+      client.destroy();
+    });
+    upstream.on("error", () => upstream.destroy());
+    client.on("close", () => upstream.destroy());
+    client.pipe(upstream);
+    upstream.pipe(client);
+    client.resume();
+  }
+
+  private async startWorker(): Promise<void> {
+    const worker = new Worker(path.join(__dirname, "embedded-database-worker.js"), { workerData: { pgdata: this.pgdata, port: 0 } });
+    this.worker = worker;
+    const ready = await new Promise<{ host: string; port: number }>((resolve, reject) => {
+      worker.on("message", (m: { ready?: { host: string; port: number }; error?: string; pong?: number }) => {
+        if (m.ready) resolve(m.ready);
+        else if (m.error) reject(new Error(`the embedded database did not start: ${m.error}`));
+        else if (m.pong !== undefined) this.lastPong = Date.now();
+      });
+      worker.once("error", reject);
+      worker.once("exit", (code) => reject(new Error(`the embedded database thread exited with ${code} while starting`)));
+    });
+    this.workerPort = ready.port;
+    this.lastPong = Date.now();
+    let n = 0;
+    this.watchdog = setInterval(() => {
+      if (Date.now() - this.lastPong > this.budgetMs) void this.restart();
+      else worker.postMessage({ ping: ++n });
+    }, 200);
+    this.watchdog.unref();
+  }
+
+  /** Ends the database's thread (and the statement it is stuck in) and starts a fresh one on the same data. */
+  restart(): Promise<void> {
+    if (this.restarting) return this.restarting;
+    this.restarts++;
+    this.log?.warn({ budgetMs: this.budgetMs }, "a statement overran the embedded database's timeout; restarting the database");
+    clearInterval(this.watchdog);
+    const old = this.worker;
+    // New connections wait for the whole restart (starting), not for the old thread.
+    this.starting = this.restarting = (async () => {
+      for (const link of this.links) link.destroy();
+      await old?.terminate();
+      await this.startWorker();
+    })().finally(() => (this.restarting = undefined));
+    return this.restarting;
+  }
+  private restarting?: Promise<void>;
+
+  async stop(): Promise<void> {
+    clearInterval(this.watchdog);
+    await this.restarting?.catch(() => undefined);
+    for (const link of this.links) link.destroy();
+    await new Promise<void>((resolve) => (this.relay ? this.relay.close(() => resolve()) : resolve()));
+    const worker = this.worker;
+    if (!worker) return;
+    this.worker = undefined;
+    const stopped = new Promise<void>((resolve) => {
+      worker.on("message", (m: { stopped?: boolean }) => m.stopped && resolve());
+      worker.once("exit", () => resolve());
+    });
+    worker.postMessage({ stop: true });
+    // A thread stuck in a statement cannot stop itself cleanly.
+    const timer = setTimeout(() => void worker.terminate(), 5000);
+    await stopped;
+    clearTimeout(timer);
+    await worker.terminate();
+  }
 }
 
 /** The advisory lock (a fixed key per database) held while migrations run. */
@@ -116,7 +246,10 @@ const MIGRATION_LOCK = 0x64626201;
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   const statements = new StatementCounter(options.logger);
-  let embedded: Embedded | undefined;
+  const statementTimeoutMs = options.statementTimeoutMs ?? 120000;
+  const connectTimeoutMs = options.connectTimeoutMs ?? 10000;
+  let embedded: EmbeddedServer | undefined;
+  let lockFile: string | undefined;
   const common = {
     type: "postgres" as const,
     entities: options.entities ?? [],
@@ -129,9 +262,33 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   };
   let dataSource: DataSource;
   if (options.url) {
-    dataSource = new DataSource({ ...common, url: options.url, poolSize: options.poolSize });
+    dataSource = new DataSource({
+      ...common,
+      url: options.url,
+      poolSize: options.poolSize,
+      connectTimeoutMS: connectTimeoutMs,
+      // The server cancels a statement at the timeout (SQLSTATE 57014); the driver's own deadline,
+      // a little later, covers a server that stopped answering altogether.
+      extra: { statement_timeout: statementTimeoutMs, query_timeout: statementTimeoutMs + 5000, connectionTimeoutMillis: connectTimeoutMs },
+    });
   } else {
-    embedded = await startEmbedded(options.dataDir, options.name, options.logger);
+    const root = path.join(options.dataDir, options.name);
+    mkdirSync(root, { recursive: true });
+    lockFile = path.join(root, "lock");
+    takeLock(lockFile, root);
+    embedded = new EmbeddedServer(path.join(root, "pgdata"), statementTimeoutMs + 2000, options.logger);
+    try {
+      await embedded.start();
+    } catch (err) {
+      rmSync(lockFile, { force: true });
+      throw err;
+    }
+    options.logger?.info({ dataDir: root, port: embedded.port }, "embedded database started");
+    // The statement that timed out still runs in the database's thread: end it now.
+    const server = embedded;
+    statements.onError = (error) => {
+      if (isQueryTimeout(error)) void server.restart();
+    };
     dataSource = new DataSource({
       ...common,
       host: embedded.host,
@@ -139,13 +296,19 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       username: "postgres",
       database: "postgres",
       poolSize: 1,
+      connectTimeoutMS: connectTimeoutMs,
+      extra: { query_timeout: statementTimeoutMs, connectionTimeoutMillis: connectTimeoutMs },
     });
   }
+  const stopEmbedded = async () => {
+    await embedded?.stop();
+    if (lockFile) rmSync(lockFile, { force: true });
+  };
   try {
     await dataSource.initialize();
   } catch (err) {
-    await embedded?.stop();
-    throw err;
+    await stopEmbedded();
+    throw new Error(`cannot connect to the database${options.url ? ` at ${redactUrl(options.url)}` : ""}: ${(err as Error).message}`);
   }
   return {
     dataSource,
@@ -166,18 +329,35 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
         await runner.release();
       }
     },
+    async ping(timeoutMs: number) {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          dataSource.query("SELECT 1"),
+          new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`the database did not answer within ${timeoutMs} ms`)), timeoutMs);
+          }),
+        ]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
     async close() {
       if (dataSource.isInitialized) await dataSource.destroy();
-      await embedded?.stop();
+      await stopEmbedded();
     },
   };
 }
 
-/** Postgres SQLSTATE of an error from the driver, if any. */
-export function sqlState(err: unknown): string | undefined {
-  const e = err as { code?: unknown; driverError?: { code?: unknown } };
-  const code = e?.driverError?.code ?? e?.code;
-  return typeof code === "string" ? code : undefined;
+/** A database URL without its password, for messages. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "(an unparsable URL)";
+  }
 }
 
 export const UNIQUE_VIOLATION = "23505";
@@ -192,3 +372,4 @@ export async function queryRows<T>(db: EntityManager, sql: string, params?: unkn
   const result = await db.query(sql, params);
   return /^\s*(UPDATE|DELETE)\b/i.test(sql) ? (result[0] as T[]) : (result as T[]);
 }
+

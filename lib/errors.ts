@@ -25,7 +25,19 @@ export const ErrorCode = {
   DELETION_NOT_FOUND: "DELETION_NOT_FOUND",
   LEASE_LOST: "LEASE_LOST",
   CHECKSUM_MISMATCH: "CHECKSUM_MISMATCH",
+  /** A transfer's errorCode when the agent reported FAILED. */
+  TRANSFER_ERROR: "TRANSFER_ERROR",
   INVALID_INPUT: "INVALID_INPUT",
+  /** A statement ran longer than database.statementTimeoutMs and was cancelled; narrow the query or retry later. */
+  QUERY_TIMEOUT: "QUERY_TIMEOUT",
+  /** The service's database is unreachable, gone or shutting down; retry once /health answers 200. */
+  DATABASE_UNAVAILABLE: "DATABASE_UNAVAILABLE",
+  /** A request body larger than the service accepts (HTTP 413). */
+  BODY_TOO_LARGE: "BODY_TOO_LARGE",
+  /** The request body is not JSON, or not a GraphQL request (HTTP 400). */
+  BAD_REQUEST: "BAD_REQUEST",
+  /** An operation type this service does not execute (subscriptions: follow `events(after:)` instead). */
+  OPERATION_NOT_SUPPORTED: "OPERATION_NOT_SUPPORTED",
   UNAUTHENTICATED: "UNAUTHENTICATED",
   FORBIDDEN: "FORBIDDEN",
 } as const;

@@ -7,7 +7,9 @@ import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDi
 import { unwrapResolverError } from "@apollo/server/errors";
 import type { GraphQLFormattedError, GraphQLSchema } from "graphql";
 import { ArgumentValidationError } from "type-graphql";
+import { isDatabaseUnavailable, isQueryTimeout, sqlState } from "./database-errors";
 import { DbbError, ErrorCode } from "./errors";
+import { unstorableTextPlugin } from "./input-text";
 import type { Logger } from "./logger";
 
 /** The largest request body accepted (10,000-item bulk mutations with metadata fit easily). */
@@ -40,6 +42,20 @@ export interface RunningService {
   close(): Promise<void>;
 }
 
+/** An error never quotes more of the input than this: messages and string details are cut. */
+const MAX_MESSAGE = 1000;
+const MAX_DETAIL = 200;
+
+function short(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+function shortDetails(details: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(details)) out[k] = typeof v === "string" ? short(v, MAX_DETAIL) : v;
+  return out;
+}
+
 /**
  * Turns any error into the client-facing shape: domain errors keep their code and details;
  * argument validation becomes INVALID_INPUT; anything unexpected is logged in full and reported
@@ -49,7 +65,7 @@ export function formatError(logger: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
     if (original instanceof DbbError) {
-      return { ...formatted, message: original.message, extensions: { ...original.details, code: original.code } };
+      return { ...formatted, message: short(original.message, MAX_MESSAGE), extensions: { ...shortDetails(original.details), code: original.code } };
     }
     if (original instanceof ArgumentValidationError) {
       const details = original.extensions?.validationErrors ?? [];
@@ -57,6 +73,11 @@ export function formatError(logger: Logger) {
     }
     const code = formatted.extensions?.code;
     if (code === "INTERNAL_SERVER_ERROR" || code === undefined) {
+      const mapped = databaseError(original);
+      if (mapped) {
+        logger.warn({ err: original, path: formatted.path }, mapped.message);
+        return { message: mapped.message, path: formatted.path, locations: formatted.locations, extensions: { code: mapped.code } };
+      }
       logger.error({ err: original, path: formatted.path }, "internal error");
       return { message: "internal error; the service log has the details", path: formatted.path, extensions: { code: "INTERNAL_SERVER_ERROR" } };
     }
@@ -64,22 +85,63 @@ export function formatError(logger: Logger) {
   };
 }
 
+/**
+ * What a failure of the database means to the caller, when it is one: a statement that ran out
+ * of time, a database that is not there, or a value the database refused (a data exception or a
+ * statement beyond its limits, which only input can cause). Null for anything else.
+ */
+function databaseError(err: unknown): { code: ErrorCode; message: string } | null {
+  if (isQueryTimeout(err)) {
+    return { code: ErrorCode.QUERY_TIMEOUT, message: "the query ran longer than the database's statement timeout and was cancelled: ask for less (a narrower filter, a smaller page) or retry later" };
+  }
+  if (isDatabaseUnavailable(err)) {
+    return { code: ErrorCode.DATABASE_UNAVAILABLE, message: "the service's database is not answering; retry once the service's /health answers 200" };
+  }
+  const state = sqlState(err);
+  if (state?.startsWith("22") || state?.startsWith("54")) {
+    const reason = String((err as Error).message ?? "").slice(0, 200);
+    return { code: ErrorCode.INVALID_INPUT, message: `the database refused a value of this request: ${reason}` };
+  }
+  return null;
+}
+
+class BodyTooLarge extends Error {
+  constructor(readonly size: number) {
+    super(`the request body has ${size > MAX_BODY_BYTES ? `more than ${MAX_BODY_BYTES}` : size} bytes; the limit is ${MAX_BODY_BYTES}`);
+  }
+}
+
+/** Reads the body; refuses (without reading on) one that declares or reaches more than MAX_BODY_BYTES. */
 function readBody(req: http.IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
+    const declared = Number(req.headers["content-length"] ?? 0);
+    if (declared > MAX_BODY_BYTES) {
+      reject(new BodyTooLarge(declared));
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on("data", (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > MAX_BODY_BYTES) {
-        reject(Object.assign(new Error(`request body larger than ${MAX_BODY_BYTES} bytes`), { status: 413 }));
-        req.destroy();
+        req.off("data", onData);
+        chunks.length = 0;
+        reject(new BodyTooLarge(size));
         return;
       }
       chunks.push(chunk);
-    });
+    };
+    req.on("data", onData);
     req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
     req.on("error", reject);
   });
+}
+
+/** Answers 413 at once and closes the connection, so the client stops sending the rest. */
+function refuseTooLarge(res: http.ServerResponse, req: http.IncomingMessage, message: string, extensions: Record<string, unknown>): void {
+  res.setHeader("connection", "close");
+  sendJson(res, 413, { errors: [{ message, extensions }] });
+  res.once("finish", () => req.destroy());
 }
 
 export function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
@@ -108,7 +170,7 @@ export async function startGraphQLService<TContext extends BaseContext>(
     // Traces are for Apollo's hosted service, which this deployment does not use.
     // No cache hints are set anywhere, and the cache-control plugin would wrap every resolver of
     // every field (a 40,000-object answer spends seconds in it).
-    plugins: [ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled(), ...(options.plugins ?? [])],
+    plugins: [ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled(), unstorableTextPlugin(), ...(options.plugins ?? [])],
   });
   await apollo.start();
 
@@ -137,11 +199,18 @@ export async function startGraphQLService<TContext extends BaseContext>(
       }
       let body: unknown = undefined;
       if (req.method === "POST") {
-        const text = await readBody(req);
+        let text: string;
+        try {
+          text = await readBody(req);
+        } catch (err) {
+          if (!(err instanceof BodyTooLarge)) throw err;
+          refuseTooLarge(res, req, err.message, { code: ErrorCode.BODY_TOO_LARGE, limit: MAX_BODY_BYTES });
+          return;
+        }
         try {
           body = text.length ? JSON.parse(text) : {};
         } catch {
-          sendJson(res, 400, { errors: [{ message: "request body is not valid JSON", extensions: { code: "BAD_REQUEST" } }] });
+          sendJson(res, 400, { errors: [{ message: "request body is not valid JSON", extensions: { code: ErrorCode.BAD_REQUEST } }] });
           return;
         }
         if (Array.isArray(body) && body.length > (options.maxBatch ?? 1)) {
@@ -164,13 +233,10 @@ export async function startGraphQLService<TContext extends BaseContext>(
           const query = (op as { query?: unknown })?.query;
           const size = typeof query === "string" ? Buffer.byteLength(query, "utf8") : 0;
           if (size > options.maxDocumentBytes) {
-            sendJson(res, 400, {
-              errors: [
-                {
-                  message: `the query document has ${size} bytes; the limit is ${options.maxDocumentBytes}`,
-                  extensions: { code: "DOCUMENT_TOO_LARGE", size, limit: options.maxDocumentBytes },
-                },
-              ],
+            refuseTooLarge(res, req, `the query document has ${size} bytes; the limit is ${options.maxDocumentBytes}`, {
+              code: "DOCUMENT_TOO_LARGE",
+              size,
+              limit: options.maxDocumentBytes,
             });
             return;
           }

@@ -12,14 +12,43 @@ export function encodeCursor(key: unknown[]): string {
   return Buffer.from(JSON.stringify(key), "utf8").toString("base64url");
 }
 
-export function decodeCursor(cursor: string, arity: number): unknown[] {
-  try {
-    const key = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
-    if (Array.isArray(key) && key.length === arity) return key;
-  } catch {
-    /* fall through */
+/**
+ * What each part of a cursor's key must be. A cursor comes back from the client, so a forged one
+ * (valid base64 and JSON, wrong types) must be refused here and never reach SQL as a bad cast.
+ */
+export type CursorPart = "text" | "int" | "number" | "uuid" | "time";
+
+const CURSOR_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** A timestamp as Postgres prints `timestamptz::text` (or ISO 8601). */
+const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}(:?\d{2})?)?$/;
+
+function cursorPartOk(value: unknown, part: CursorPart): boolean {
+  switch (part) {
+    case "text":
+      return typeof value === "string" && value.length <= 4096 && !value.includes("\u0000");
+    case "int":
+      return typeof value === "number" && Number.isSafeInteger(value);
+    case "number":
+      return typeof value === "number" && Number.isFinite(value);
+    case "uuid":
+      return typeof value === "string" && CURSOR_UUID.test(value);
+    case "time":
+      return typeof value === "string" && CURSOR_TIME.test(value) && !Number.isNaN(Date.parse(value.replace(" ", "T").replace(/([+-]\d{2})$/, "$1:00")));
   }
-  throw invalidInput(`invalid cursor '${cursor}': pass a cursor returned by this service`, { argument: "after" });
+}
+
+/** The key of a cursor this service made; INVALID_INPUT for anything else (never echoing more than a few characters). */
+export function decodeCursor(cursor: string, parts: readonly CursorPart[]): unknown[] {
+  if (cursor.length <= 8192) {
+    try {
+      const key = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+      if (Array.isArray(key) && key.length === parts.length && key.every((v, i) => cursorPartOk(v, parts[i]))) return key;
+    } catch {
+      /* fall through */
+    }
+  }
+  const shown = cursor.length > 40 ? `${cursor.slice(0, 40)}…` : cursor;
+  throw invalidInput(`invalid cursor '${shown}': pass a cursor returned by this service`, { argument: "after" });
 }
 
 export function pageSize(first: number | null | undefined): number {

@@ -9,6 +9,9 @@ import { RunningService, startGraphQLService } from "./http-server";
 import type { Logger } from "./logger";
 import { LoopMetrics } from "./loop";
 
+/** How long GET /health waits for the database's `SELECT 1`. */
+const HEALTH_TIMEOUT_MS = 2000;
+
 export interface SubgraphService extends RunningService {
   database: Database;
 }
@@ -56,9 +59,8 @@ export async function startSubgraphService<TContext extends BaseContext>(o: Subg
       logger,
       context: async ({ headers, requestId }) =>
         o.context({ db: database.dataSource.manager, caller: await verify(headers.authorization), requestId }),
-      health: async () => {
-        await database.dataSource.query("SELECT 1");
-      },
+      // 503 when the database is gone or hung: a subgraph without its database cannot answer.
+      health: () => database.ping(HEALTH_TIMEOUT_MS),
       routes: async (req, res, url) => {
         if (req.method !== "GET" || url.pathname !== "/metrics") return false;
         res.writeHead(200, { "content-type": registry.contentType });

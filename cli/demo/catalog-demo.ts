@@ -172,6 +172,7 @@ async function completeTransfers(db: EntityManager, facility: string, settings: 
       db,
       t.id,
       t.lease!,
+      `demo-agent-${facility}`,
       o === "DONE" ? { outcome: "DONE", bytes: file.bytes, adler32: file.adler32 } : { outcome: "FAILED", error: "HTTP 503 from the source's object store (demo)" },
       settings,
     );

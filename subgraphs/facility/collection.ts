@@ -1,7 +1,7 @@
 import type { EntityManager } from "typeorm";
 import { invalidInput } from "../../lib/errors";
 import { facilityError, FacilityErrorCode } from "./errors";
-import { checkCollectionName, globToRegExp, isGlob } from "./names";
+import { checkCollectionName, compileGlob, isGlob } from "./names";
 import { toUtcText } from "./time";
 
 /**
@@ -48,7 +48,7 @@ export interface CollectionFilter {
 /** Collections by name or glob and type, ordered by name. */
 export async function listCollections(db: EntityManager, filter: CollectionFilter = {}): Promise<CollectionRow[]> {
   const all = await allCollections(db);
-  const res = (filter.patterns ?? []).map((p) => globToRegExp(p));
+  const res = (filter.patterns ?? []).map((p) => compileGlob(p));
   return all.filter((c) => (!res.length || res.some((re) => re.test(c.name))) && (!filter.types?.length || filter.types.includes(c.type)));
 }
 
@@ -85,7 +85,7 @@ export async function resolveSearchPath(db: EntityManager, expression: readonly 
   for (const item of expression ?? ["*"]) {
     if (isGlob(item)) {
       out.ordered = false;
-      const re = globToRegExp(item);
+      const re = compileGlob(item);
       for (const c of all) if (re.test(c.name)) visit(c, new Set());
       continue;
     }

@@ -2,7 +2,7 @@ import type { EntityManager } from "typeorm";
 import { invalidInput } from "../../lib/errors";
 import { element, groupRequired, hasElement, impliedClosure } from "./dimension-universe";
 import { facilityError, FacilityErrorCode } from "./errors";
-import { checkDatasetTypeName, globToRegExp, isGlob } from "./names";
+import { checkDatasetTypeName, compileGlob, isGlob } from "./names";
 
 /**
  * Dataset types: a name, the dimensions of its data IDs, a storage class, whether it is a
@@ -138,7 +138,7 @@ export async function datasetTypesById(db: EntityManager, ids: readonly number[]
 export async function listDatasetTypes(db: EntityManager, patterns?: readonly string[] | null): Promise<DatasetTypeRow[]> {
   const rows: DatasetTypeRow[] = (await db.query(`SELECT ${COLUMNS} FROM dataset_types ORDER BY name`)).map(fixRow);
   if (!patterns || !patterns.length) return rows;
-  const res = patterns.map((p) => globToRegExp(p));
+  const res = patterns.map((p) => compileGlob(p));
   return rows.filter((r) => res.some((re) => re.test(r.name)));
 }
 
@@ -153,7 +153,7 @@ export async function resolveDatasetTypes(db: EntityManager, expression: string 
   const out = new Map<number, DatasetTypeRow>();
   for (const item of list) {
     if (isGlob(item)) {
-      const re = globToRegExp(item);
+      const re = compileGlob(item);
       for (const t of all) if (re.test(t.name)) out.set(t.id, t);
       continue;
     }

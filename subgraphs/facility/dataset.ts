@@ -6,7 +6,7 @@ import { resolveDatasetTypes } from "./dataset-type";
 import { DIMENSION_NAMES } from "./dimension-universe";
 import { facilityError, FacilityErrorCode } from "./errors";
 import { toUtcText } from "./time";
-import { compileWhere, datasetSource } from "./where/compiler";
+import { compileWhere, datasetSource, evaluateWhere } from "./where/compiler";
 
 /**
  * Datasets: finding them by dataset type, collection search path and `where` expression (as
@@ -153,8 +153,9 @@ async function buildQuery(db: EntityManager, query: DatasetQuery): Promise<Built
   const calibs = path.collections.filter((c) => c.type === "CALIBRATION").map((c) => c.id);
   const where = await compileWhere(db, query.where, datasetSource(types), params, query.bind);
   const empty = !types.length || !path.collections.length;
-  const afterId = query.after ? String(decodeCursor(query.after, 1)[0]) : null;
-  const validity = validAt === null ? "" : (() => {
+  const afterId = query.after ? String(decodeCursor(query.after, ["uuid"])[0]) : null;
+  // Only calibration collections have validity ranges; without one in the path validAt changes nothing.
+  const validity = validAt === null || !calibs.length ? "" : (() => {
     const t = p(validAt);
     return ` AND (k.validity_begin IS NULL OR k.validity_begin <= ${t}::timestamptz) AND (k.validity_end IS NULL OR k.validity_end > ${t}::timestamptz)`;
   })();
@@ -200,10 +201,10 @@ async function buildQuery(db: EntityManager, query: DatasetQuery): Promise<Built
 
 export async function queryDatasets(db: EntityManager, query: DatasetQuery): Promise<Page<DatasetRow>> {
   const q = await buildQuery(db, query);
-  const rows: DatasetRow[] = q.empty ? [] : fix(await db.query(q.sql, q.params));
+  const rows: DatasetRow[] = q.empty ? [] : fix(await evaluateWhere(query.where, () => db.query(q.sql, q.params)));
   return toPage(rows, q.limit, (r) => [r.id], async () => {
     if (q.empty) return 0;
-    const [{ n }] = await db.query(q.countSql, q.countParams);
+    const [{ n }] = await evaluateWhere(query.where, () => db.query(q.countSql, q.countParams));
     return n;
   });
 }

@@ -1,7 +1,7 @@
 import type { EntityManager } from "typeorm";
 import { invalidInput } from "../../lib/errors";
 import { decodeCursor, Page, pageSize, toPage } from "../../lib/pagination";
-import { compileWhere, recordSource } from "./where/compiler";
+import { compileWhere, evaluateWhere, recordSource } from "./where/compiler";
 import { Column, dimensionTable, DimensionTable, q, REGION_BOUNDS, SQL_TYPES } from "./dimension-tables";
 import { boundingBox } from "./sky/overlap";
 import { RegionError } from "./sky/region";
@@ -321,7 +321,13 @@ export async function listDimensionRecords(
   const countParams = [...params];
   let after = "";
   if (args.after) {
-    const key = decodeCursor(args.after, t.primaryKey.length);
+    const key = decodeCursor(
+      args.after,
+      t.primaryKey.map((k) => {
+        const type = t.columns.find((c) => c.name === k)!.type;
+        return type === "int" ? "int" : type === "float" ? "number" : "text";
+      }),
+    );
     const placeholders = t.primaryKey.map((k, i) => {
       params.push(key[i]);
       return `$${params.length}::${SQL_TYPES[t.columns.find((c) => c.name === k)!.type]}`;
@@ -329,13 +335,12 @@ export async function listDimensionRecords(
     after = ` AND (${t.primaryKey.map((k) => `r.${q(k)}`).join(", ")}) > (${placeholders.join(", ")})`;
   }
   params.push(limit + 1);
-  const rows: Array<Record<string, unknown>> = await db.query(
-    `SELECT r.* ${from}${after} ORDER BY ${t.primaryKey.map((k) => `r.${q(k)}`).join(", ")} LIMIT $${params.length}`,
-    params,
+  const rows: Array<Record<string, unknown>> = await evaluateWhere(args.where, () =>
+    db.query(`SELECT r.* ${from}${after} ORDER BY ${t.primaryKey.map((k) => `r.${q(k)}`).join(", ")} LIMIT $${params.length}`, params),
   );
   const out = rows.map((row) => ({ element: t.element.name, dataId: dataIdOfRecord(t, row), record: recordOfRow(t, row), key: t.primaryKey.map((k) => row[k]) }));
   return toPage(out, limit, (r) => r.key, async () => {
-    const [{ n }] = await db.query(`SELECT count(*) AS n ${from}`, countParams);
+    const [{ n }] = await evaluateWhere(args.where, () => db.query(`SELECT count(*) AS n ${from}`, countParams));
     return n;
   });
 }

@@ -1,5 +1,5 @@
 import { DbbError } from "../../lib/errors";
-import { WHERE_SYNTAX_ERROR } from "./where/parser";
+import { WHERE_SYNTAX_ERROR, WHERE_TOO_COMPLEX } from "./where/parser";
 
 /**
  * Stable error codes of the facility subgraph (`extensions.code`). Scripts match on these; never
@@ -8,6 +8,10 @@ import { WHERE_SYNTAX_ERROR } from "./where/parser";
 export const FacilityErrorCode = {
   /** The where expression does not parse (from where/parser.ts); details: position, expression. */
   WHERE_SYNTAX_ERROR,
+  /** The where expression is longer, more deeply nested or has more terms than WHERE_LIMITS allows; details: limit. */
+  WHERE_TOO_COMPLEX,
+  /** The where expression fails on the stored values: division by zero, integer overflow, a timespan ending before it begins. */
+  WHERE_EVALUATION_ERROR: "WHERE_EVALUATION_ERROR",
   /** A name in a where expression is not a dimension, a dimension field, a dataset field or a bind. */
   WHERE_UNKNOWN_IDENTIFIER: "WHERE_UNKNOWN_IDENTIFIER",
   /** Operands of the wrong type: `detector = 'a'`, `band + 1`, `NOT visit`, … */

@@ -2,7 +2,7 @@ import type { EntityManager } from "typeorm";
 import { invalidInput } from "../../lib/errors";
 import { allCollections, CollectionRow } from "./collection";
 import { facilityError, FacilityErrorCode } from "./errors";
-import { checkCollectionName, globToRegExp, isGlob } from "./names";
+import { checkCollectionName, compileGlob, isGlob } from "./names";
 
 /**
  * Removing what a campaign retires from the registry, as daf_butler's `butler prune-datasets
@@ -101,7 +101,7 @@ function selectCollections(all: CollectionRow[], names: string[], runs: boolean,
   names.forEach((name, item) => {
     if (typeof name !== "string" || !name) throw invalidInput(`item ${item}: a collection name is needed`, { item, argument });
     if (isGlob(name)) {
-      const re = globToRegExp(name);
+      const re = compileGlob(name);
       for (const c of all) if (fits(c) && re.test(c.name)) out.set(c.id, c);
       return;
     }

@@ -18,6 +18,8 @@ export function openFacilityDatabase(config: Config, code: string, logger?: Logg
     dataDir: config.dataDir,
     name: `facility-${checkFacilityCode(code)}`,
     poolSize: config.database.poolSize,
+    statementTimeoutMs: config.database.statementTimeoutMs,
+    connectTimeoutMs: config.database.connectTimeoutMs,
     migrations: facilityMigrations,
     logger,
   });

@@ -150,7 +150,7 @@ export interface ChildPageArgs {
  */
 export async function childrenOf(db: EntityManager, keys: readonly DidKey[], args: ChildPageArgs): Promise<ChildRow[]> {
   const limit = pageSize(args.first);
-  const [afterScope, afterName] = args.after ? (decodeCursor(args.after, 2) as string[]) : [null, null];
+  const [afterScope, afterName] = args.after ? (decodeCursor(args.after, ["text", "text"]) as string[]) : [null, null];
   return db.query(
     `SELECT * FROM (
        SELECT ${DID_COLUMNS}, a.parent_scope AS "parentScope", a.parent_name AS "parentName",
@@ -194,7 +194,7 @@ export interface FileRow extends DidRow {
  */
 export async function filesOf(db: EntityManager, keys: readonly DidKey[], args: ChildPageArgs): Promise<FileRow[]> {
   const limit = pageSize(args.first);
-  const [afterScope, afterName] = args.after ? (decodeCursor(args.after, 2) as string[]) : [null, null];
+  const [afterScope, afterName] = args.after ? (decodeCursor(args.after, ["text", "text"]) as string[]) : [null, null];
   return db.query(
     `SELECT * FROM (
        SELECT ${DID_COLUMNS}, d.root_scope AS "rootScope", d.root_name AS "rootName",

@@ -26,7 +26,7 @@ function deletionNotFound(id: string): DbbError {
   return new DbbError(ErrorCode.DELETION_NOT_FOUND, `no replica ${id} is awaiting deletion`, { replica: id });
 }
 
-export async function claimDeletions(db: EntityManager, facility: string, limit: number, settings: TransferSettings): Promise<DeletionRow[]> {
+export async function claimDeletions(db: EntityManager, facility: string, limit: number, agent: string, settings: TransferSettings): Promise<DeletionRow[]> {
   if (!Number.isInteger(limit) || limit < 1 || limit > 10000) throw invalidInput("limit must be 1 to 10000", { argument: "limit" });
   return db.transaction(async (tx) => {
     const rows: DeletionRow[] = await tx.query(
@@ -40,12 +40,12 @@ export async function claimDeletions(db: EntityManager, facility: string, limit:
          FOR UPDATE OF r SKIP LOCKED),
        upd AS (
          UPDATE replicas r SET state = 'BEING_DELETED', deletion_lease = gen_random_uuid(),
-           deletion_lease_expires_at = now() + make_interval(secs => $3), updated_at = now()
+           deletion_lease_expires_at = now() + make_interval(secs => $3), deletion_claimed_by = $4, updated_at = now()
          FROM picked p WHERE r.scope = p.scope AND r.name = p.name AND r.rse_id = p.rse_id AND r.lock_cnt = 0
          RETURNING r.*)
        SELECT u.id, u.deletion_lease AS lease, u.scope, u.name, u.rse_id AS "rseId", s.name AS "rseName", s.facility, u.path, u.bytes
        FROM upd u JOIN rses s ON s.id = u.rse_id ORDER BY u.tombstone`,
-      [facility, limit, settings.leaseSeconds],
+      [facility, limit, settings.leaseSeconds, agent],
     );
     if (rows.length) {
       await appendEventsFrom(
@@ -78,16 +78,19 @@ export interface DeletionOutcome {
  * meanwhile: then the replica becomes COPYING and the transfer that rule queued restores it.
  * Failure releases the claim and retries after the backoff.
  */
-export async function reportDeletion(db: EntityManager, id: string, lease: string, outcome: DeletionOutcome, settings: TransferSettings): Promise<boolean> {
+export async function reportDeletion(db: EntityManager, id: string, lease: string, agent: string, outcome: DeletionOutcome, settings: TransferSettings): Promise<boolean> {
+  if (!isUuid(id)) throw deletionNotFound(id);
   return db.transaction(async (tx) => {
-    const rows: Array<{ lockCount: number; lease: string | null; state: string }> = await tx.query(
-      `SELECT lock_cnt AS "lockCount", deletion_lease AS lease, state FROM replicas WHERE id = $1 FOR UPDATE`,
+    const rows: Array<{ lockCount: number; lease: string | null; state: string; expired: boolean | null; holder: string | null }> = await tx.query(
+      `SELECT lock_cnt AS "lockCount", deletion_lease AS lease, state, (deletion_lease_expires_at < now()) AS expired, deletion_claimed_by AS holder
+       FROM replicas WHERE id = $1 FOR UPDATE`,
       [id],
     );
     if (!rows.length) throw deletionNotFound(id);
     const replica = rows[0];
-    if (replica.state !== "BEING_DELETED" || !isUuid(lease) || replica.lease !== lease.toLowerCase()) {
-      throw new DbbError(ErrorCode.LEASE_LOST, `replica ${id} is no longer held with this lease`, { replica: id });
+    // An expired lease is lost even before another agent re-claims the replica; only its holder reports.
+    if (replica.state !== "BEING_DELETED" || !isUuid(lease) || replica.lease !== lease.toLowerCase() || replica.expired || replica.holder !== agent) {
+      throw new DbbError(ErrorCode.LEASE_LOST, `replica ${id} is no longer held with this lease (it ran out, or another agent holds it); drop the work`, { replica: id });
     }
     const payload = `jsonb_build_object('replica', r.id, 'scope', r.scope, 'name', r.name, 'rse', s.name, 'facility', s.facility, 'error', $2::text)`;
     const from = `FROM replicas r JOIN rses s ON s.id = r.rse_id WHERE r.id = $1`;
@@ -95,12 +98,12 @@ export async function reportDeletion(db: EntityManager, id: string, lease: strin
     await appendEventsFrom(tx, outcome.ok ? "deletion-done" : "deletion-failed", `SELECT s.facility, ${payload} AS payload ${from}`, [id, error]);
     if (replica.lockCount > 0) {
       // A rule wants this copy again: its queued transfer (re)writes it, whatever happened here.
-      await tx.query(`UPDATE replicas SET state = 'COPYING', deletion_lease = NULL, deletion_lease_expires_at = NULL, updated_at = now() WHERE id = $1`, [id]);
+      await tx.query(`UPDATE replicas SET state = 'COPYING', deletion_lease = NULL, deletion_lease_expires_at = NULL, deletion_claimed_by = NULL, updated_at = now() WHERE id = $1`, [id]);
     } else if (outcome.ok) {
       await tx.query(`DELETE FROM replicas WHERE id = $1`, [id]);
     } else {
       await tx.query(
-        `UPDATE replicas SET deletion_lease = NULL, deletion_lease_expires_at = NULL,
+        `UPDATE replicas SET deletion_lease = NULL, deletion_lease_expires_at = NULL, deletion_claimed_by = NULL,
            tombstone = now() + make_interval(secs => $2), updated_at = now() WHERE id = $1`,
         [id, settings.backoffSeconds],
       );

@@ -175,7 +175,7 @@ export async function listDids(db: EntityManager, filter: DidFilter): Promise<Pa
     from: "FROM dids d",
     filter: where,
     orderBy: "d.name",
-    after: filter.after ? { key: decodeCursor(filter.after, 1), sql: (name) => `d.name > ${name}` } : null,
+    after: filter.after ? { key: decodeCursor(filter.after, ["text"]), sql: (name) => `d.name > ${name}` } : null,
     first: filter.first,
     keyOf: (r) => [r.name],
   });

@@ -87,7 +87,7 @@ export async function listEvents(db: EntityManager, filter: EventFilter): Promis
   if (filter.facility) where.add((p) => `lower(facility) = lower(${p})`, filter.facility);
   let after: { key: unknown[]; sql: (id: string) => string } | null = null;
   if (filter.after) {
-    const key = decodeCursor(filter.after, 1);
+    const key = decodeCursor(filter.after, ["int"]);
     if (typeof key[0] !== "number") throw invalidInput("invalid cursor", { argument: "after" });
     after = { key, sql: (id) => `id > ${id}` };
   }

@@ -96,12 +96,12 @@ export function createLoaders(db: EntityManager) {
     transfer: byKey<string, TransferRow>((ids) => transfersById(db, ids), (t) => t.id, identity),
     locksOfRule: (args: ChildPageArgs) => {
       const limit = pageSize(args.first);
-      const after = args.after ? (decodeCursor(args.after, 3) as [string, string, string]) : null;
+      const after = args.after ? (decodeCursor(args.after, ["text", "text", "uuid"]) as [string, string, string]) : null;
       return pagedBy<string, LockRow>(["locks", limit, args.after ?? null], (ids) => locksOfRules(db, ids, limit, after), (l) => l.ruleId, identity);
     },
     transfersToRse: (args: ChildPageArgs & { state?: RequestState | null }) => {
       const limit = pageSize(args.first);
-      const after = args.after ? (decodeCursor(args.after, 2) as [string, string]) : null;
+      const after = args.after ? (decodeCursor(args.after, ["time", "uuid"]) as [string, string]) : null;
       return pagedBy<string, TransferRow>(
         ["transfers", limit, args.after ?? null, args.state ?? null],
         (ids) => transfersToRses(db, ids, args.state ?? null, limit, after),

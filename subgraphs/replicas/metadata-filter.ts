@@ -15,6 +15,8 @@ import { METADATA_KEY_PATTERN } from "./identifiers";
 type Scalar = string | number | boolean;
 const OPERATORS = new Set(["eq", "ne", "in", "gt", "gte", "lt", "lte", "exists"]);
 const RANGE_SQL: Record<string, string> = { gt: ">", gte: ">=", lt: "<", lte: "<=" };
+/** Conditions per filter (each takes up to three SQL parameters; a statement may have 65,535). */
+const MAX_CONDITIONS = 1000;
 
 export interface CompiledFilter {
   sql: string[];
@@ -42,6 +44,10 @@ export function compileMetadataFilter(filter: unknown, column: string, firstPara
   /** A key as a text parameter (`jsonb -> unknown` would be ambiguous between text and int). */
   const keyParam = (key: string) => `${param(key)}::text`;
   const equal: Record<string, Scalar> = {};
+  const conditions = Object.values(filter).reduce<number>((n, c) => n + (c !== null && typeof c === "object" && !Array.isArray(c) ? Object.keys(c).length : 1), 0);
+  if (conditions > MAX_CONDITIONS) {
+    throw invalidInput(`the metadata filter has ${conditions} conditions; the limit is ${MAX_CONDITIONS} (use "in" lists for many values)`, { argument: "metadata", limit: MAX_CONDITIONS });
+  }
   for (const [key, condition] of Object.entries(filter)) {
     const bad = (why: string) => invalidInput(`metadata filter on '${key}': ${why}`, { argument: "metadata", key });
     if (!METADATA_KEY_PATTERN.test(key)) throw bad("invalid key");
@@ -54,7 +60,9 @@ export function compileMetadataFilter(filter: unknown, column: string, firstPara
     }
     const entries = Object.entries(condition);
     if (!entries.length) throw bad("empty condition");
-    const value = `${column} -> ${keyParam(key)}`;
+    // Made on first use: a key parameter no condition uses would have no type (eq alone uses none).
+    let valueSql: string | undefined;
+    const valueOf = () => (valueSql ??= `${column} -> ${keyParam(key)}`);
     for (const [op, arg] of entries) {
       if (!OPERATORS.has(op)) throw bad(`unknown operator '${op}'; use eq, ne, in, gt, gte, lt, lte or exists`);
       if (op === "eq") {
@@ -62,18 +70,18 @@ export function compileMetadataFilter(filter: unknown, column: string, firstPara
         equal[key] = arg;
       } else if (op === "ne") {
         if (!isScalar(arg)) throw bad("ne needs a string, number or boolean");
-        out.sql.push(`(${value}) IS DISTINCT FROM ${param(JSON.stringify(arg))}::jsonb`);
+        out.sql.push(`(${valueOf()}) IS DISTINCT FROM ${param(JSON.stringify(arg))}::jsonb`);
       } else if (op === "in") {
         if (!Array.isArray(arg) || !arg.length || !arg.every(isScalar)) throw bad("in needs a non-empty list of strings, numbers or booleans");
-        out.sql.push(`(${value}) = ANY(${param(arg.map((a) => JSON.stringify(a)))}::jsonb[])`);
+        out.sql.push(`(${valueOf()}) = ANY(${param(arg.map((a) => JSON.stringify(a)))}::jsonb[])`);
       } else if (op === "exists") {
         if (typeof arg !== "boolean") throw bad("exists needs true or false");
-        out.sql.push(`(${value}) IS ${arg ? "NOT " : ""}NULL`);
+        out.sql.push(`(${valueOf()}) IS ${arg ? "NOT " : ""}NULL`);
       } else if (typeof arg === "number" && Number.isFinite(arg)) {
         // CASE keeps the cast away from non-numeric values (Postgres does not promise AND order).
-        out.sql.push(`(CASE WHEN jsonb_typeof(${value}) = 'number' THEN (${column} ->> ${keyParam(key)})::numeric END) ${RANGE_SQL[op]} ${param(arg)}`);
+        out.sql.push(`(CASE WHEN jsonb_typeof(${valueOf()}) = 'number' THEN (${column} ->> ${keyParam(key)})::numeric END) ${RANGE_SQL[op]} ${param(arg)}`);
       } else if (typeof arg === "string") {
-        out.sql.push(`(CASE WHEN jsonb_typeof(${value}) = 'string' THEN ${column} ->> ${keyParam(key)} END) ${RANGE_SQL[op]} ${param(arg)}`);
+        out.sql.push(`(CASE WHEN jsonb_typeof(${valueOf()}) = 'string' THEN ${column} ->> ${keyParam(key)} END) ${RANGE_SQL[op]} ${param(arg)}`);
       } else {
         throw bad(`${op} needs a number or a string`);
       }

@@ -188,7 +188,7 @@ export async function listReplicas(db: EntityManager, filter: ReplicaFilter): Pr
     from: "FROM replicas r JOIN rses s ON s.id = r.rse_id",
     filter: where,
     orderBy: "s.name, r.scope, r.name",
-    after: filter.after ? { key: decodeCursor(filter.after, 3), sql: (rse, scope, name) => `(s.name, r.scope, r.name) > (${rse}, ${scope}, ${name})` } : null,
+    after: filter.after ? { key: decodeCursor(filter.after, ["text", "text", "text"]), sql: (rse, scope, name) => `(s.name, r.scope, r.name) > (${rse}, ${scope}, ${name})` } : null,
     first: filter.first,
     keyOf: (r) => [r.rseName, r.scope, r.name],
   });

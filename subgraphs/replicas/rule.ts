@@ -282,7 +282,7 @@ export async function listRules(db: EntityManager, filter: RuleFilter): Promise<
     from: "FROM rules ru",
     filter: where,
     orderBy: "ru.created_at DESC, ru.id DESC",
-    after: filter.after ? { key: decodeCursor(filter.after, 2), sql: (at, id) => `(ru.created_at, ru.id) < (${at}::timestamptz, ${id}::uuid)` } : null,
+    after: filter.after ? { key: decodeCursor(filter.after, ["time", "uuid"]), sql: (at, id) => `(ru.created_at, ru.id) < (${at}::timestamptz, ${id}::uuid)` } : null,
     first: filter.first,
     keyOf: (r) => [r.cursorAt, r.id],
   });

@@ -14,6 +14,8 @@ export function openCatalogDatabase(config: Config, logger?: Logger): Promise<Da
     dataDir: config.dataDir,
     name: "replicas",
     poolSize: config.database.poolSize,
+    statementTimeoutMs: config.database.statementTimeoutMs,
+    connectTimeoutMs: config.database.connectTimeoutMs,
     migrations: catalogMigrations,
     logger,
   });

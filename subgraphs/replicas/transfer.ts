@@ -137,27 +137,32 @@ export async function claimTransfers(db: EntityManager, facility: string, limit:
   });
 }
 
-/** Extends the leases (transfer and deletion) an agent still holds at its facilities; returns those extended. */
-export async function heartbeat(db: EntityManager, leases: string[], facilities: string[], settings: TransferSettings): Promise<string[]> {
+/**
+ * Extends the leases (transfer and deletion) that this agent holds at its facilities and that have
+ * not run out; returns those extended. A lease another agent holds, or one already lapsed, is not
+ * extended (the agent must drop that work).
+ */
+export async function heartbeat(db: EntityManager, leases: string[], facilities: string[], agent: string, settings: TransferSettings): Promise<string[]> {
+  if (leases.length > 10000) throw invalidInput("at most 10000 leases per heartbeat", { argument: "leases" });
   const valid = leases.filter((l) => isUuid(l));
   const lower = facilities.map((f) => f.toLowerCase());
   const transfers: Array<{ lease: string }> = await db.query(
     `WITH upd AS (
        UPDATE transfer_requests t SET lease_expires_at = now() + make_interval(secs => $3), updated_at = now()
        FROM rses d WHERE d.id = t.dest_rse_id AND lower(d.facility) = ANY($2::text[])
-         AND t.lease = ANY($1::uuid[]) AND t.state = 'SUBMITTED' AND t.lease_expires_at >= now()
+         AND t.lease = ANY($1::uuid[]) AND t.state = 'SUBMITTED' AND t.lease_expires_at >= now() AND t.claimed_by = $4
        RETURNING t.lease)
      SELECT lease FROM upd`,
-    [valid, lower, settings.leaseSeconds],
+    [valid, lower, settings.leaseSeconds, agent],
   );
   const deletions: Array<{ lease: string }> = await db.query(
     `WITH upd AS (
        UPDATE replicas r SET deletion_lease_expires_at = now() + make_interval(secs => $3)
        FROM rses s WHERE s.id = r.rse_id AND lower(s.facility) = ANY($2::text[])
-         AND r.deletion_lease = ANY($1::uuid[]) AND r.deletion_lease_expires_at >= now()
+         AND r.deletion_lease = ANY($1::uuid[]) AND r.deletion_lease_expires_at >= now() AND r.deletion_claimed_by = $4
        RETURNING r.deletion_lease AS lease)
      SELECT lease FROM upd`,
-    [valid, lower, settings.leaseSeconds],
+    [valid, lower, settings.leaseSeconds, agent],
   );
   return [...transfers, ...deletions].map((r) => r.lease);
 }
@@ -193,23 +198,25 @@ function verify(file: { bytes: number | null; adler32: string | null; md5: strin
 }
 
 /**
- * Records an agent's report on a claimed request. The lease must be the current one
- * (LEASE_LOST otherwise: the request went back to the queue and someone else may have it).
+ * Records an agent's report on a claimed request. The lease must be the current one, unexpired,
+ * and held by this agent (LEASE_LOST otherwise: the request went, or will go, back to the queue,
+ * and another agent may have it), whether or not the reaper has returned it to the queue yet.
  */
-export async function reportTransfer(db: EntityManager, id: string, lease: string, outcome: TransferOutcome, settings: TransferSettings): Promise<TransferRow> {
+export async function reportTransfer(db: EntityManager, id: string, lease: string, agent: string, outcome: TransferOutcome, settings: TransferSettings): Promise<TransferRow> {
   if (outcome.outcome !== "DONE" && outcome.outcome !== "FAILED") throw invalidInput("outcome must be DONE or FAILED", { field: "outcome" });
   return db.transaction(async (tx) => {
-    const rows: Array<TransferRow & { lease: string | null; fileBytes: number | null; adler32: string | null; md5: string | null; rse: string; facility: string }> =
+    const rows: Array<TransferRow & { lease: string | null; leaseExpired: boolean | null; fileBytes: number | null; adler32: string | null; md5: string | null; rse: string; facility: string }> =
       await tx.query(
-        `SELECT ${TRANSFER_COLUMNS}, t.lease, d.bytes AS "fileBytes", d.adler32, d.md5, s.name AS rse, s.facility
+        `SELECT ${TRANSFER_COLUMNS}, t.lease, (t.lease_expires_at < now()) AS "leaseExpired", d.bytes AS "fileBytes", d.adler32, d.md5, s.name AS rse, s.facility
          FROM transfer_requests t JOIN dids d ON d.scope = t.scope AND d.name = t.name JOIN rses s ON s.id = t.dest_rse_id
          WHERE t.id = $1 FOR UPDATE OF t`,
         [id],
       );
     if (!rows.length) throw transferNotFound(id);
     const req = rows[0];
-    if (req.state !== "SUBMITTED" || !isUuid(lease) || req.lease !== lease.toLowerCase()) {
-      throw new DbbError(ErrorCode.LEASE_LOST, `request ${id} is no longer held with this lease (state ${req.state}); drop the work, it will be handed out again`, {
+    if (req.state !== "SUBMITTED" || !isUuid(lease) || req.lease !== lease.toLowerCase() || req.leaseExpired || req.claimedBy !== agent) {
+      const why = req.state === "SUBMITTED" && req.lease === lease.toLowerCase() ? (req.claimedBy !== agent ? "another agent holds it" : "the lease ran out") : `state ${req.state}`;
+      throw new DbbError(ErrorCode.LEASE_LOST, `request ${id} is no longer held with this lease (${why}); drop the work, it will be handed out again`, {
         request: id,
         state: req.state,
       });
@@ -235,7 +242,7 @@ export async function reportTransfer(db: EntityManager, id: string, lease: strin
       );
       await appendEventsFrom(tx, "transfer-done", `SELECT s.facility, ${payload} AS payload ${eventFrom}`, [id]);
     } else {
-      const code = mismatch ? ErrorCode.CHECKSUM_MISMATCH : "TRANSFER_ERROR";
+      const code = mismatch ? ErrorCode.CHECKSUM_MISMATCH : ErrorCode.TRANSFER_ERROR;
       const message = mismatch ? `CHECKSUM_MISMATCH: ${mismatch}` : (outcome.error || "the agent reported a failure without a message").slice(0, 4000);
       const attempts = req.attempts + 1;
       const final = attempts >= settings.maxAttempts;
@@ -309,7 +316,7 @@ export async function listTransfers(db: EntityManager, filter: TransferFilter): 
     from: "FROM transfer_requests t JOIN rses d ON d.id = t.dest_rse_id",
     filter: where,
     orderBy: "t.created_at DESC, t.id DESC",
-    after: filter.after ? { key: decodeCursor(filter.after, 2), sql: (at, id) => `(t.created_at, t.id) < (${at}::timestamptz, ${id}::uuid)` } : null,
+    after: filter.after ? { key: decodeCursor(filter.after, ["time", "uuid"]), sql: (at, id) => `(t.created_at, t.id) < (${at}::timestamptz, ${id}::uuid)` } : null,
     first: filter.first,
     keyOf: (r) => [r.cursorAt, r.id],
   });

@@ -23,6 +23,8 @@ export async function testEnvironment(label: string, env: Record<string, string>
     DBB_DATA_DIR: dataDir,
     DBB_AUTH_SECRET: randomBytes(24).toString("hex"),
     DBB_LOG_LEVEL: process.env.DBB_TEST_LOG_LEVEL ?? "silent",
+    // Bulk tests (100,000 datasets in one statement) on a shared CI machine; timeout tests set their own.
+    DBB_DATABASE_STATEMENT_TIMEOUT_MS: "600000",
     ...env,
   });
   return {

@@ -24,7 +24,8 @@ describe("where compiler", () => {
   it("compiles dimension values to the datasets' indexed columns, with typed parameters", async () => {
     const params: unknown[] = [];
     const c = await compileWhere(null, "band = 'r' AND detector IN (1..3, 7) AND visit.exposure_time > 10.5", datasetSource([{ name: "calexp", dimensions: ["instrument", "band", "day_obs", "detector", "physical_filter", "visit"] }]), params, {});
-    expect(c.sql).toBe(`(((d."band" = $1::text) AND ((d."detector" = ANY($4::bigint[]) OR (d."detector" BETWEEN $2::bigint AND $3::bigint)))) AND (w_visit."exposure_time" > $5::double precision))`);
+    // A chain of ANDs is one flat condition.
+    expect(c.sql).toBe(`((d."band" = $1::text) AND ((d."detector" = ANY($4::bigint[]) OR (d."detector" BETWEEN $2::bigint AND $3::bigint))) AND (w_visit."exposure_time" > $5::double precision))`);
     expect(params).toEqual(["r", 1, 3, [7], 10.5]);
     expect(c.joins).toEqual([`LEFT JOIN dim_visit w_visit ON w_visit."instrument" = d."instrument" AND w_visit."id" = d."visit"`]);
   });

@@ -1,6 +1,6 @@
 import { invalidInput } from "../../../lib/errors";
 import { Arg, Ctx, Int, Mutation, Resolver } from "type-graphql";
-import { requireScope } from "../../../lib/auth";
+import { requireAgentOrScope } from "../../../lib/auth";
 import { associate, certify, CollectionType as CollectionTypeName, disassociate, listCollections, registerCollections, setCollectionChain } from "../collection";
 import { registerDatasetTypes, requiredDimensions } from "../dataset-type";
 import { ingestDatasets } from "../ingest";
@@ -21,7 +21,7 @@ export function requireWriter(ctx: FacilityContext, facility?: string | null) {
   if (facility != null && facility.toLowerCase() !== ctx.facility.toLowerCase()) {
     throw invalidInput(`this service holds the registry of ${ctx.facility}, not of ${facility}`, { argument: "facility", facility: ctx.facility });
   }
-  return requireScope(ctx.caller, `agent:${ctx.facility}`, "butler:admin");
+  return requireAgentOrScope(ctx.caller, ctx.facility, "butler:admin");
 }
 
 async function collectionView(ctx: FacilityContext, name: string): Promise<ButlerCollection> {

@@ -13,13 +13,14 @@
  * [begin, end) ranges; an unbounded end is NULL in storage and ±infinity here.
  */
 import type { EntityManager } from "typeorm";
+import { sqlState } from "../../../lib/database";
 import { DbbError } from "../../../lib/errors";
 import { dimensionTable, DimensionTable, q } from "../dimension-tables";
 import { element, ElementSpec, ELEMENTS, FieldType, hasElement, primaryKeyField, requiredClosure } from "../dimension-universe";
 import { FacilityErrorCode } from "../errors";
 import { globToLike } from "../names";
 import { scaledToUtc, toUtcText } from "../time";
-import { FunctionNode, InItem, parseWhere, WhereNode } from "./parser";
+import { capped, excerpt, FunctionNode, InItem, parseWhere, WhereNode } from "./parser";
 import { RegionMatch, RegionMatches, resolveRegions } from "./spatial";
 
 export type WhereType = "int" | "float" | "string" | "bool" | "time" | "timespan" | "region" | "uuid";
@@ -121,8 +122,8 @@ export class Compiler {
   }
 
   error(code: string, node: { position: number } | null, message: string, extra: Record<string, unknown> = {}): DbbError {
-    return new DbbError(code, `Invalid where expression: ${message}`, {
-      expression: this.expression,
+    return new DbbError(code, `Invalid where expression: ${capped(message)}`, {
+      expression: excerpt(this.expression, node?.position ?? 0),
       ...(node ? { position: node.position } : {}),
       ...extra,
     });
@@ -228,7 +229,7 @@ export class Compiler {
       return Number.isSafeInteger(value) ? { sql: this.param(value, "int"), type: "int" } : { sql: this.param(value, "float"), type: "float" };
     }
     if (Array.isArray(value)) return { sql: "", type: "string", list: value };
-    throw this.typeError(node, `${label} must be a string, a number, a boolean or (in IN) a list, got ${JSON.stringify(value)}`);
+    throw this.typeError(node, `${label} must be a string, a number, a boolean or (in IN) a list, got ${shownValue(value)}`);
   }
 
   private timeLiteral(node: WhereNode & { kind: "time" }): Typed {
@@ -250,11 +251,11 @@ export class Compiler {
     };
     if (to === "time") {
       const utc = toUtcText(value.text);
-      if (utc === null) throw this.typeError(node, `'${value.text}' is not a time (use T'2025-06-01T00:00:00' or an ISO 8601 string)`);
+      if (utc === null) throw this.typeError(node, `'${shownValue(value.text)}' is not a time (use T'2025-06-01T00:00:00' or an ISO 8601 string)`);
       return { sql: put(utc, "time"), type: "time" };
     }
     if (to === "uuid") {
-      if (!UUID_RE.test(value.text)) throw this.typeError(node, `'${value.text}' is not a UUID`);
+      if (!UUID_RE.test(value.text)) throw this.typeError(node, `'${shownValue(value.text)}' is not a UUID`);
       return { sql: put(value.text, "uuid"), type: "uuid" };
     }
     return value;
@@ -336,16 +337,31 @@ export class Compiler {
     }
   }
 
+  /**
+   * A chain of ANDs (or ORs) as one flat SQL condition, walked without recursion: the chain may be as
+   * long as the term limit allows, and Postgres then sees one level, not one per operator.
+   */
+  private chain(node: WhereNode & { kind: "binary" }): Typed {
+    const operands: WhereNode[] = [];
+    const stack: WhereNode[] = [node];
+    while (stack.length) {
+      const n = stack.pop()!;
+      if (n.kind === "binary" && n.op === node.op) stack.push(n.rhs, n.lhs);
+      else operands.push(n);
+    }
+    const parts = operands.map((n) => {
+      const t = this.compile(n);
+      if (t.type !== "bool") throw this.typeError(n, `${node.op} needs conditions on both sides, found a ${t.type} at position ${n.position}`);
+      return t.sql;
+    });
+    return { sql: `(${parts.join(` ${node.op} `)})`, type: "bool" };
+  }
+
   private binary(node: WhereNode & { kind: "binary" }): Typed {
+    if (node.op === "AND" || node.op === "OR") return this.chain(node);
     const lhs = this.compile(node.lhs);
     const rhs = this.compile(node.rhs);
     switch (node.op) {
-      case "AND":
-      case "OR":
-        for (const [t, n] of [[lhs, node.lhs], [rhs, node.rhs]] as const) {
-          if (t.type !== "bool") throw this.typeError(n, `${node.op} needs conditions on both sides, found a ${t.type} at position ${n.position}`);
-        }
-        return { sql: `(${lhs.sql} ${node.op} ${rhs.sql})`, type: "bool" };
       case "+":
       case "-":
       case "*":
@@ -408,19 +424,23 @@ export class Compiler {
       } else if (item.kind === "bind") {
         const v = this.bindValue(item);
         if (v.list) {
+          const coerced: unknown[] = [];
           for (const x of v.list) {
             if (lhs.type === "time" || lhs.type === "uuid") {
+              // Checked one by one, sent as one array: a list of any length is one parameter.
               const t = this.coerce({ sql: "", type: "string", text: typeof x === "string" ? x : JSON.stringify(x) }, lhs.type, item);
-              parts.push(`${lhs.sql} = ${t.sql}`);
+              coerced.push(this.params.pop());
+              void t;
               continue;
             }
             const t: WhereType | null =
               typeof x === "string" ? "string" : typeof x === "boolean" ? "bool" : typeof x === "number" && Number.isFinite(x) ? (Number.isSafeInteger(x) ? "int" : "float") : null;
             if (t === null || !(t === lhs.type || (numeric(t) && numeric(lhs.type)))) {
-              throw this.typeError(item, `:${item.name} holds ${JSON.stringify(x)}, the left side of IN is a ${lhs.type}`);
+              throw this.typeError(item, `:${item.name} holds ${shownValue(x)}, the left side of IN is a ${lhs.type}`);
             }
             scalars.push(x);
           }
+          if (coerced.length) parts.push(`${lhs.sql} = ANY(${this.param(coerced, `${lhs.type}[]` as `${WhereType}[]`)})`);
           if (!v.list.length) parts.push("false");
         } else addValue(v, item);
       } else {
@@ -468,6 +488,12 @@ export class Compiler {
     const arrays = dims.map((d, i) => this.param(match.keys.map((k) => k[i]), `${whereTypeOf(primaryKeyField(d).type)}[]` as `${WhereType}[]`));
     return { sql: `((${values.join(", ")}) IN (SELECT * FROM unnest(${arrays.join(", ")})))`, type: "bool" };
   }
+}
+
+/** A value from the input as shown in a message: a few dozen characters at most. */
+function shownValue(value: unknown): string {
+  const text = typeof value === "string" ? value : JSON.stringify(value) ?? String(value);
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
 }
 
 /** Which elements have a field of a given name (for "did you mean exposure.observation_type?"). */
@@ -611,4 +637,24 @@ export function recordSource(t: DimensionTable): RowSource {
     },
   };
   return source;
+}
+
+/**
+ * Runs a statement holding a compiled where condition. Arithmetic that fails on the rows' values
+ * (`/ 0`, `% 0`, an integer overflow, a timespan ending before it begins, a value that is not a
+ * number) fails in the database with a data exception (SQLSTATE class 22): that is the
+ * expression's fault, reported as WHERE_EVALUATION_ERROR with the database's reason.
+ */
+export async function evaluateWhere<T>(expression: string | null | undefined, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    const state = sqlState(err);
+    if (!expression || !state?.startsWith("22")) throw err;
+    const reason = capped(String((err as Error).message ?? err));
+    throw new DbbError(FacilityErrorCode.WHERE_EVALUATION_ERROR, `Invalid where expression: evaluating it on the stored rows failed: ${reason} (check divisions, remainders, integer ranges and timespans)`, {
+      expression: excerpt(expression),
+      sqlState: state,
+    });
+  }
 }

@@ -33,11 +33,46 @@
  * only as an operand of OVERLAPS or on the left of IN, a range only inside an IN list.
  *
  * Every error is a DbbError with code WHERE_SYNTAX_ERROR and details { position, expression }, `position`
- * being the 0-based offset the message points at (the end of the text for an unexpected end).
+ * being the 0-based offset the message points at (the end of the text for an unexpected end), and
+ * `expression` the text or, for a long one, an excerpt around the position (`excerpt()`).
+ *
+ * Bounds (WHERE_LIMITS): an expression longer, more nested or with more terms than these is refused with
+ * WHERE_TOO_COMPLEX before anything is compiled or sent to the database. The parser and every walk over the
+ * tree recurse at most as deep as the nesting limit allows (AND/OR chains are walked without recursion by
+ * the compiler), so no input can drive them past the stack, and the SQL sent nests as little as the tree.
  */
 import { DbbError } from "../../../lib/errors";
 
 export const WHERE_SYNTAX_ERROR = "WHERE_SYNTAX_ERROR";
+export const WHERE_TOO_COMPLEX = "WHERE_TOO_COMPLEX";
+
+/**
+ * The size of a where expression: characters; nesting (each parenthesis, NOT, sign, function call and
+ * operator level below another; a chain of ANDs or ORs counts once); terms (operands outside IN lists:
+ * names, literals, bind parameters). IN lists are bounded by the length only: they compile to one array.
+ */
+export const WHERE_LIMITS = { maxLength: 65536, maxNesting: 64, maxTerms: 1000 } as const;
+
+/** At most this many characters of the input are echoed in an error. */
+const EXCERPT_CHARS = 160;
+
+/** The expression, or for a long one an excerpt of it around `position` (marked with … where cut). */
+export function excerpt(expression: string, position = 0): string {
+  if (expression.length <= EXCERPT_CHARS) return expression;
+  const start = Math.max(0, Math.min(position - EXCERPT_CHARS / 2, expression.length - EXCERPT_CHARS));
+  const end = start + EXCERPT_CHARS;
+  return `${start > 0 ? "…" : ""}${expression.slice(start, end)}${end < expression.length ? "…" : ""}`;
+}
+
+/** A message cut to a length a person reads (the parts that quote input are cut already). */
+export function capped(message: string): string {
+  return message.length > 600 ? `${message.slice(0, 600)}…` : message;
+}
+
+/** A token or value as shown in a message: cut to a few dozen characters. */
+function shown(text: string): string {
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // The tree
@@ -176,7 +211,15 @@ export type WhereNode =
 // ---------------------------------------------------------------------------------------------------------
 
 function syntaxError(expression: string, position: number, message: string): DbbError {
-  return new DbbError(WHERE_SYNTAX_ERROR, `Invalid where expression: ${message}`, { position, expression });
+  return new DbbError(WHERE_SYNTAX_ERROR, `Invalid where expression: ${capped(message)}`, { position, expression: excerpt(expression, position) });
+}
+
+function tooComplex(expression: string, position: number, message: string, limit: number): DbbError {
+  return new DbbError(
+    WHERE_TOO_COMPLEX,
+    `Invalid where expression: ${message}; the limit is ${limit}. Simplify it: use IN (...) lists, ranges (1..100) or bind parameters`,
+    { position, limit, expression: excerpt(expression, position) },
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -214,21 +257,21 @@ function describe(token: Token): string {
     case "end":
       return "end of expression";
     case "number":
-      return `number ${token.text}`;
+      return `number ${shown(token.text)}`;
     case "string":
-      return `string ${token.text}`;
+      return `string ${shown(token.text)}`;
     case "time":
-      return `time literal ${token.text}`;
+      return `time literal ${shown(token.text)}`;
     case "range":
-      return `range ${token.text}`;
+      return `range ${shown(token.text)}`;
     case "ident":
-      return `identifier '${token.text}'`;
+      return `identifier '${shown(token.text)}'`;
     case "keyword":
       return `keyword ${token.keyword}`;
     case "bind":
-      return `bind parameter ${token.text}`;
+      return `bind parameter ${shown(token.text)}`;
     default:
-      return `'${token.text}'`;
+      return `'${shown(token.text)}'`;
   }
 }
 
@@ -297,7 +340,7 @@ function tokenize(expression: string): Token[] {
         const stride = strideText === undefined ? null : Number(strideText);
         for (const [text, value] of [[m[1], startValue], [m[2], stopValue], [strideText, stride]] as const) {
           if (value !== null && !Number.isSafeInteger(value)) {
-            throw syntaxError(expression, start, `range bound ${text} at position ${start} is too large: expected an integer of at most 15 digits`);
+            throw syntaxError(expression, start, `range bound ${shown(String(text))} at position ${start} is too large: expected an integer of at most 15 digits`);
           }
         }
         tokens.push({ type: "range", text: m[0], start: startValue, stop: stopValue, stride, pos: start });
@@ -677,6 +720,11 @@ class Parser {
   private index = 0;
   /** Start of the outermost parentheses around a node, when there are some. */
   private readonly outerStart = new Map<WhereNode, number>();
+  /** The nesting of each node built (see WHERE_LIMITS). */
+  private readonly depth = new Map<WhereNode, number>();
+  /** How deep the parser has descended (parentheses, NOT, signs, calls): bounded before each descent. */
+  private nesting = 0;
+  private terms = 0;
 
   constructor(
     private readonly expression: string,
@@ -717,6 +765,42 @@ class Parser {
 
   private fail(position: number, message: string): DbbError {
     return syntaxError(this.expression, position, message);
+  }
+
+  /** Descends one level (parenthesis, NOT, sign, call) or refuses the expression as too deeply nested. */
+  private descend<T>(at: Token, parse: () => T): T {
+    if (++this.nesting > WHERE_LIMITS.maxNesting) {
+      throw tooComplex(this.expression, at.pos, `it nests more than ${WHERE_LIMITS.maxNesting} levels deep at position ${at.pos}`, WHERE_LIMITS.maxNesting);
+    }
+    try {
+      return parse();
+    } finally {
+      this.nesting--;
+    }
+  }
+
+  /** Records a node built from its children: its nesting (AND/OR chains count once) must stay within the limit. */
+  private built<T extends WhereNode>(node: T, ...children: WhereNode[]): T {
+    let d = 1;
+    for (const child of children) {
+      const c = this.depth.get(child) ?? 1;
+      const chained = node.kind === "binary" && child.kind === "binary" && (node.op === "AND" || node.op === "OR") && child.op === node.op;
+      d = Math.max(d, chained ? c : c + 1);
+    }
+    if (d > WHERE_LIMITS.maxNesting) {
+      const at = node.kind === "binary" || node.kind === "overlaps" ? node.opPosition : node.position;
+      throw tooComplex(this.expression, at, `it nests more than ${WHERE_LIMITS.maxNesting} levels deep at position ${at} (operators within operators)`, WHERE_LIMITS.maxNesting);
+    }
+    this.depth.set(node, d);
+    return node;
+  }
+
+  /** Counts an operand outside IN lists. */
+  private term<T extends WhereNode>(node: T): T {
+    if (++this.terms > WHERE_LIMITS.maxTerms) {
+      throw tooComplex(this.expression, node.position, `it has more than ${WHERE_LIMITS.maxTerms} terms (names, literals, bind parameters) outside IN lists`, WHERE_LIMITS.maxTerms);
+    }
+    return node;
   }
 
   private startOf(node: WhereNode): number {
@@ -768,7 +852,7 @@ class Parser {
       const op = this.next();
       if (this.peek().type === "end" || this.peek().type === ")") throw this.expectedExpression(op);
       const rhs = this.parseAnd();
-      lhs = { kind: "binary", op: "OR", lhs, rhs, position: this.startOf(lhs), opPosition: op.pos };
+      lhs = this.built({ kind: "binary", op: "OR", lhs, rhs, position: this.startOf(lhs), opPosition: op.pos }, lhs, rhs);
     }
     return lhs;
   }
@@ -779,7 +863,7 @@ class Parser {
       const op = this.next();
       if (this.peek().type === "end" || this.peek().type === ")") throw this.expectedExpression(op);
       const rhs = this.parseNot();
-      lhs = { kind: "binary", op: "AND", lhs, rhs, position: this.startOf(lhs), opPosition: op.pos };
+      lhs = this.built({ kind: "binary", op: "AND", lhs, rhs, position: this.startOf(lhs), opPosition: op.pos }, lhs, rhs);
     }
     return lhs;
   }
@@ -789,8 +873,8 @@ class Parser {
     if (this.isKeyword(token, "NOT")) {
       this.next();
       if (this.peek().type === "end" || this.peek().type === ")") throw this.expectedExpression(token);
-      const operand = this.parseNot();
-      return { kind: "unary", op: "NOT", operand, position: token.pos };
+      const operand = this.descend(token, () => this.parseNot());
+      return this.built({ kind: "unary", op: "NOT", operand, position: token.pos }, operand);
     }
     return this.parseComparison();
   }
@@ -802,11 +886,11 @@ class Parser {
       if (token.type === "op" && ["=", "!=", "<", "<=", ">", ">="].includes(token.op)) {
         this.next();
         const rhs = this.parsePredicateAfter(token);
-        lhs = { kind: "binary", op: token.op as BinaryOperator, lhs, rhs, position: this.startOf(lhs), opPosition: token.pos };
+        lhs = this.built({ kind: "binary", op: token.op as BinaryOperator, lhs, rhs, position: this.startOf(lhs), opPosition: token.pos }, lhs, rhs);
       } else if (this.isKeyword(token, "OVERLAPS")) {
         this.next();
         const rhs = this.parsePredicateAfter(token);
-        lhs = { kind: "overlaps", lhs, rhs, position: this.startOf(lhs), opPosition: token.pos };
+        lhs = this.built({ kind: "overlaps", lhs, rhs, position: this.startOf(lhs), opPosition: token.pos }, lhs, rhs);
       } else {
         return lhs;
       }
@@ -839,7 +923,7 @@ class Parser {
     }
     this.next();
     const items = this.parseInItems(open, inToken);
-    return { kind: "in", negated, expr, items, position: this.startOf(expr) };
+    return this.built({ kind: "in", negated, expr, items, position: this.startOf(expr) }, expr);
   }
 
   private parseInItems(open: Token, inToken: Token): InItem[] {
@@ -888,7 +972,7 @@ class Parser {
         return this.literalNode(token) as InItem;
       case "ident": {
         if (token.parts.length > 1) {
-          throw this.fail(token.pos, `found qualified identifier '${token.text}' at position ${token.pos}, ${inListHint} (daf_butler allows no dotted names here)`);
+          throw this.fail(token.pos, `found qualified identifier '${shown(token.text)}' at position ${token.pos}, ${inListHint} (daf_butler allows no dotted names here)`);
         }
         if (this.peek(1).type === "(") {
           const call = this.parseFunctionCall();
@@ -917,7 +1001,7 @@ class Parser {
       this.next();
       if (!this.startsOperand(this.peek())) throw this.expectedExpression(token);
       const rhs = this.parseMultiplicative();
-      lhs = { kind: "binary", op: token.op, lhs, rhs, position: this.startOf(lhs), opPosition: token.pos };
+      lhs = this.built({ kind: "binary", op: token.op, lhs, rhs, position: this.startOf(lhs), opPosition: token.pos }, lhs, rhs);
     }
   }
 
@@ -929,7 +1013,7 @@ class Parser {
       this.next();
       if (!this.startsOperand(this.peek())) throw this.expectedExpression(token);
       const rhs = this.parseUnary();
-      lhs = { kind: "binary", op: token.op, lhs, rhs, position: this.startOf(lhs), opPosition: token.pos };
+      lhs = this.built({ kind: "binary", op: token.op, lhs, rhs, position: this.startOf(lhs), opPosition: token.pos }, lhs, rhs);
     }
   }
 
@@ -938,8 +1022,8 @@ class Parser {
     if (token.type === "op" && (token.op === "-" || token.op === "+")) {
       this.next();
       if (!this.startsOperand(this.peek())) throw this.expectedExpression(token);
-      const operand = this.parseUnary();
-      return { kind: "unary", op: token.op, operand, position: token.pos };
+      const operand = this.descend(token, () => this.parseUnary());
+      return this.built({ kind: "unary", op: token.op, operand, position: token.pos }, operand);
     }
     return this.parsePrimary();
   }
@@ -967,29 +1051,29 @@ class Parser {
     switch (token.type) {
       case "number":
         this.next();
-        return this.numberNode(token.text, token.pos);
+        return this.term(this.numberNode(token.text, token.pos));
       case "string":
       case "time":
       case "bind":
         this.next();
-        return this.literalNode(token);
+        return this.term(this.literalNode(token));
       case "range":
         throw this.fail(
           token.pos,
-          `found range ${token.text} at position ${token.pos}, expected a single value: range literals are only allowed inside an IN (...) list`,
+          `found range ${shown(token.text)} at position ${token.pos}, expected a single value: range literals are only allowed inside an IN (...) list`,
         );
       case "ident":
         if (this.peek(1).type === "(") {
           if (token.parts.length > 1) {
             const paren = this.peek(1);
-            throw this.fail(paren.pos, `found '(' at position ${paren.pos} after qualified name '${token.text}', expected a function name without dots or an operator`);
+            throw this.fail(paren.pos, `found '(' at position ${paren.pos} after qualified name '${shown(token.text)}', expected a function name without dots or an operator`);
           }
           return this.parseFunctionCall();
         }
         this.next();
-        return { kind: "identifier", name: token.text, parts: [...token.parts], position: token.pos };
+        return this.term({ kind: "identifier", name: token.text, parts: [...token.parts], position: token.pos });
       case "(":
-        return this.parseParenthesised();
+        return this.descend(token, () => this.parseParenthesised());
       default:
         throw this.expectedExpression(this.tokens[this.index - 1]);
     }
@@ -1010,7 +1094,7 @@ class Parser {
         throw this.fail(comma.pos, `found ',' at position ${comma.pos}, expected ')': a tuple has exactly two items (a time range)`);
       }
       this.expectClose(open, "')' to end the tuple");
-      return { kind: "tuple", items: [first, second], position: open.pos };
+      return this.built({ kind: "tuple", items: [first, second], position: open.pos }, first, second);
     }
     this.expectClose(open, "')' or an operator");
     this.outerStart.set(first, open.pos);
@@ -1023,13 +1107,13 @@ class Parser {
     const args: WhereNode[] = [];
     if (this.peek().type !== ")") {
       for (;;) {
-        args.push(this.parseOr());
+        args.push(this.descend(nameToken, () => this.parseOr()));
         if (this.peek().type !== ",") break;
         this.next();
       }
     }
-    this.expectClose(open, `',' or ')' in the arguments of ${nameToken.text}()`);
-    return this.checkFunction(nameToken, args);
+    this.expectClose(open, `',' or ')' in the arguments of ${shown(nameToken.text)}()`);
+    return this.built(this.checkFunction(nameToken, args), ...args);
   }
 
   private checkFunction(nameToken: Token, args: WhereNode[]): FunctionNode {
@@ -1038,7 +1122,7 @@ class Parser {
     if (!Object.prototype.hasOwnProperty.call(FUNCTION_SIGNATURES, name)) {
       throw this.fail(
         pos,
-        `unknown function '${nameToken.text}' at position ${pos}: expected one of ${Object.keys(FUNCTION_SIGNATURES).join(", ")}`,
+        `unknown function '${shown(nameToken.text)}' at position ${pos}: expected one of ${Object.keys(FUNCTION_SIGNATURES).join(", ")}`,
       );
     }
     const fn = name as FunctionName;
@@ -1113,7 +1197,7 @@ class Parser {
           return { kind: "time", raw: token.value, ...parsed, position: token.pos };
         } catch (err) {
           if (!(err instanceof TimeError)) throw err;
-          throw this.fail(token.pos, `bad time literal ${token.text} at position ${token.pos}: ${err.message}`);
+          throw this.fail(token.pos, `bad time literal ${shown(token.text)} at position ${token.pos}: ${err.message}`);
         }
       }
       default:
@@ -1166,6 +1250,9 @@ class Parser {
  * accepts those too). Throws DbbError WHERE_SYNTAX_ERROR with details { position, expression } otherwise.
  */
 export function parseWhere(expression: string): WhereNode | null {
+  if (expression.length > WHERE_LIMITS.maxLength) {
+    throw tooComplex(expression, WHERE_LIMITS.maxLength, `it has ${expression.length} characters`, WHERE_LIMITS.maxLength);
+  }
   const tokens = tokenize(expression);
   if (tokens.length === 1) return null;
   return new Parser(expression, tokens).parse();
@@ -1192,12 +1279,13 @@ export function childrenOf(node: WhereNode): WhereNode[] {
 
 function collect(node: WhereNode, pick: (n: WhereNode) => string | undefined): string[] {
   const seen = new Set<string>();
-  const visit = (n: WhereNode): void => {
+  const stack: WhereNode[] = [node];
+  while (stack.length) {
+    const n = stack.pop()!;
     const value = pick(n);
     if (value !== undefined) seen.add(value);
-    for (const child of childrenOf(n)) visit(child);
-  };
-  visit(node);
+    stack.push(...childrenOf(n).reverse());
+  }
   return [...seen];
 }
 

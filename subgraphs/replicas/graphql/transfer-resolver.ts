@@ -1,6 +1,6 @@
 import { Arg, Ctx, Directive, FieldResolver, Int, Mutation, Query, Resolver, Root } from "type-graphql";
 import { assumedListSize, LIMIT_LIST_SIZE, PAGE_LIST_SIZE } from "../../../lib/list-size";
-import { agentFacilities, requireAgent, requireScope } from "../../../lib/auth";
+import { agentFacilities, requireAgent, requireAnyAgent, requireScope } from "../../../lib/auth";
 import { toConnection } from "../../../lib/connection";
 import { claimDeletions, deletionFacility, DeletionRow, reportDeletion } from "../deletion";
 import { canonicalFacility } from "../facility";
@@ -63,7 +63,7 @@ export class TransferResolver {
     description: "Hands up to `limit` due requests for the facility's RSEs to the calling agent, each with a lease (scope agent:<FACILITY>).",
   })
   async claimTransfers(@Arg("facility") facility: string, @Arg("limit", () => Int) limit: number, @Ctx() ctx: ReplicasContext) {
-    requireScope(ctx.caller);
+    requireAnyAgent(ctx.caller);
     const code = await canonicalFacility(ctx.db, facility);
     const who = requireAgent(ctx.caller, code);
     return claimTransfers(ctx.db, code, limit, who.subject, ctx.settings);
@@ -71,8 +71,8 @@ export class TransferResolver {
 
   @Mutation(() => [String], { description: "Extends the given transfer and deletion leases; returns those still held (scope agent:<FACILITY>)." })
   heartbeat(@Arg("leases", () => [String]) leases: string[], @Ctx() ctx: ReplicasContext) {
-    const who = requireScope(ctx.caller);
-    return heartbeat(ctx.db, leases, agentFacilities(who), ctx.settings);
+    const who = requireAnyAgent(ctx.caller);
+    return heartbeat(ctx.db, leases, agentFacilities(who), who.subject, ctx.settings);
   }
 
   @Mutation(() => TransferRequest, {
@@ -85,18 +85,18 @@ export class TransferResolver {
     @Arg("outcome", () => TransferOutcomeInput) outcome: TransferOutcomeInput,
     @Ctx() ctx: ReplicasContext,
   ) {
-    requireScope(ctx.caller);
-    requireAgent(ctx.caller, await transferFacility(ctx.db, id));
-    return reportTransfer(ctx.db, id, lease, outcome, ctx.settings);
+    requireAnyAgent(ctx.caller);
+    const who = requireAgent(ctx.caller, await transferFacility(ctx.db, id));
+    return reportTransfer(ctx.db, id, lease, who.subject, outcome, ctx.settings);
   }
 
   @Directive(LIMIT_LIST_SIZE)
   @Mutation(() => [Deletion], { description: "Hands up to `limit` due, unlocked replicas at the facility to the agent for deletion (scope agent:<FACILITY>)." })
   async claimDeletions(@Arg("facility") facility: string, @Arg("limit", () => Int) limit: number, @Ctx() ctx: ReplicasContext) {
-    requireScope(ctx.caller);
+    requireAnyAgent(ctx.caller);
     const code = await canonicalFacility(ctx.db, facility);
-    requireAgent(ctx.caller, code);
-    return claimDeletions(ctx.db, code, limit, ctx.settings);
+    const who = requireAgent(ctx.caller, code);
+    return claimDeletions(ctx.db, code, limit, who.subject, ctx.settings);
   }
 
   @Mutation(() => Boolean, { description: "Reports a deletion; success removes the replica (scope agent:<FACILITY>)." })
@@ -106,9 +106,9 @@ export class TransferResolver {
     @Arg("outcome", () => DeletionOutcomeInput) outcome: DeletionOutcomeInput,
     @Ctx() ctx: ReplicasContext,
   ) {
-    requireScope(ctx.caller);
-    requireAgent(ctx.caller, await deletionFacility(ctx.db, id));
-    return reportDeletion(ctx.db, id, lease, outcome, ctx.settings);
+    requireAnyAgent(ctx.caller);
+    const who = requireAgent(ctx.caller, await deletionFacility(ctx.db, id));
+    return reportDeletion(ctx.db, id, lease, who.subject, outcome, ctx.settings);
   }
 }
 
