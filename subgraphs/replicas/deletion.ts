@@ -61,9 +61,13 @@ export async function claimDeletions(db: EntityManager, facility: string, limit:
 }
 
 /** The facility of a replica awaiting deletion (for the agent-scope check). */
-export async function deletionFacility(db: EntityManager, id: string): Promise<string> {
+export async function deletionFacility(db: EntityManager, id: string, facilities: string[]): Promise<string> {
   if (!isUuid(id)) throw deletionNotFound(id);
-  const rows: Array<{ facility: string }> = await db.query(`SELECT s.facility FROM replicas r JOIN rses s ON s.id = r.rse_id WHERE r.id = $1`, [id]);
+  // A replica of another facility is not found, exactly as an unknown id: an agent learns nothing of other facilities' ids.
+  const rows: Array<{ facility: string }> = await db.query(
+    `SELECT s.facility FROM replicas r JOIN rses s ON s.id = r.rse_id WHERE r.id = $1 AND lower(s.facility) = ANY($2::text[])`,
+    [id, facilities.map((f) => f.toLowerCase())],
+  );
   if (!rows.length) throw deletionNotFound(id);
   return rows[0].facility;
 }

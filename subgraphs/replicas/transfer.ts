@@ -176,11 +176,12 @@ export interface TransferOutcome {
 }
 
 /** The facility a request's destination belongs to (for the agent-scope check), or TRANSFER_NOT_FOUND. */
-export async function transferFacility(db: EntityManager, id: string): Promise<string> {
+export async function transferFacility(db: EntityManager, id: string, facilities: string[]): Promise<string> {
   if (!isUuid(id)) throw transferNotFound(id);
+  // A request of another facility is not found, exactly as an unknown id: an agent learns nothing of other facilities' ids.
   const rows: Array<{ facility: string }> = await db.query(
-    `SELECT d.facility FROM transfer_requests t JOIN rses d ON d.id = t.dest_rse_id WHERE t.id = $1`,
-    [id],
+    `SELECT d.facility FROM transfer_requests t JOIN rses d ON d.id = t.dest_rse_id WHERE t.id = $1 AND lower(d.facility) = ANY($2::text[])`,
+    [id, facilities.map((f) => f.toLowerCase())],
   );
   if (!rows.length) throw transferNotFound(id);
   return rows[0].facility;

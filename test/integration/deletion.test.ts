@@ -93,7 +93,11 @@ it("refuses other facilities' agents, stale leases, and retries a failed deletio
   await deleteRule(r.id);
   expect((await cat.errorOf(CLAIM_DEL, { f: site.facility, n: 10 }, intruder)).code).toBe("FORBIDDEN");
   const [d] = await claimDel(site, 10);
-  expect((await cat.errorOf(REPORT_DEL, { id: d.id, lease: d.lease, o: { ok: true } }, intruder)).code).toBe("FORBIDDEN");
+  // Another facility's replica is not found for this agent, exactly as an unknown id: nothing is revealed.
+  const foreign = await cat.errorOf(REPORT_DEL, { id: d.id, lease: d.lease, o: { ok: true } }, intruder);
+  const unknown = await cat.errorOf(REPORT_DEL, { id: "00000000-0000-4000-8000-000000000000", lease: d.lease, o: { ok: true } }, intruder);
+  expect(foreign.code).toBe("DELETION_NOT_FOUND");
+  expect(foreign.message.replace(d.id, "ID")).toBe(unknown.message.replace("00000000-0000-4000-8000-000000000000", "ID"));
   expect((await cat.errorOf(REPORT_DEL, { id: d.id, lease: "00000000-0000-0000-0000-000000000000", o: { ok: true } }, site.agents[0])).code).toBe("LEASE_LOST");
   await reportDel(site, d, { ok: false, error: "permission denied" });
   const [rep] = await replicasAt(site, "fail");

@@ -105,7 +105,11 @@ describe("claims and reports", () => {
     expect((await cat.errorOf(CLAIM, { f: "MOON", n: 10 }, intruder)).code).toBe("FACILITY_NOT_FOUND");
     // Facility codes match regardless of case.
     const [c] = await claim("owns", 10, agent);
-    expect((await cat.errorOf(REPORT, { id: c.id, lease: c.lease, o: good(c) }, intruder)).code).toBe("FORBIDDEN");
+    // Another facility's request is not found for this agent, exactly as an unknown id: nothing is revealed.
+    const foreign = await cat.errorOf(REPORT, { id: c.id, lease: c.lease, o: good(c) }, intruder);
+    const unknown = await cat.errorOf(REPORT, { id: "00000000-0000-4000-8000-000000000000", lease: c.lease, o: good(c) }, intruder);
+    expect(foreign.code).toBe("TRANSFER_NOT_FOUND");
+    expect(foreign.message.replace(c.id, "ID")).toBe(unknown.message.replace("00000000-0000-4000-8000-000000000000", "ID"));
     expect((await cat.ok(`mutation($l: [String!]!) { heartbeat(leases: $l) }`, { l: [c.lease] }, intruder)).heartbeat).toEqual([]);
     expect((await report(c, good(c), agent)).state).toBe("DONE");
     expect((await cat.errorOf(REPORT, { id: "00000000-0000-0000-0000-000000000000", lease: c.lease, o: good(c) }, agent)).code).toBe("TRANSFER_NOT_FOUND");

@@ -85,8 +85,8 @@ export class TransferResolver {
     @Arg("outcome", () => TransferOutcomeInput) outcome: TransferOutcomeInput,
     @Ctx() ctx: ReplicasContext,
   ) {
-    requireAnyAgent(ctx.caller);
-    const who = requireAgent(ctx.caller, await transferFacility(ctx.db, id));
+    const agent = requireAnyAgent(ctx.caller);
+    const who = requireAgent(ctx.caller, await transferFacility(ctx.db, id, agentFacilities(agent)));
     return reportTransfer(ctx.db, id, lease, who.subject, outcome, ctx.settings);
   }
 
@@ -106,8 +106,8 @@ export class TransferResolver {
     @Arg("outcome", () => DeletionOutcomeInput) outcome: DeletionOutcomeInput,
     @Ctx() ctx: ReplicasContext,
   ) {
-    requireAnyAgent(ctx.caller);
-    const who = requireAgent(ctx.caller, await deletionFacility(ctx.db, id));
+    const agent = requireAnyAgent(ctx.caller);
+    const who = requireAgent(ctx.caller, await deletionFacility(ctx.db, id, agentFacilities(agent)));
     return reportDeletion(ctx.db, id, lease, who.subject, outcome, ctx.settings);
   }
 }
