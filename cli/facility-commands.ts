@@ -4,6 +4,8 @@ import type { Command } from "commander";
 import { loadConfig } from "../lib/config";
 import { DbbError, ErrorCode } from "../lib/errors";
 import { startFacilityService } from "../subgraphs/facility/service";
+import type { RemovalCounts as RemovedCounts } from "../subgraphs/facility/removal";
+import type { ImportSummary } from "../subgraphs/facility/transfers/import";
 import { readZipMember } from "../subgraphs/facility/transfers/zip-file";
 import { port, stopOn } from "./main";
 
@@ -54,18 +56,6 @@ async function checkFacility(opts: ClientOptions): Promise<void> {
   }
 }
 
-interface ImportSummary {
-  format: string;
-  datasetTypes: number;
-  collections: number;
-  dimensionRecordsInserted: number;
-  datasets: number;
-  datasetsInserted: number;
-  associations: number;
-  conflictingRecordsKept: number;
-  conflictingRecordExamples: Array<{ element: string; key: Record<string, unknown>; fields: string[]; stored: Record<string, unknown>; given: Record<string, unknown> }>;
-}
-
 /** The import file's text: a YAML export, a zip index JSON, or a Butler zip (its index is read). */
 function importContent(file: string): string {
   const bytes = readFileSync(file);
@@ -77,15 +67,8 @@ function importContent(file: string): string {
   return bytes.toString("utf8");
 }
 
-interface RemovalCounts {
-  datasets: number;
-  runs: number;
-  collections: number;
-  fileRecords: number;
-  associations: number;
-  chainLinks: number;
-  collectionNames: string[];
-}
+/** What a removal answers: the counts its query selects. */
+type RemovalCounts = Omit<RemovedCounts, "dryRun">;
 
 interface RemovalOptions extends ClientOptions {
   dryRun?: boolean;
