@@ -372,14 +372,14 @@ export async function retryRule(db: EntityManager, id: string): Promise<RuleRow>
 export async function deleteRule(
   db: EntityManager,
   id: string,
-  options: { tombstoneDelaySeconds: number; reason?: "deleted" | "expired" },
+  options: { tombstoneDelaySeconds: number },
 ): Promise<boolean> {
   return db.transaction(async (tx) => {
     const rows: RuleRow[] = await tx.query(`SELECT ${RULE_COLUMNS} FROM rules ru WHERE ru.id = $1 FOR UPDATE`, [checkRuleId(id)]);
     if (!rows.length) throw ruleNotFound(id);
     const rule = rows[0];
     if (rule.locked) throw new DbbError(ErrorCode.RULE_LOCKED, `rule ${id} is locked; unlock it with updateRule(locked: false) first`, { rule: id });
-    await removeRule(tx, rule, options.tombstoneDelaySeconds, options.reason ?? "deleted");
+    await removeRule(tx, rule, options.tombstoneDelaySeconds, "deleted");
     return true;
   });
 }
@@ -453,13 +453,13 @@ export async function expireRules(db: EntityManager, tombstoneDelaySeconds: numb
   while (n < limit) {
     const removed = await db
       .transaction(async (tx) => {
-      const rows: RuleRow[] = await tx.query(
-        `SELECT ${RULE_COLUMNS} FROM rules ru WHERE ru.expires_at <= now() AND NOT ru.locked ORDER BY ru.expires_at, ru.id LIMIT 1 FOR UPDATE SKIP LOCKED`,
-      );
-      if (!rows.length) return false;
-      await removeRule(tx, rows[0], tombstoneDelaySeconds, "expired");
-      return true;
-    })
+        const rows: RuleRow[] = await tx.query(
+          `SELECT ${RULE_COLUMNS} FROM rules ru WHERE ru.expires_at <= now() AND NOT ru.locked ORDER BY ru.expires_at, ru.id LIMIT 1 FOR UPDATE SKIP LOCKED`,
+        );
+        if (!rows.length) return false;
+        await removeRule(tx, rows[0], tombstoneDelaySeconds, "expired");
+        return true;
+      })
       .catch((err) => {
         // Two processes releasing rules that share replicas can deadlock on those rows; Postgres
         // rolls one back, and its rule is simply taken again.
