@@ -137,21 +137,19 @@ export function measure(document: DocumentNode, operation: OperationDefinitionNo
     return arg ? valueFromASTUntyped(arg.value, variables) : undefined;
   };
 
-  /** How many items a list field yields, and which child lists a slicing argument sizes instead. */
-  const listLength = (parent: GraphQLNamedType, field: GraphQLField<unknown, unknown>, sel: FieldNode): { length: number; sizedFields?: string[] } => {
-    const declared = model.listSizes.get(`${parent.name}.${field.name}`);
+  /** How many items a list field yields (for a connection: how many its `sizedFields` hold). */
+  const listLength = (declared: ListSize | undefined, field: GraphQLField<unknown, unknown>, sel: FieldNode): number => {
     if (declared) {
       const sliced = (declared.slicingArguments ?? []).map((a) => argumentValue(sel, a)).filter((v): v is number => typeof v === "number" && v >= 0);
-      const length = sliced.length ? Math.max(...sliced) : (declared.assumedSize ?? DEFAULT_LIST_SIZE);
-      return { length, sizedFields: declared.sizedFields };
+      return sliced.length ? Math.max(...sliced) : (declared.assumedSize ?? DEFAULT_LIST_SIZE);
     }
     for (const arg of field.args) {
       if (isNonNullType(arg.type) && isListType(arg.type.ofType)) {
         const value = argumentValue(sel, arg.name);
-        if (Array.isArray(value)) return { length: value.length };
+        if (Array.isArray(value)) return value.length;
       }
     }
-    return { length: DEFAULT_LIST_SIZE };
+    return DEFAULT_LIST_SIZE;
   };
 
   const walk = (set: SelectionSetNode | undefined, parent: GraphQLNamedType | undefined, sized: ReadonlyMap<string, number> | undefined, introspection: boolean, visiting: Set<string>): Walked => {
@@ -169,16 +167,14 @@ export function measure(document: DocumentNode, operation: OperationDefinitionNo
         let multiplier = 1;
         let childSized: Map<string, number> | undefined;
         if (field && parent) {
+          const declared = model.listSizes.get(`${parent.name}.${field.name}`);
           const ownSize = sized?.get(name);
           if (ownSize !== undefined) multiplier = ownSize;
-          else if (isListType(getNullableType(field.type))) multiplier = listLength(parent, field, sel).length;
-          else {
+          else if (isListType(getNullableType(field.type))) multiplier = listLength(declared, field, sel);
+          else if (declared?.sizedFields) {
             // A connection: its `first` sizes its `edges` and `nodes`.
-            const sizedFields = model.listSizes.get(`${parent.name}.${field.name}`)?.sizedFields;
-            if (sizedFields) {
-              const { length } = listLength(parent, field, sel);
-              childSized = new Map(sizedFields.map((f) => [f, length]));
-            }
+            const length = listLength(declared, field, sel);
+            childSized = new Map(declared.sizedFields.map((f) => [f, length]));
           }
         }
         const child = walk(sel.selectionSet, type, childSized, inIntrospection, visiting);
