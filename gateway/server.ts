@@ -5,7 +5,7 @@ import { GraphQLError } from "graphql";
 import { Caller, createTokenVerifier } from "../lib/auth";
 import type { Config } from "../lib/config";
 import { ErrorCode } from "../lib/errors";
-import { RunningService, sendJson, startGraphQLService } from "../lib/http-server";
+import { RunningService, sendJson, sendMetrics, startGraphQLService } from "../lib/http-server";
 import { createLogger, Logger } from "../lib/logger";
 import { FacilityRouter, RouterContext } from "./facility-router";
 import { limitsPlugin, listSizesOf } from "./limits";
@@ -155,8 +155,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
         return true;
       }
       if (req.method === "GET" && url.pathname === "/metrics") {
-        res.writeHead(200, { "content-type": metrics.registry.contentType });
-        res.end(await metrics.registry.metrics());
+        await sendMetrics(res, metrics.registry);
         return true;
       }
       if (req.method === "GET" && options.page) return options.page(req, res, url);

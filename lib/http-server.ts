@@ -6,6 +6,7 @@ import type { GatewayInterface } from "@apollo/server-gateway-interface";
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled } from "@apollo/server/plugin/disabled";
 import { unwrapResolverError } from "@apollo/server/errors";
 import type { GraphQLFormattedError, GraphQLSchema } from "graphql";
+import type { Registry } from "prom-client";
 import { ArgumentValidationError } from "type-graphql";
 import { isDatabaseUnavailable, isQueryTimeout, sqlState } from "./database-errors";
 import { DbbError, ErrorCode } from "./errors";
@@ -147,6 +148,13 @@ function refuseTooLarge(res: http.ServerResponse, req: http.IncomingMessage, mes
 export function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** Answers GET /metrics with a Prometheus registry's text. */
+export async function sendMetrics(res: http.ServerResponse, registry: Registry): Promise<void> {
+  const text = await registry.metrics();
+  res.writeHead(200, { "content-type": registry.contentType });
   res.end(text);
 }
 

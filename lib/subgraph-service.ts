@@ -5,7 +5,7 @@ import type { EntityManager } from "typeorm";
 import { Caller, createTokenVerifier } from "./auth";
 import type { Config } from "./config";
 import type { Database } from "./database";
-import { RunningService, startGraphQLService } from "./http-server";
+import { RunningService, sendMetrics, startGraphQLService } from "./http-server";
 import type { Logger } from "./logger";
 import { LoopMetrics } from "./loop";
 
@@ -63,8 +63,7 @@ export async function startSubgraphService<TContext extends BaseContext>(o: Subg
       health: () => database.ping(HEALTH_TIMEOUT_MS),
       routes: async (req, res, url) => {
         if (req.method !== "GET" || url.pathname !== "/metrics") return false;
-        res.writeHead(200, { "content-type": registry.contentType });
-        res.end(await registry.metrics());
+        await sendMetrics(res, registry);
         return true;
       },
     });
