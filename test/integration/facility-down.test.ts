@@ -7,6 +7,7 @@ import { signToken } from "../../lib/auth";
 import { loadConfig } from "../../lib/config";
 import { localSubgraphSdl } from "../../gateway/local-sdl";
 import { GatewayService, startGateway } from "../../gateway/server";
+import { LSSTCAM_INSTRUMENT_RECORD, lsstCamDetector, lsstCamDetectorRecord } from "../../subgraphs/facility/instrument/lsstcam";
 import { graphql, ok } from "../support/graphql-client";
 import { createTestDatabase, TestDatabase } from "../support/postgres";
 import { freePorts, ServiceProcess, spawnDbb } from "../support/processes";
@@ -71,8 +72,8 @@ afterAll(async () => {
 function ingestInput() {
   return {
     dimensionRecords: [
-      { element: "instrument", record: { name: "LSSTCam", visit_max: 1e9, exposure_max: 1e12, detector_max: 1000, class_name: "lsst.obs.lsst.LsstCam" } },
-      { element: "detector", record: { instrument: "LSSTCam", id: 94, full_name: "R22_S11", name_in_raft: "S11", raft: "R22", purpose: "SCIENCE" } },
+      { element: "instrument", record: { ...LSSTCAM_INSTRUMENT_RECORD } },
+      { element: "detector", record: lsstCamDetectorRecord(lsstCamDetector(94)!) },
       { element: "day_obs", record: { instrument: "LSSTCam", id: 20250601 } },
       { element: "physical_filter", record: { instrument: "LSSTCam", name: "r_57", band: "r" } },
       { element: "group", record: { instrument: "LSSTCam", name: "2025-06-01T03:00:00.000" } },
