@@ -30,8 +30,8 @@ export function registerJudgeCommands(program: Command): void {
           await database.close();
           return;
         }
-        const stop = await startJudge(db, settings, config.transfers.judgeIntervalSeconds, logger);
-        process.stderr.write(`judge running every ${config.transfers.judgeIntervalSeconds} s; Ctrl-C stops it\n`);
+        const stop = await startJudge(db, settings, logger);
+        process.stderr.write(`judge running every ${settings.judgeIntervalSeconds} s; Ctrl-C stops it\n`);
         stopOn(async () => {
           await stop();
           await database.close();

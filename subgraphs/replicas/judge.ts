@@ -28,16 +28,11 @@ export async function runJudgeOnce(db: EntityManager, settings: JudgeSettings): 
 }
 
 /**
- * Runs the judge every `intervalSeconds` (waiting that long after each round ends) and keeps
- * this process's worker row beating at the same pace. The returned function stops both cleanly.
+ * Runs the judge every `settings.judgeIntervalSeconds` (waiting that long after each round ends)
+ * and keeps this process's worker row beating at the same pace. The returned function stops both cleanly.
  */
-export async function startJudge(
-  db: EntityManager,
-  settings: JudgeSettings,
-  intervalSeconds: number,
-  logger: Logger,
-  metrics?: LoopMetrics,
-): Promise<() => Promise<void>> {
+export async function startJudge(db: EntityManager, settings: JudgeSettings, logger: Logger, metrics?: LoopMetrics): Promise<() => Promise<void>> {
+  const intervalSeconds = settings.judgeIntervalSeconds;
   const worker = await registerWorker(db);
   const loops: Loop[] = [
     startLoop({ name: "catalog-heartbeat", intervalMs: intervalSeconds * 1000, round: () => beatWorker(db, worker), logger, metrics }),

@@ -40,6 +40,6 @@ export async function startReplicasService(config: Config, options: { port?: num
     host: config.replicas.host,
     port: options.port ?? config.replicas.port,
     context: (base) => ({ ...base, loaders: createLoaders(base.db), settings }),
-    background: (metrics) => startJudge(database.dataSource.manager, settings, config.transfers.judgeIntervalSeconds, logger, metrics),
+    background: (metrics) => startJudge(database.dataSource.manager, settings, logger, metrics),
   });
 }
