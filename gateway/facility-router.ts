@@ -1,6 +1,7 @@
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from "@apollo/gateway";
 import type { GatewayGraphQLResponse } from "@apollo/server-gateway-interface";
 import { Kind, OperationDefinitionNode, parse, valueFromASTUntyped } from "graphql";
+import { ErrorCode } from "../lib/errors";
 import type { Logger } from "../lib/logger";
 import type { GatewayMetrics } from "./metrics";
 import { Endpoint, postGraphQL } from "./subgraph-status";
@@ -20,7 +21,7 @@ import { Endpoint, postGraphQL } from "./subgraph-status";
  * for its part plus an error with `extensions.code = "FACILITY_UNAVAILABLE"` and its code; the
  * rest of the answer stands.
  */
-export const FACILITY_UNAVAILABLE = "FACILITY_UNAVAILABLE";
+export const FACILITY_UNAVAILABLE = ErrorCode.FACILITY_UNAVAILABLE;
 export const FACILITY_REQUIRED = "FACILITY_REQUIRED";
 
 export interface RouterContext {

@@ -38,6 +38,14 @@ export const ErrorCode = {
   BAD_REQUEST: "BAD_REQUEST",
   /** An operation type this service does not execute (subscriptions: follow `events(after:)` instead). */
   OPERATION_NOT_SUPPORTED: "OPERATION_NOT_SUPPORTED",
+  /** A facility did not answer (or is excluded for a schema mismatch): its part of the answer is null. */
+  FACILITY_UNAVAILABLE: "FACILITY_UNAVAILABLE",
+  /** A service could not be reached (connection refused, reset, DNS); the client's side of a failure. */
+  NETWORK: "NETWORK",
+  /** A service did not answer in time. */
+  TIMEOUT: "TIMEOUT",
+  /** A service answered HTTP without a GraphQL answer (a proxy's error page, a crash). */
+  HTTP_ERROR: "HTTP_ERROR",
   UNAUTHENTICATED: "UNAUTHENTICATED",
   FORBIDDEN: "FORBIDDEN",
 } as const;
