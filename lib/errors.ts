@@ -46,6 +46,21 @@ export const ErrorCode = {
   TIMEOUT: "TIMEOUT",
   /** A service answered HTTP without a GraphQL answer (a proxy's error page, a crash). */
   HTTP_ERROR: "HTTP_ERROR",
+  /** Storage (lib/storage): the object is not there. */
+  OBJECT_NOT_FOUND: "OBJECT_NOT_FOUND",
+  /** Storage: the store refused the credentials or the operation (HTTP 401/403, EACCES, EPERM, EROFS). */
+  STORAGE_DENIED: "STORAGE_DENIED",
+  /** Storage: no space or quota left (ENOSPC, EDQUOT, S3 QuotaExceeded / EntityTooLarge). */
+  STORAGE_FULL: "STORAGE_FULL",
+  /** Storage: a path that would leave the RSE's root or prefix (`..`, absolute, a symlink out). */
+  PATH_OUTSIDE_ROOT: "PATH_OUTSIDE_ROOT",
+  /** Storage: any other failure of the store (HTTP 5xx, EIO), with the store's own message. */
+  STORAGE_ERROR: "STORAGE_ERROR",
+  /** A transfer's failure reasons, as the agent reports them (TransferRequest.errorCode). */
+  SOURCE_MISSING: "SOURCE_MISSING",
+  SOURCE_DENIED: "SOURCE_DENIED",
+  DESTINATION_DENIED: "DESTINATION_DENIED",
+  DESTINATION_FULL: "DESTINATION_FULL",
   UNAUTHENTICATED: "UNAUTHENTICATED",
   FORBIDDEN: "FORBIDDEN",
 } as const;
