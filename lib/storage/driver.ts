@@ -49,6 +49,13 @@ export interface WriteOptions {
   bytes?: number | null;
   /** Aborting stops the write and removes every trace of it (aborts the multipart upload, unlinks the temporary file). */
   signal?: AbortSignal;
+  /**
+   * Called with what was received, after the last byte and before the object becomes visible
+   * (before the rename, CompleteMultipartUpload or the single PUT); throwing abandons the write
+   * exactly as a failure does. The agent checks size and checksums against the catalog here, so
+   * a corrupted copy never appears under the final name.
+   */
+  beforeCommit?: (received: WriteResult) => void | Promise<void>;
 }
 
 export interface StorageDriver {
