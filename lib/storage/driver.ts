@@ -77,3 +77,5 @@ export interface StorageDriver {
 export interface PresigningDriver extends StorageDriver {
   presignRead(path: string, expiresSeconds: number): Promise<string>;
 }
+
+export { STORAGE_ERROR_CODES } from "./storage-errors";
