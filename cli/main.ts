@@ -9,6 +9,7 @@ import { registerAgentCommands } from "./agent-commands";
 import { registerFacilityCommands } from "./facility-commands";
 import { registerGatewayCommands } from "./gateway-commands";
 import { registerJudgeCommands } from "./judge-commands";
+import { registerS3Commands } from "./s3-commands";
 
 export function port(value: string): number {
   const n = Number(value);
@@ -68,6 +69,7 @@ export function buildProgram(): Command {
   registerAgentCommands(serve);
   registerGatewayCommands(program, serve);
   registerJudgeCommands(program);
+  registerS3Commands(serve);
 
   program
     .command("migrate")

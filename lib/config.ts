@@ -50,6 +50,12 @@ import { DbbError, ErrorCode } from "./errors";
  *   facilityTimeoutMs: 10000
  *   refreshSeconds: 15
  *   limits: { maxDepth: 12, maxCost: 250000, maxDocumentBytes: 32768, maxAliases: 30, maxBatch: 10 }
+ * storage:                        # the facility's own RSEs (lib/storage); read by `dbb serve facility` and `dbb serve agent`
+ *   credentials:                  # by RSE name; an RSE without an entry uses AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN
+ *     USDF_S3: { accessKeyId: ..., secretAccessKey: ..., sessionToken: ... }   # sessionToken optional
+ *   multipartThresholdBytes: 67108864  # DBB_STORAGE_MULTIPART_THRESHOLD_BYTES: larger objects go multipart (smaller: one PUT, held in memory)
+ *   partSizeBytes: 16777216       # DBB_STORAGE_PART_SIZE_BYTES: multipart part size, at least 5 MiB
+ *   signingKey: ...               # DBB_STORAGE_SIGNING_KEY: HMAC key of the /objects door's URLs; default a random key in <dataDir>/storage-signing-key
  * log:
  *   level: info                   # DBB_LOG_LEVEL
  * ```
@@ -177,6 +183,24 @@ const ConfigSchema = z
         refreshSeconds: 15,
         limits: { maxDepth: 12, maxCost: 250000, maxDocumentBytes: 32768, maxAliases: 30, maxBatch: 10 },
       }),
+    storage: z
+      .object({
+        /** Credentials of this facility's own RSEs, by RSE name; never in the catalog. */
+        credentials: z
+          .record(
+            z.string().min(1),
+            z.object({ accessKeyId: z.string().min(1), secretAccessKey: z.string().min(1), sessionToken: z.string().min(1).optional() }).strict(),
+          )
+          .default({}),
+        /** Objects up to this size are sent to S3 in one PUT (held in memory); larger ones multipart. */
+        multipartThresholdBytes: z.number().int().min(1024 * 1024).max(5 * 1024 ** 3).default(64 * 1024 * 1024),
+        /** Multipart part size (S3's minimum is 5 MiB). */
+        partSizeBytes: z.number().int().min(5 * 1024 * 1024, "storage.partSizeBytes must be at least 5 MiB (5242880), S3's smallest part").max(5 * 1024 ** 3).default(16 * 1024 * 1024),
+        /** HMAC key of the signed /objects URLs of POSIX RSEs; absent: a random key kept in <dataDir>/storage-signing-key. */
+        signingKey: z.string().min(32, "storage.signingKey must be at least 32 characters").optional(),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info") })
       .strict()
@@ -223,6 +247,9 @@ const ENV_OVERRIDES: Array<[string, string[], "string" | "int"]> = [
   ["DBB_AGENT_STREAMS", ["agent", "streams"], "int"],
   ["DBB_GATEWAY_PORT", ["gateway", "port"], "int"],
   ["DBB_GATEWAY_CATALOG", ["gateway", "catalog"], "string"],
+  ["DBB_STORAGE_MULTIPART_THRESHOLD_BYTES", ["storage", "multipartThresholdBytes"], "int"],
+  ["DBB_STORAGE_PART_SIZE_BYTES", ["storage", "partSizeBytes"], "int"],
+  ["DBB_STORAGE_SIGNING_KEY", ["storage", "signingKey"], "string"],
 ];
 
 export function configError(message: string): DbbError {
