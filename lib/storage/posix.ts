@@ -123,6 +123,7 @@ export class PosixDriver implements StorageDriver {
       await handle.sync();
       await handle.close();
       handle = undefined;
+      await options.beforeCommit?.(tap.result());
       await rename(temp, full);
       temp = undefined;
       await syncDirectory(dir);

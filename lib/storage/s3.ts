@@ -147,8 +147,12 @@ class BlockReader {
     this.pendingBytes += buffer.length;
   }
 
+  private done: WriteResult | undefined;
+
+  /** Size and checksums of everything read; valid once the source is exhausted (asked again, the same answer). */
   result(): WriteResult {
-    return { bytes: this.bytes, adler32: this.adler.digest(), md5: this.md5.digest("hex") };
+    this.done ??= { bytes: this.bytes, adler32: this.adler.digest(), md5: this.md5.digest("hex") };
+    return this.done;
   }
 
   /** Stops reading the source (destroys it). */
@@ -240,12 +244,13 @@ export class S3Driver implements PresigningDriver {
         const head = await reader.read(this.threshold);
         signal?.throwIfAborted();
         if (!(await reader.hasMore())) {
+          await options.beforeCommit?.(reader.result());
           await this.putSingle(what, key, head, signal);
           return reader.result();
         }
         reader.unread(head);
       }
-      return await this.putMultipart(what, key, reader, known, signal);
+      return await this.putMultipart(what, key, reader, known, signal, options.beforeCommit);
     } catch (err) {
       const failure = err === sourceError() && !(err instanceof DbbError) ? err : s3StorageError(err, what);
       throw signal?.aborted && !isAbortError(failure) ? abortError(signal) : failure;
@@ -276,7 +281,14 @@ export class S3Driver implements PresigningDriver {
     return Math.min(MAX_PART_BYTES, this.partSize * 2 ** Math.floor((n - 1) / 1000));
   }
 
-  private async putMultipart(what: string, key: string, reader: BlockReader, known: number | null, signal?: AbortSignal): Promise<WriteResult> {
+  private async putMultipart(
+    what: string,
+    key: string,
+    reader: BlockReader,
+    known: number | null,
+    signal?: AbortSignal,
+    beforeCommit?: WriteOptions["beforeCommit"],
+  ): Promise<WriteResult> {
     const created = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal });
     const uploadId = created.UploadId!;
     const parts: Array<{ PartNumber: number; ETag: string }> = [];
@@ -310,6 +322,7 @@ export class S3Driver implements PresigningDriver {
       await Promise.all(inFlight);
       if (failure) throw failure;
       parts.sort((a, b) => a.PartNumber - b.PartNumber);
+      await beforeCommit?.(reader.result());
       await this.client.send(
         new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
         { abortSignal: signal },

@@ -25,10 +25,10 @@ export interface ReadDoorOptions {
   /** The catalog subgraph (facility.catalog). */
   catalogUrl: string;
   storage: StorageSettings;
-  /** HMAC key of the POSIX door's URLs. */
-  signingKey: Buffer;
+  /** HMAC key of the POSIX door's URLs (read on first use). */
+  signingKey: () => string | Uint8Array;
   /** This service's URL as other facilities reach it (facility.publicUrl), without /graphql. */
-  publicUrl: string;
+  publicUrl: () => string;
   expiresSeconds: number;
   logger: Logger;
 }
@@ -89,7 +89,7 @@ export function createReadDoor(o: ReadDoorOptions): ReadDoor {
               const url = await (driverFor(location) as PresigningDriver).presignRead(held.sourcePath, o.expiresSeconds);
               return { request, url, expiresAt, error: null };
             }
-            const url = signObjectUrl({ baseUrl: o.publicUrl, rse: location.rse, path: held.sourcePath, expiresAt, key: o.signingKey });
+            const url = signObjectUrl({ baseUrl: o.publicUrl(), rse: location.rse, path: held.sourcePath, expiresAt, key: o.signingKey() });
             return { request, url, expiresAt, error: null };
           } catch (err) {
             const e = err instanceof DbbError ? err : new DbbError(ErrorCode.STORAGE_ERROR, (err as Error).message);

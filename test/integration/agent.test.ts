@@ -1,6 +1,6 @@
 import "reflect-metadata";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, symlinkSync, unlinkSync } from "node:fs";
 import path from "node:path";
 import { checksumsOf } from "../../lib/checksum";
 import { openStorage } from "../../lib/storage/factory";
@@ -188,18 +188,29 @@ it("refuses a signed object URL whose path leaves the POSIX root, and serves ran
   const part = await fetch(inside, { headers: { range: "bytes=10-19" } });
   expect(part.status).toBe(206);
   expect(Buffer.from(await part.arrayBuffer()).equals(content.get(SMALL[1])!.subarray(10, 20))).toBe(true);
-  const escaping = signObjectUrl({ baseUrl: base, rse: "UKDF_POSIX", path: "raw/../../../etc/passwd", expiresAt: Date.now() + 60_000, key });
+  // A symlink inside the root pointing out of it (planted by anyone who can write there): a
+  // correctly signed URL through it still reads nothing outside the root.
+  symlinkSync("/etc", path.join(fed.ukdfRoot, "raw", "escape"));
+  const escaping = signObjectUrl({ baseUrl: base, rse: "UKDF_POSIX", path: "raw/escape/passwd", expiresAt: Date.now() + 60_000, key });
   const res = await fetch(escaping);
-  expect([400, 403, 404]).toContain(res.status);
-  expect(await res.text()).not.toMatch(/root:/);
+  const body = await res.text();
+  expect(res.status).toBe(403);
+  expect(JSON.parse(body).code).toBe("PATH_OUTSIDE_ROOT");
+  expect(body).not.toMatch(/root:/);
+  unlinkSync(path.join(fed.ukdfRoot, "raw", "escape"));
 });
 
 it("removes the objects when the rule that kept them is deleted", async () => {
   for (const id of ukdfRules) await gw(`mutation($id: String!) { deleteRule(id: $id) }`, { id });
   const files = [...SMALL, BIG].map((name) => path.join(fed.ukdfRoot, deterministicPath("raw", name)));
-  await waitFor("the UKDF objects deleted", async () => files.every((f) => !existsSync(f)), { timeoutMs: 60_000 });
-  const replicas = await gw(`query($n: String!) { did(scope: "raw", name: $n) { replicas { rse { name } } } }`, { n: SMALL[0] });
-  expect(replicas.did.replicas.map((r: any) => r.rse.name)).not.toContain("UKDF_POSIX");
+  const ukdfReplicas = async () =>
+    (await gw(`query($r: [DidRefInput!]!) { didsByRefs(refs: $r) { replicas { rse { name } } } }`, { r: [...SMALL, BIG].map((name) => ({ scope: "raw", name })) })).didsByRefs.filter(
+      (d: any) => d.replicas.some((r: any) => r.rse.name === "UKDF_POSIX"),
+    ).length;
+  await waitFor("the UKDF replicas gone from the catalog", async () => (await ukdfReplicas()) === 0, { timeoutMs: 60_000 });
+  expect(files.filter((f) => existsSync(f))).toEqual([]);
+  // The other facilities keep theirs.
+  expect(await storeOf("FrDF").stat(deterministicPath("raw", SMALL[0]))).not.toBeNull();
   // Nothing else is left in the root but empty folders and no temporary files of finished copies.
   const walk = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]));
   expect(walk(fed.ukdfRoot).filter((f) => !f.endsWith(".part"))).toEqual([]);
