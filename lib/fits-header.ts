@@ -213,7 +213,9 @@ function isHierarch(keyword: string) {
 function formatCard(card: FitsCard): string[] {
   const { keyword, value, comment } = card;
   if (value === undefined) return [(keyword.padEnd(8) + (comment ? ` ${comment}` : "")).slice(0, FITS_CARD).padEnd(FITS_CARD)];
-  const prefix = isHierarch(keyword) ? `HIERARCH ${keyword} = ` : `${keyword.padEnd(8)}= `;
+  let prefix = isHierarch(keyword) ? `HIERARCH ${keyword} = ` : `${keyword.padEnd(8)}= `;
+  // A long HIERARCH keyword may drop the blanks around '=' (as astropy writes it when it must).
+  if (isHierarch(keyword) && prefix.length + (typeof value === "string" ? value.length + 2 : 20) > FITS_CARD) prefix = `HIERARCH ${keyword}=`;
   const tail = comment ? ` / ${comment}` : "";
   if (typeof value !== "string") {
     const v = value === null ? "" : value === true ? "T" : value === false ? "F" : formatNumber(value);
