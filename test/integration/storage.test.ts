@@ -265,7 +265,7 @@ describe("the POSIX driver's confinement", () => {
 });
 
 describe("the S3 driver against dbb serve s3", () => {
-  it("hands out presigned GETs that plain fetch reads (whole and a range), and that fail once tampered with", async () => {
+  it("hands out presigned GETs that plain fetch reads (whole and a range), and that fail once tampered with or expired", async () => {
     const driver = s3Harness.driver();
     expect(isPresigningDriver(driver)).toBe(true);
     if (!isPresigningDriver(driver)) return;
@@ -283,6 +283,11 @@ describe("the S3 driver against dbb serve s3", () => {
     const otherKey = url.replace("presigned/obj.bin", "presigned/other.bin");
     expect((await fetch(otherKey)).status).toBe(403);
     expect((await fetch(`${s3.endpoint}/test/dbb/presigned/obj.bin`)).status).toBe(403);
+    const shortLived = await driver.presignRead("presigned/obj.bin", 1);
+    await new Promise((r) => setTimeout(r, 1100));
+    const expired = await fetch(shortLived);
+    expect(expired.status).toBe(403);
+    expect(await expired.text()).toMatch(/expired/);
   });
 
   it("maps a wrong secret or unknown key id to STORAGE_DENIED, a missing bucket to STORAGE_ERROR, a dead endpoint to NETWORK", async () => {
@@ -321,5 +326,27 @@ describe("the S3 driver against dbb serve s3", () => {
     const bare = openStorage({ rse: "TEST_S3", kind: "S3", endpoint: s3.endpoint, bucket: "test", prefix: "" }, { ...DEFAULTS, credentials: { TEST_S3: s3.credentials } }, {});
     expect(await bare.stat("dbb/prefixed.txt")).toEqual({ bytes: 1 });
     expect(await bare.stat("prefixed.txt")).toBeNull();
+  });
+
+  it("dbb serve s3 stops cleanly on SIGTERM and serves the same objects when started again on its folder", async () => {
+    const directory = mkdtempSync(path.join(os.tmpdir(), "dbb-s3-restart-"));
+    try {
+      const first = await startTestS3Server(["keep"], { directory });
+      const location = { rse: "R", kind: "S3" as const, endpoint: first.endpoint, bucket: "keep" };
+      await openStorage(location, { ...DEFAULTS, credentials: { R: first.credentials } }, {}).write("kept.txt", Readable.from([Buffer.from("still here")]));
+      const exited = new Promise<number | null>((resolve) => first.process.child.once("exit", (code) => resolve(code)));
+      first.process.child.kill("SIGTERM");
+      expect(await exited).toBe(0);
+      expect(await codeOf(fetch(`${first.endpoint}/health`))).toMatch(/fetch failed/);
+      const second = await startTestS3Server(["keep"], { directory, credentials: first.credentials });
+      try {
+        const driver = openStorage({ ...location, endpoint: second.endpoint }, { ...DEFAULTS, credentials: { R: first.credentials } }, {});
+        expect((await readAll(await driver.read("kept.txt"))).toString()).toBe("still here");
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
   });
 });

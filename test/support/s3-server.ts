@@ -15,11 +15,12 @@ export interface TestS3Server {
 
 /**
  * `dbb serve s3` as a real process on a free port of [2000, 3000) (no other suite's range), over
- * a fresh temporary folder, with the given buckets; stop() ends it and removes the folder.
+ * a fresh temporary folder (or `o.directory`, kept), with the given buckets; stop() ends it with
+ * Ctrl-C, fails unless it exits 0, and removes a folder it made.
  */
-export async function startTestS3Server(buckets: string[] = ["test"]): Promise<TestS3Server> {
-  const directory = mkdtempSync(path.join(os.tmpdir(), "dbb-s3-"));
-  const credentials = { accessKeyId: "DBBTESTKEY", secretAccessKey: `secret-${Math.random().toString(36).slice(2)}` };
+export async function startTestS3Server(buckets: string[] = ["test"], o: { directory?: string; credentials?: StorageCredentials } = {}): Promise<TestS3Server> {
+  const directory = o.directory ?? mkdtempSync(path.join(os.tmpdir(), "dbb-s3-"));
+  const credentials = o.credentials ?? { accessKeyId: "DBBTESTKEY", secretAccessKey: `secret-${Math.random().toString(36).slice(2)}` };
   const [port] = await freePorts(1, 2000, 3000);
   const args = ["serve", "s3", "--port", String(port), "--dir", directory, "--access-key-id", credentials.accessKeyId, "--secret-access-key", credentials.secretAccessKey];
   for (const bucket of buckets) args.push("--bucket", bucket);
@@ -32,7 +33,7 @@ export async function startTestS3Server(buckets: string[] = ["test"]): Promise<T
     process: child,
     async stop() {
       const code = await child.stop();
-      rmSync(directory, { recursive: true, force: true });
+      if (!o.directory) rmSync(directory, { recursive: true, force: true });
       if (code !== 0) throw new Error(`dbb serve s3 exited with ${code} on Ctrl-C: ${child.output()}`);
     },
   };
