@@ -54,6 +54,12 @@ export interface WriteOptions {
   bytes?: number | null;
   /** Aborting stops the write and removes every trace of it (aborts the multipart upload, unlinks the temporary file). */
   signal?: AbortSignal;
+  /**
+   * What the bytes must be (the catalog's size and checksums). Checked before anything becomes
+   * visible (POSIX: before the rename; S3: before the PUT or the multipart completion): a
+   * difference fails the write with CHECKSUM_MISMATCH (details: expected, actual) and leaves nothing.
+   */
+  expected?: { bytes?: number | null; adler32?: string | null; md5?: string | null };
 }
 
 export interface StorageDriver {

@@ -7,7 +7,7 @@ import { pipeline } from "node:stream/promises";
 import { ChecksumTap } from "../checksum";
 import { DbbError, ErrorCode, invalidInput } from "../errors";
 import type { ObjectInfo, StorageDriver, StorageLocation, WriteOptions, WriteResult } from "./driver";
-import { systemStorageError, watchSourceErrors } from "./storage-errors";
+import { checkExpected, systemStorageError, watchSourceErrors } from "./storage-errors";
 
 /**
  * The segments of an RSE-relative path, refusing what could leave the root: an absolute path,
@@ -120,6 +120,7 @@ export class PosixDriver implements StorageDriver {
         },
       });
       await pipeline(body, tap, sink, options.signal ? { signal: options.signal } : {});
+      checkExpected(what, tap.result(), options.expected);
       await handle.sync();
       await handle.close();
       handle = undefined;

@@ -16,7 +16,7 @@ import { Adler32 } from "../checksum";
 import { DbbError, ErrorCode, invalidInput } from "../errors";
 import type { ObjectInfo, PresigningDriver, StorageCredentials, StorageLocation, WriteOptions, WriteResult } from "./driver";
 import { checkRange, pathSegments } from "./posix";
-import { isAbortError, systemStorageError, watchSourceErrors } from "./storage-errors";
+import { checkExpected, isAbortError, systemStorageError, watchSourceErrors } from "./storage-errors";
 
 const MiB = 1024 * 1024;
 /** S3's own limits: parts of 5 MiB at least (but the last), 5 GiB at most, 10,000 of them. */
@@ -147,8 +147,12 @@ class BlockReader {
     this.pendingBytes += buffer.length;
   }
 
+  private done: WriteResult | null = null;
+
+  /** Size and checksums of everything read (call once the source is exhausted). */
   result(): WriteResult {
-    return { bytes: this.bytes, adler32: this.adler.digest(), md5: this.md5.digest("hex") };
+    this.done ??= { bytes: this.bytes, adler32: this.adler.digest(), md5: this.md5.digest("hex") };
+    return this.done;
   }
 
   /** Stops reading the source (destroys it). */
@@ -240,12 +244,14 @@ export class S3Driver implements PresigningDriver {
         const head = await reader.read(this.threshold);
         signal?.throwIfAborted();
         if (!(await reader.hasMore())) {
+          const result = reader.result();
+          checkExpected(what, result, options.expected);
           await this.putSingle(what, key, head, signal);
-          return reader.result();
+          return result;
         }
         reader.unread(head);
       }
-      return await this.putMultipart(what, key, reader, known, signal);
+      return await this.putMultipart(what, key, reader, known, signal, options.expected);
     } catch (err) {
       const failure = err === sourceError() && !(err instanceof DbbError) ? err : s3StorageError(err, what);
       throw signal?.aborted && !isAbortError(failure) ? abortError(signal) : failure;
@@ -276,7 +282,7 @@ export class S3Driver implements PresigningDriver {
     return Math.min(MAX_PART_BYTES, this.partSize * 2 ** Math.floor((n - 1) / 1000));
   }
 
-  private async putMultipart(what: string, key: string, reader: BlockReader, known: number | null, signal?: AbortSignal): Promise<WriteResult> {
+  private async putMultipart(what: string, key: string, reader: BlockReader, known: number | null, signal?: AbortSignal, expected?: WriteOptions["expected"]): Promise<WriteResult> {
     const created = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal });
     const uploadId = created.UploadId!;
     const parts: Array<{ PartNumber: number; ETag: string }> = [];
@@ -309,12 +315,14 @@ export class S3Driver implements PresigningDriver {
       }
       await Promise.all(inFlight);
       if (failure) throw failure;
+      const result = reader.result();
+      checkExpected(what, result, expected);
       parts.sort((a, b) => a.PartNumber - b.PartNumber);
       await this.client.send(
         new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
         { abortSignal: signal },
       );
-      return reader.result();
+      return result;
     } catch (err) {
       await Promise.allSettled(inFlight);
       // Without the signal: the upload is abandoned even when the write was aborted.

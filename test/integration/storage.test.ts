@@ -139,6 +139,14 @@ describe.each([posix, s3Harness])("the $kind driver", (h) => {
     expect(await driver.delete("never/written")).toBe(false);
   });
 
+  it("reads no bytes from a range that starts past the end", async () => {
+    const driver = h.driver();
+    await driver.write("short.txt", Readable.from([Buffer.from("12345")]));
+    expect((await readAll(await driver.read("short.txt", { start: 5 }))).length).toBe(0);
+    expect((await readAll(await driver.read("short.txt", { start: 100, end: 200 }))).length).toBe(0);
+    expect(await codeOf(driver.read("short.txt", { start: 3, end: 1 }))).toBe(ErrorCode.INVALID_INPUT);
+  });
+
   it("keeps names with spaces, unicode and reserved characters apart and intact", async () => {
     const driver = h.driver();
     const names = ["a b/ü é.txt", "a b/plus+and=equals&amp;", "a b/100% (final)!*'~.dat"];
@@ -193,6 +201,23 @@ describe.each([posix, s3Harness])("the $kind driver", (h) => {
       await expect(driver.write("broken/obj.bin", source(randomBytes(20 * MiB), { failAfter }))).rejects.toThrow("the source broke mid-way");
       expect((await readAll(await driver.read("broken/obj.bin"))).toString()).toBe("the good version");
       expect(await h.leftovers(driver)).toEqual([]);
+    }
+  });
+
+  it("refuses bytes other than the expected ones with CHECKSUM_MISMATCH before anything is visible, keeping the object it was replacing", async () => {
+    const driver = h.driver(SMALL_PARTS);
+    await driver.write("expected/obj.bin", Readable.from([Buffer.from("the good version")]));
+    for (const size of [1000, 11 * MiB]) {
+      const data = randomBytes(size);
+      const right = checksumsOf(data);
+      const wrongs = [{ ...right, md5: "0".repeat(32) }, { ...right, adler32: "00000000" }, { bytes: size + 1 }];
+      for (const expected of wrongs) {
+        const err = await driver.write("expected/obj.bin", source(data), { expected }).catch((e) => e);
+        expect(err).toMatchObject({ code: ErrorCode.CHECKSUM_MISMATCH, details: { actual: right } });
+        expect((await readAll(await driver.read("expected/obj.bin"))).toString()).toBe("the good version");
+        expect(await h.leftovers(driver)).toEqual([]);
+      }
+      expect(await driver.write("expected/new.bin", source(data), { expected: { ...right, md5: right.md5.toUpperCase() } })).toEqual(right);
     }
   });
 
@@ -317,6 +342,29 @@ describe("the S3 driver against dbb serve s3", () => {
     expect((await readAll(await fromEnv.read("env.txt"))).toString()).toBe("via env");
     const wrongEnv = openStorage(location, DEFAULTS, { AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: "wrong" });
     expect(await codeOf(wrongEnv.read("env.txt"))).toBe(ErrorCode.STORAGE_DENIED);
+  });
+
+  it("catches bytes corrupted on the way by the store's ETag (s3rver ignores Content-MD5): the PUT is undone, the multipart upload aborted", async () => {
+    for (const [size, name] of [[1000, "corrupt/single.bin"], [11 * MiB, "corrupt/multi.bin"]] as const) {
+      const driver = s3Harness.driver(SMALL_PARTS) as S3Driver;
+      // Flips the first byte of every body after the driver computed its Content-MD5.
+      driver.client.middlewareStack.add(
+        (next) => async (args) => {
+          const request = args.request as { body?: unknown };
+          if (Buffer.isBuffer(request.body) && request.body.length > 0) {
+            const copy = Buffer.from(request.body);
+            copy[0] ^= 0xff;
+            request.body = copy;
+          }
+          return next(args);
+        },
+        { step: "build", name: "corruptBody" },
+      );
+      const err = await driver.write(name, source(randomBytes(size))).catch((e) => e);
+      expect(err).toMatchObject({ code: ErrorCode.CHECKSUM_MISMATCH, message: expect.stringMatching(/ETag .* is not the MD5/) });
+      expect(await s3Harness.driver().stat(name)).toBeNull();
+      expect(await s3Harness.leftovers(driver)).toEqual([]);
+    }
   });
 
   it("puts the RSE's prefix in front of every key", async () => {
