@@ -5,6 +5,7 @@ import { loadConfig } from "../lib/config";
 import { DbbError } from "../lib/errors";
 import { createLogger } from "../lib/logger";
 import { openCatalogDatabase, startReplicasService } from "../subgraphs/replicas/service";
+import { registerAgentCommands } from "./agent-commands";
 import { registerFacilityCommands } from "./facility-commands";
 import { registerGatewayCommands } from "./gateway-commands";
 import { registerJudgeCommands } from "./judge-commands";
@@ -65,6 +66,7 @@ export function buildProgram(): Command {
     });
 
   registerFacilityCommands(program, serve);
+  registerAgentCommands(serve);
   registerGatewayCommands(program, serve);
   registerJudgeCommands(program);
   registerS3Commands(serve);

@@ -22,6 +22,8 @@ export interface BaseSubgraphContext {
   db: EntityManager;
   caller: Caller;
   requestId: string;
+  /** The request's Authorization header as sent (a subgraph that calls another on the caller's behalf forwards it). */
+  authorization?: string;
 }
 
 export interface SubgraphServiceOptions<TContext extends BaseContext> {
@@ -61,7 +63,7 @@ export async function startSubgraphService<TContext extends BaseContext>(o: Subg
       port: o.port,
       logger,
       context: async ({ headers, requestId }) =>
-        o.context({ db: database.dataSource.manager, caller: await verify(headers.authorization), requestId }),
+        o.context({ db: database.dataSource.manager, caller: await verify(headers.authorization), requestId, authorization: headers.authorization }),
       // 503 when the database is gone or hung: a subgraph without its database cannot answer.
       health: () => database.ping(HEALTH_TIMEOUT_MS),
       routes: async (req, res, url) => {

@@ -55,11 +55,12 @@ export interface WriteOptions {
   /** Aborting stops the write and removes every trace of it (aborts the multipart upload, unlinks the temporary file). */
   signal?: AbortSignal;
   /**
-   * What the bytes must be (the catalog's size and checksums). Checked before anything becomes
-   * visible (POSIX: before the rename; S3: before the PUT or the multipart completion): a
-   * difference fails the write with CHECKSUM_MISMATCH (details: expected, actual) and leaves nothing.
+   * Called with what was received, after the last byte and before the object becomes visible
+   * (before the rename, CompleteMultipartUpload or the single PUT); throwing abandons the write
+   * exactly as a failure does. The agent checks size and checksums against the catalog here, so
+   * a corrupted copy never appears under the final name.
    */
-  expected?: { bytes?: number | null; adler32?: string | null; md5?: string | null };
+  beforeCommit?: (received: WriteResult) => void | Promise<void>;
 }
 
 export interface StorageDriver {

@@ -8,7 +8,7 @@ import { ChecksumTap } from "../checksum";
 import { DbbError, ErrorCode, invalidInput } from "../errors";
 import type { ObjectInfo, StorageDriver, StorageLocation, WriteOptions, WriteResult } from "./driver";
 import { checkRange, pathSegments } from "./object-path";
-import { checkExpected, systemStorageError, watchSourceErrors } from "./storage-errors";
+import { systemStorageError, watchSourceErrors } from "./storage-errors";
 
 function isInside(root: string, candidate: string): boolean {
   return candidate === root || candidate.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
@@ -100,10 +100,10 @@ export class PosixDriver implements StorageDriver {
         },
       });
       await pipeline(body, tap, sink, options.signal ? { signal: options.signal } : {});
-      checkExpected(what, tap.result(), options.expected);
       await handle.sync();
       await handle.close();
       handle = undefined;
+      await options.beforeCommit?.(tap.result());
       await rename(temp, full);
       temp = undefined;
       await syncDirectory(dir);

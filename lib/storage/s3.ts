@@ -16,7 +16,7 @@ import { Adler32 } from "../checksum";
 import { DbbError, ErrorCode, invalidInput } from "../errors";
 import type { ObjectInfo, PresigningDriver, StorageCredentials, StorageLocation, WriteOptions, WriteResult } from "./driver";
 import { checkRange, pathSegments } from "./object-path";
-import { checkExpected, isAbortError, systemStorageError, watchSourceErrors } from "./storage-errors";
+import { isAbortError, systemStorageError, watchSourceErrors } from "./storage-errors";
 
 const MiB = 1024 * 1024;
 /** S3's own limits: parts of 5 MiB at least (but the last), 5 GiB at most, 10,000 of them. */
@@ -146,9 +146,9 @@ class BlockReader {
     this.pendingBytes += buffer.length;
   }
 
-  private done: WriteResult | null = null;
+  private done: WriteResult | undefined;
 
-  /** Size and checksums of everything read (call once the source is exhausted). */
+  /** Size and checksums of everything read; valid once the source is exhausted (asked again, the same answer). */
   result(): WriteResult {
     this.done ??= { bytes: this.bytes, adler32: this.adler.digest(), md5: this.md5.digest("hex") };
     return this.done;
@@ -243,14 +243,13 @@ export class S3Driver implements PresigningDriver {
         const head = await reader.read(this.threshold);
         signal?.throwIfAborted();
         if (!(await reader.hasMore())) {
-          const result = reader.result();
-          checkExpected(what, result, options.expected);
+          await options.beforeCommit?.(reader.result());
           await this.putSingle(what, key, head, signal);
-          return result;
+          return reader.result();
         }
         reader.unread(head);
       }
-      return await this.putMultipart(what, key, reader, known, signal, options.expected);
+      return await this.putMultipart(what, key, reader, known, signal, options.beforeCommit);
     } catch (err) {
       const failure = err === sourceError() && !(err instanceof DbbError) ? err : s3StorageError(err, what);
       throw signal?.aborted && !isAbortError(failure) ? abortError(signal) : failure;
@@ -281,7 +280,14 @@ export class S3Driver implements PresigningDriver {
     return Math.min(MAX_PART_BYTES, this.partSize * 2 ** Math.floor((n - 1) / 1000));
   }
 
-  private async putMultipart(what: string, key: string, reader: BlockReader, known: number | null, signal?: AbortSignal, expected?: WriteOptions["expected"]): Promise<WriteResult> {
+  private async putMultipart(
+    what: string,
+    key: string,
+    reader: BlockReader,
+    known: number | null,
+    signal?: AbortSignal,
+    beforeCommit?: WriteOptions["beforeCommit"],
+  ): Promise<WriteResult> {
     const created = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal });
     const uploadId = created.UploadId!;
     const parts: Array<{ PartNumber: number; ETag: string }> = [];
@@ -314,14 +320,13 @@ export class S3Driver implements PresigningDriver {
       }
       await Promise.all(inFlight);
       if (failure) throw failure;
-      const result = reader.result();
-      checkExpected(what, result, expected);
       parts.sort((a, b) => a.PartNumber - b.PartNumber);
+      await beforeCommit?.(reader.result());
       await this.client.send(
         new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
         { abortSignal: signal },
       );
-      return result;
+      return reader.result();
     } catch (err) {
       await Promise.allSettled(inFlight);
       // Without the signal: the upload is abandoned even when the write was aborted.

@@ -71,14 +71,3 @@ export function watchSourceErrors(body: NodeJS.ReadableStream): () => unknown {
   return () => first;
 }
 
-/** CHECKSUM_MISMATCH when `actual` differs from any of the `expected` values given (hex compared case-insensitively). */
-export function checkExpected(what: string, actual: { bytes: number; adler32: string; md5: string }, expected?: { bytes?: number | null; adler32?: string | null; md5?: string | null }): void {
-  if (!expected) return;
-  const wrong: string[] = [];
-  if (expected.bytes !== undefined && expected.bytes !== null && expected.bytes !== actual.bytes) wrong.push(`${actual.bytes} bytes instead of ${expected.bytes}`);
-  if (expected.adler32 && expected.adler32.toLowerCase() !== actual.adler32) wrong.push(`adler32 ${actual.adler32} instead of ${expected.adler32.toLowerCase()}`);
-  if (expected.md5 && expected.md5.toLowerCase() !== actual.md5) wrong.push(`md5 ${actual.md5} instead of ${expected.md5.toLowerCase()}`);
-  if (wrong.length) {
-    throw new DbbError(ErrorCode.CHECKSUM_MISMATCH, `${what}: the source's bytes are not the expected ones (${wrong.join(", ")}); nothing was stored`, { expected, actual });
-  }
-}

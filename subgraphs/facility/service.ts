@@ -5,6 +5,7 @@ import { createLogger, Logger } from "../../lib/logger";
 import type { StorageDriver } from "../../lib/storage/driver";
 import { serveSignedObject } from "../../lib/storage/object-door";
 import { resolveSigningKey } from "../../lib/storage/signed-url";
+import { createReadDoor } from "./read-url";
 import type { FacilityContext } from "./graphql/context";
 import { createLoaders } from "./loaders";
 import { facilityMigrations } from "./migrations";
@@ -54,6 +55,19 @@ export async function startFacilityService(config: Config, options: FacilityServ
   const logger = options.logger ?? createLogger(config.log.level, `facility-${code}`);
   // Read (or made) on the first signed read, so a service without storage writes no key file.
   let signingKey: string | undefined;
+  const key = () => (signingKey ??= resolveSigningKey(config));
+  // Known once listening when the port is chosen by the system (tests): http://host:port.
+  let publicUrl = config.facility.publicUrl?.replace(/\/+$/, "");
+  const readDoor = createReadDoor({
+    facility: code,
+    catalogUrl: config.facility.catalog,
+    storage: config.storage,
+    signingKey: key,
+    publicUrl: () => publicUrl!,
+    expiresSeconds: config.facility.readUrlSeconds,
+    logger,
+  });
+  const resolveDriver = options.resolveDriver ?? readDoor.driver;
   const database = await openFacilityDatabase(config, code, logger);
   const service = await startSubgraphService<FacilityContext>({
     name: `facility-${code}`,
@@ -63,13 +77,13 @@ export async function startFacilityService(config: Config, options: FacilityServ
     schema: buildFacilitySchema,
     host: config.facility.host,
     port: options.port ?? config.facility.port,
-    context: (base) => ({ ...base, loaders: createLoaders(base.db), facility: code }),
+    context: (base) => ({ ...base, loaders: createLoaders(base.db), facility: code, readDoor }),
     routes: async (req, res, url) => {
       if (!url.pathname.startsWith("/objects/")) return false;
-      if (options.resolveDriver) signingKey ??= resolveSigningKey(config);
-      await serveSignedObject(req, res, url, { key: signingKey ?? "", resolveDriver: options.resolveDriver });
+      await serveSignedObject(req, res, url, { key: key(), resolveDriver });
       return true;
     },
   });
+  publicUrl ??= service.url.replace(/\/graphql$/, "");
   return { ...service, code };
 }
