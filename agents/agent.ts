@@ -8,7 +8,7 @@ import { sendJson, sendMetrics } from "../lib/http-server";
 import type { Logger } from "../lib/logger";
 import { Loop, LoopMetrics, startLoop } from "../lib/loop";
 import type { StorageDriver, StorageLocation } from "../lib/storage/driver";
-import { openStorage } from "../lib/storage/factory";
+import { createStorageCache } from "../lib/storage/factory";
 import { codeVersion } from "../lib/version";
 import { AgentState } from "./agent-state";
 import { AgentApi } from "./api";
@@ -54,25 +54,15 @@ function subjectOf(token: string): string {
   }
 }
 
-/** The destination drivers of this agent's RSEs, one per RSE, made on first use. */
-export function driverCache(config: Config): (location: StorageLocation) => StorageDriver {
-  const drivers = new Map<string, { key: string; driver: StorageDriver }>();
-  return (location) => {
-    const key = JSON.stringify(location);
-    const known = drivers.get(location.rse);
-    if (known && known.key === key) return known.driver;
-    const driver = openStorage(location, config.storage);
-    drivers.set(location.rse, { key, driver });
-    return driver;
-  };
-}
 
 /** The pieces of one agent, for the loops and for `--once`. */
 export function agentWork(config: Config, o: { facility: string; token: string; logger: Logger; registry: Registry; refill: boolean }) {
   const client = new GraphqlClient({ url: config.agent.gateway, token: o.token, timeoutMs: 60_000, userAgent: `dbb-agent-${o.facility}` });
   const api = new AgentApi(client, o.facility);
   const state = new AgentState(o.registry);
-  const destination = driverCache(config);
+  // One driver (one S3 client and its connection pool) per destination RSE protocol.
+  const drivers = createStorageCache(config.storage);
+  const destination = (location: StorageLocation): StorageDriver => drivers.open(location);
   const transfers = new TransferWork({
     api,
     streams: config.agent.streams,

@@ -2,7 +2,7 @@ import { DbbError, ErrorCode } from "../../lib/errors";
 import { GraphqlClient } from "../../lib/graphql-client";
 import type { Logger } from "../../lib/logger";
 import type { PresigningDriver, StorageDriver, StorageLocation } from "../../lib/storage/driver";
-import { openStorage, StorageSettings } from "../../lib/storage/factory";
+import { createStorageCache, StorageSettings } from "../../lib/storage/factory";
 import { signObjectUrl } from "../../lib/storage/signed-url";
 
 /**
@@ -61,7 +61,9 @@ export function createReadDoor(o: ReadDoorOptions): ReadDoor {
   const mine = (code: string) => code.toLowerCase() === o.facility.toLowerCase();
   const rses = new Map<string, { at: number; driver: StorageDriver | null }>();
 
-  const driverFor = (location: StorageLocation): StorageDriver => openStorage(location, o.storage);
+  // One driver (and S3 client) per RSE protocol, for every signature.
+  const drivers = createStorageCache(o.storage);
+  const driverFor = (location: StorageLocation): StorageDriver => drivers.open(location);
 
   return {
     async sign(authorization, requests) {
