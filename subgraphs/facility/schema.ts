@@ -1,6 +1,7 @@
 import type { GraphQLSchema } from "graphql";
 import { buildFederatedSchema } from "../../lib/federation";
 import type { FacilityContext } from "./graphql/context";
+import { ArrivalResolver } from "./graphql/arrival-resolver";
 import { DatasetResolver } from "./graphql/dataset-resolver";
 import { FacilityResolver } from "./graphql/facility-resolver";
 import { RegistryResolver } from "./graphql/registry-resolver";
@@ -16,7 +17,7 @@ import { Replica } from "./graphql/types";
  */
 export function buildFacilitySchema(): Promise<GraphQLSchema> {
   return buildFederatedSchema(
-    { resolvers: [FacilityResolver, DatasetResolver, ReplicaResolver, RegistryResolver, RemovalResolver, TransferResolver], orphanedTypes: [Replica] },
+    { resolvers: [FacilityResolver, DatasetResolver, ReplicaResolver, ArrivalResolver, RegistryResolver, RemovalResolver, TransferResolver], orphanedTypes: [Replica] },
     {
       Facility: {
         __resolveReference: (ref: { code: string }, ctx: FacilityContext) => (sameFacility(ref.code, ctx.facility) ? { code: ref.code } : null),

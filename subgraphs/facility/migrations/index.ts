@@ -1,5 +1,6 @@
 import { FacilityInit1733000000000 } from "./1733000000000-FacilityInit";
 import { RegionBounds1764000000000 } from "./1764000000000-RegionBounds";
+import { Arrivals1765000000000 } from "./1765000000000-Arrivals";
 
 /** The facility registry's migrations, oldest first. */
-export const facilityMigrations = [FacilityInit1733000000000, RegionBounds1764000000000];
+export const facilityMigrations = [FacilityInit1733000000000, RegionBounds1764000000000, Arrivals1765000000000];
