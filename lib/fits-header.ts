@@ -40,6 +40,7 @@ export interface FitsHeader {
   byteLength: number;
 }
 
+const NOT_PRINTABLE = /[^\x20-\x7e]/;
 const COMMENTARY = new Set(["COMMENT", "HISTORY", ""]);
 
 function badHeader(message: string, details: Record<string, unknown> = {}) {
@@ -102,10 +103,8 @@ function parseValueField(field: string, index: number, keyword: string): { value
 /** Parses one 80-character card. Returns null for END. */
 function parseCard(card: string, index: number): FitsCard | null {
   if (card.length !== FITS_CARD) throw badCard(index, card.slice(0, 8).trim(), `is ${card.length} characters, not 80`);
-  for (let i = 0; i < card.length; i++) {
-    const c = card.charCodeAt(i);
-    if (c < 32 || c > 126) throw badCard(index, card.slice(0, 8).trim(), `holds a byte outside printable ASCII (0x${c.toString(16)}) at column ${i + 1}`);
-  }
+  const bad = NOT_PRINTABLE.exec(card);
+  if (bad) throw badCard(index, card.slice(0, 8).trim(), `holds a byte outside printable ASCII (0x${bad[0].charCodeAt(0).toString(16)}) at column ${bad.index + 1}`);
   const head = card.slice(0, 8).trimEnd();
   if (head === "END" && card.slice(8).trim() === "") return null;
   if (head === "HIERARCH") {

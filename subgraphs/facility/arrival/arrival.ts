@@ -14,28 +14,29 @@ import { ArrivalInput, ArrivalPlan, planArrival } from "./arrival-plan";
  * its Butler registry in batches.
  *
  * ingestArrivals(db, arrivals) takes a batch (what arrived in the last seconds, up to
- * MAX_ARRIVALS_PER_CALL) and
+ * MAX_ARRIVALS_PER_CALL) and, in one transaction,
  *   1. plans each file (arrival-plan.ts); a file that cannot be planned (a bad header, sidecar or
  *      DID metadata) is FAILED with the coded error, one that is no Butler dataset NOT_A_DATASET;
- *   2. records the batch in one statement: planned files PENDING with their plan (so a crash
- *      before step 3 leaves them for retryArrivals once their lease runs out);
- *   3. ingests every planned file in one transaction through the bulk ingestDatasets (datasets
- *      of all files together, their dimension records deduplicated; zip indexes and YAML
- *      exports through applyImport), set-based whatever the batch size. When the batch fails,
- *      the file the error names (its `item`) is marked FAILED and the rest is tried again; an
- *      error naming no file, or too many failing files, falls back to one transaction per file;
- *   4. records the outcome in one statement.
- * A file already INGESTED or NOT_A_DATASET is left as it is: re-delivery changes nothing. A
- * PENDING or FAILED file delivered again is planned and tried again with what it carries now.
- * Stored dimension records are kept when an arrival's differ (the first detector of an exposure
- * defines its exposure record, as in obs_base's ingest); differing values are not an error.
+ *   2. ingests every planned file through the bulk ingestDatasets (the datasets of all files
+ *      together, their dimension records deduplicated; zip indexes and YAML exports through
+ *      applyImport), set-based whatever the batch size. When the batch fails, the file the error
+ *      names (its `item`) is marked FAILED and the rest is tried again (each try in a savepoint);
+ *      an error naming no file, or too many failing files, falls back to one savepoint per file;
+ *   3. records every file's outcome in one statement.
+ * Nothing is written when the call fails as a whole (the database went away): the agent's call
+ * fails and it delivers again. A file already INGESTED or NOT_A_DATASET is left as it is:
+ * re-delivery changes nothing. A PENDING or FAILED file delivered again is planned and tried again
+ * with what it carries now. Stored dimension records are kept when an arrival's differ (the first
+ * detector of an exposure defines its exposure record, as in obs_base's ingest).
  *
- * retryArrivals(db, settings) is the retry loop's round: it claims the PENDING and FAILED files
- * whose next attempt is due (FOR UPDATE SKIP LOCKED, so several agents share the work) and runs
- * steps 3–4 on them (re-planning those kept only as input). Failures back off exponentially
- * (retryBaseSeconds · 2^(attempts−1), at most retryMaxSeconds); after maxAttempts a file stays
- * FAILED with next_attempt_at NULL. An ingest failure never touches the replica's availability:
- * the catalog's replica stays AVAILABLE; Replica.ingest shows the state.
+ * retryArrivals(db, settings) is the retry loop's round: it claims the FAILED files whose next
+ * attempt is due (FOR UPDATE SKIP LOCKED, so several agents share the work), marks them PENDING
+ * with a lease (a round that dies leaves them to a later round), and runs steps 2–3 on them
+ * (re-planning those kept only as their input: a file that could not be planned keeps what
+ * arrived, a planned one only its plan). Failures back off exponentially (retryBaseSeconds ·
+ * 2^(attempts−1), at most retryMaxSeconds); after maxAttempts a file stays FAILED with no next
+ * attempt. An ingest failure never touches the replica's availability: the catalog's replica
+ * stays AVAILABLE; Replica.ingest shows the state.
  */
 
 export type ArrivalState = "PENDING" | "INGESTED" | "FAILED" | "NOT_A_DATASET";
@@ -234,18 +235,17 @@ function failedRow(base: Omit<Row, "state" | "error_code" | "error_message" | "n
   return { ...base, state: "FAILED", error_code: error.code, error_message: error.message.slice(0, 2000), next_attempt_in: again ? retryDelaySeconds(base.attempts, s) : null };
 }
 
-/** Runs steps 3–4 for planned rows; returns the rows as written. */
-async function ingestAndRecord(db: EntityManager, rows: Row[], s: ArrivalSettings): Promise<Row[]> {
+/** Step 3 for planned rows: ingests them; returns their rows as they are to be written. */
+async function attemptRows(db: EntityManager, rows: Row[], s: ArrivalSettings): Promise<Row[]> {
+  if (!rows.length) return [];
   const items: Item[] = rows.map((r, i) => ({ i, scope: r.scope, name: r.name, plan: r.plan! }));
   const outcomes = await ingestItems(db, items);
-  const done = rows.map((r, i): Row => {
+  return rows.map((r, i): Row => {
     const o = outcomes.get(i)!;
     const attempted = { ...r, attempts: r.attempts + 1 };
     if (o.ok) return { ...attempted, state: "INGESTED", error_code: null, error_message: null, next_attempt_in: null, plan: null, input: null };
     return failedRow(attempted, o.error, s);
   });
-  await writeRows(db, done);
-  return done;
 }
 
 async function storedRows(db: EntityManager, keys: Array<{ scope: string; name: string }>) {
@@ -291,24 +291,23 @@ export async function ingestArrivals(db: EntityManager, arrivals: ArrivalInput[]
   const last = new Map<string, number>();
   arrivals.forEach((a, i) => last.set(key(a.scope, a.name), i));
   const unique = [...last.values()].map((i) => arrivals[i]);
-  const stored = await storedRows(db, unique);
-
-  const open = unique.filter((a) => {
-    const r = stored.get(key(a.scope, a.name));
-    return !r || r.state === "PENDING" || r.state === "FAILED";
-  });
-  const planned = open.map((a) => planRow(a, stored.get(key(a.scope, a.name))?.attempts ?? 0, settings));
-  await writeRows(db, planned);
-  const written = new Map<string, Row>(planned.map((r) => [key(r.scope, r.name), r]));
-  const pending = planned.filter((r) => r.state === "PENDING");
-  for (const r of await ingestAndRecord(db, pending, settings)) written.set(key(r.scope, r.name), r);
-
-  const now = Date.now();
-  return arrivals.map((a) => {
-    const k = key(a.scope, a.name);
-    const w = written.get(k);
-    if (w) return toResult({ ...w, next_attempt_at: w.next_attempt_in === null ? null : new Date(now + w.next_attempt_in * 1000) });
-    return toResult(stored.get(k)!);
+  return db.transaction(async (tx) => {
+    const stored = await storedRows(tx, unique);
+    const open = unique.filter((a) => {
+      const r = stored.get(key(a.scope, a.name));
+      return !r || r.state === "PENDING" || r.state === "FAILED";
+    });
+    const planned = open.map((a) => planRow(a, stored.get(key(a.scope, a.name))?.attempts ?? 0, settings));
+    const rows = [...planned.filter((r) => r.state !== "PENDING"), ...(await attemptRows(tx, planned.filter((r) => r.state === "PENDING"), settings))];
+    await writeRows(tx, rows);
+    const written = new Map<string, Row>(rows.map((r) => [key(r.scope, r.name), r]));
+    const now = Date.now();
+    return arrivals.map((a) => {
+      const k = key(a.scope, a.name);
+      const w = written.get(k);
+      if (w) return toResult({ ...w, next_attempt_at: w.next_attempt_in === null ? null : new Date(now + w.next_attempt_in * 1000) });
+      return toResult(stored.get(k)!);
+    });
   });
 }
 
@@ -330,7 +329,7 @@ export async function retryArrivals(db: EntityManager, settings: ArrivalSettings
     );
     if (rows.length) {
       await tx.query(
-        `UPDATE arrivals a SET next_attempt_at = now() + $3 * interval '1 second', updated_at = now()
+        `UPDATE arrivals a SET state = 'PENDING', next_attempt_at = now() + $3 * interval '1 second', updated_at = now()
          FROM unnest($1::text[], $2::text[]) AS k(scope, name) WHERE a.scope = k.scope AND a.name = k.name`,
         [rows.map((r) => r.scope), rows.map((r) => r.name), settings.leaseSeconds],
       );
@@ -341,8 +340,11 @@ export async function retryArrivals(db: EntityManager, settings: ArrivalSettings
   // Files kept only as input are planned again (the translators may have learnt to read them).
   const rows = claimed.map((r): Row => (r.plan ? { ...r, state: "PENDING" } : r.input ? planRow(r.input, r.attempts, settings) : { ...r, state: "FAILED", next_attempt_in: null }));
   const settled = rows.filter((r) => r.state !== "PENDING");
-  await writeRows(db, settled);
-  const ingested = await ingestAndRecord(db, rows.filter((r) => r.state === "PENDING"), settings);
+  const ingested = await db.transaction(async (tx) => {
+    const done = await attemptRows(tx, rows.filter((r) => r.state === "PENDING"), settings);
+    await writeRows(tx, [...settled, ...done]);
+    return done;
+  });
   const all = [...settled, ...ingested];
   return {
     claimed: claimed.length,
