@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { readFitsHeader, writeFitsFile } from "../../lib/fits-header";
 import { retryArrivals } from "../../subgraphs/facility/arrival/arrival";
+import { readZipMember } from "../../subgraphs/facility/transfers/zip-file";
 import { makeDatasetId } from "../../subgraphs/facility/dataset-id";
 import { INGEST, startTestFacility, TestFacility } from "../support/facility";
 import { headerCards, obsLsstHeader } from "../support/obs-lsst-headers";
@@ -117,6 +118,33 @@ describe("recordArrivals", () => {
     expect(r).toMatchObject({ state: "INGESTED", source: "rubin_sidecar", datasetId: ref.id });
     const d = await fac.ok(`query($id: String!) { localFacility { dataset(id: $id) { datasetType run dataId } } }`, { id: ref.id });
     expect(d.localFacility.dataset).toMatchObject({ datasetType: "postISRCCD", run: "u/ops/isr/20250415", dataId: { instrument: "LSSTCam", detector: 1, exposure: 2025041500060, band: "i" } });
+  });
+
+  it("ingests a zip_file through its _butler_zip_index.json (members as <zip>#<member> of the zip's DID) and imports a dim_file", async () => {
+    const data = path.resolve(__dirname, "../../../test/data/daf_butler");
+    const index = readZipMember(readFileSync(path.join(data, "ci_hsc-calexp-butler.zip")), "_butler_zip_index.json")!.toString("utf8");
+    const dims = readFileSync(path.join(data, "base.yaml"), "utf8");
+    const res = (
+      await fac.ok(RECORD, {
+        a: [
+          { ...arrival("ci_hsc-calexp-butler.zip"), scope: "products", metadata: { rubin_butler: "zip_file", rubin_sidecar: "" }, butlerFile: index },
+          { ...arrival("base.yaml"), scope: "products", metadata: { rubin_butler: "dim_file", rubin_sidecar: "" }, butlerFile: dims },
+          { ...arrival("no_index.zip"), scope: "products", metadata: { rubin_butler: "zip_file" } },
+        ],
+      })
+    ).recordArrivals;
+    expect(res.map((r: any) => [r.state, r.source, r.error?.code ?? null])).toEqual([
+      ["INGESTED", "zip_index", null],
+      ["INGESTED", "dim_file", null],
+      ["FAILED", null, "BAD_BUTLER_METADATA"],
+    ]);
+    const zipped = JSON.parse(index);
+    const [id] = Object.keys(zipped.refs.compact_refs);
+    expect(res[0].datasetId).toBe(id);
+    const files = await fac.ok(`query($id: String!) { localFacility { dataset(id: $id) { files { path } } } }`, { id });
+    expect(files.localFacility.dataset.files[0].path).toMatch(/^raw\/ci_hsc-calexp-butler\.zip#/);
+    const cam1 = await fac.ok(`{ localFacility { dimensionRecords(element: "detector", where: "instrument = 'Cam1'") { totalCount } } }`);
+    expect(cam1.localFacility.dimensionRecords.totalCount).toBeGreaterThan(0);
   });
 
   it("a file that is no Butler dataset is NOT_A_DATASET; a bad header or sidecar is FAILED with a code naming the card or key, due for retry, and the batch's other files are ingested", async () => {
