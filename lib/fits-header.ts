@@ -170,6 +170,17 @@ export function readFitsHeader(bytes: Uint8Array, options: { maxBlocks?: number;
 }
 
 /**
+ * The primary header at the start of a file's bytes as the text `recordArrivals` takes: its cards
+ * up to and including END, as Latin-1 text (checked by reading it first).
+ */
+export function fitsHeaderText(bytes: Uint8Array, options: { maxBlocks?: number } = {}): string {
+  const h = readFitsHeader(bytes, options);
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.byteLength, h.byteLength)).toString("latin1");
+  const end = text.search(/END {77}/);
+  return end >= 0 && end % FITS_CARD === 0 ? text.slice(0, end + FITS_CARD) : text;
+}
+
+/**
  * Reads header cards given as text: 80-character cards one after another (a header's bytes as
  * Latin-1 text, as `recordArrivals` takes it), or one card a line (lines shorter than 80 are padded).
  * END is optional here; nothing after it is read.

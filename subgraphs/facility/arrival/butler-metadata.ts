@@ -68,8 +68,9 @@ export function rubinSidecarRef(metadata: Record<string, unknown> | null | undef
   }
   const r = parsed.data;
   const dims = Array.isArray(r.datasetType.dimensions) ? r.datasetType.dimensions : r.datasetType.dimensions.names;
+  const hex = r.id.replace(/-/g, "").toLowerCase();
   return {
-    id: r.id.toLowerCase(),
+    id: `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`,
     datasetType: { name: r.datasetType.name, storageClass: r.datasetType.storageClass, dimensions: dims, isCalibration: r.datasetType.isCalibration ?? false },
     dataId: r.dataId.dataId,
     run: r.run,
