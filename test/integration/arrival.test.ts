@@ -163,7 +163,7 @@ describe("recordArrivals", () => {
     expect(res.map((r: any) => [r.name, r.state, r.error?.code ?? null])).toEqual([
       ["logbook.pdf", "NOT_A_DATASET", null],
       ["bad_seqnum.fits", "FAILED", "BAD_HEADER_CARD"],
-      ["not_fits.fits", "FAILED", "BAD_HEADER_CARD"],
+      ["not_fits.fits", "FAILED", "BAD_FITS_HEADER"],
       ["bad_sidecar.fits", "FAILED", "BAD_SIDECAR"],
       ["bad_ref.fits", "FAILED", "BAD_BUTLER_METADATA"],
       ["R10_S02_ok.fits", "INGESTED", null],

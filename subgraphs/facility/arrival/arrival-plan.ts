@@ -6,7 +6,7 @@ import type { DimensionRecordInput } from "../dimension-record";
 import { facilityError, FacilityErrorCode } from "../errors";
 import type { FileRecordInput, IngestDatasetInput } from "../ingest";
 import type { Observation } from "../instrument/observation";
-import { planRaw, RAW_DATASET_TYPE, RAW_FORMATTERS, translateHeader } from "../instrument/translate";
+import { isTranslatedCard, planRaw, RAW_DATASET_TYPE, RAW_FORMATTERS, translateHeader } from "../instrument/translate";
 import { ImportPlan, planImport } from "../transfers/import";
 import { rubinButlerType, rubinSidecarRef } from "./butler-metadata";
 import { readSidecar } from "./sidecar";
@@ -101,7 +101,7 @@ export function planArrival(a: ArrivalInput): ArrivalPlan {
     throw facilityError(FacilityErrorCode.BAD_BUTLER_METADATA, "rubin_butler is data_product but rubin_sidecar holds no DatasetRef (DatasetRef.to_json())", { key: "rubin_sidecar" });
   }
   if (typeof a.header === "string" && a.header.trim()) {
-    const values: Record<string, FitsValue> = readHeaderText(a.header).values;
+    const values: Record<string, FitsValue> = readHeaderText(a.header, { keep: isTranslatedCard }).values;
     return rawPlan(a, translateHeader(values), "header");
   }
   if (a.sidecar && typeof a.sidecar === "object") {
