@@ -193,18 +193,28 @@ export function fitsHeaderText(bytes: Uint8Array, options: { maxBlocks?: number 
  * END is optional here; nothing after it is read.
  */
 export function readHeaderText(text: string, options: ReadOptions = {}): FitsHeader {
-  const maxCards = (options.maxBlocks ?? DEFAULT_MAX_HEADER_BLOCKS) * (FITS_BLOCK / FITS_CARD);
-  const lines = text.includes("\n") ? text.split(/\r?\n/).filter((l, i, all) => l.length || i < all.length - 1) : [];
-  const cards = lines.length ? lines : Array.from({ length: Math.ceil(text.length / FITS_CARD) }, (_, i) => text.slice(i * FITS_CARD, (i + 1) * FITS_CARD));
-  if (cards.length > maxCards) throw badHeader(`the header has ${cards.length} cards; at most ${maxCards} are read`, { limit: options.maxBlocks ?? DEFAULT_MAX_HEADER_BLOCKS });
+  const maxBlocks = options.maxBlocks ?? DEFAULT_MAX_HEADER_BLOCKS;
+  const maxCards = maxBlocks * (FITS_BLOCK / FITS_CARD);
+  const lines = text.includes("\n") ? text.split(/\r?\n/).filter((l, i, all) => l.length || i < all.length - 1) : null;
+  const count = lines ? lines.length : Math.ceil(text.length / FITS_CARD);
+  if (count > maxCards) throw badHeader(`the header has ${count} cards; at most ${maxCards} are read`, { limit: maxBlocks });
+  const cardAt = lines ? (i: number) => lines[i] : (i: number) => text.slice(i * FITS_CARD, (i + 1) * FITS_CARD);
+  // One scan of the whole text for bytes FITS does not allow, then per card only what is kept.
+  if (!lines) {
+    const bad = NOT_PRINTABLE.exec(text);
+    if (bad) {
+      const index = Math.floor(bad.index / FITS_CARD);
+      throw badCard(index, cardAt(index).slice(0, 8).trim(), `holds a byte outside printable ASCII (0x${bad[0].charCodeAt(0).toString(16)}) at column ${(bad.index % FITS_CARD) + 1}`);
+    }
+  }
   const raw: FitsCard[] = [];
   let lastKept = false;
-  for (const [index, line] of cards.entries()) {
+  for (let index = 0; index < count; index++) {
+    const line = cardAt(index);
     if (line.length > FITS_CARD) throw badCard(index, line.slice(0, 8).trim(), `is ${line.length} characters, more than 80`);
     const padded = line.length === FITS_CARD ? line : line.padEnd(FITS_CARD);
     if (options.keep && !(lastKept = wanted(padded, options.keep, lastKept))) {
-      const bad = NOT_PRINTABLE.exec(padded);
-      if (bad) throw badCard(index, padded.slice(0, 8).trim(), `holds a byte outside printable ASCII (0x${bad[0].charCodeAt(0).toString(16)}) at column ${bad.index + 1}`);
+      if (lines && NOT_PRINTABLE.test(padded)) parseCard(padded, index);
       continue;
     }
     const card = parseCard(padded, index);
