@@ -184,11 +184,12 @@ describe("recordArrivals", () => {
     expect(res._entities[3].ingest).toBeNull();
   });
 
-  it("only this facility's agent may record arrivals (FORBIDDEN for another facility's agent and for butler:admin)", async () => {
+  it("only this facility's agent may record arrivals (FORBIDDEN for another facility's agent and for butler:admin); another facility or a NUL in a name is INVALID_INPUT", async () => {
     const a = [arrival("x.fits")];
     expect((await fac.errorOf(RECORD, { a }, fac.tokens.other)).code).toBe("FORBIDDEN");
     expect((await fac.errorOf(RECORD, { a }, fac.tokens.admin)).code).toBe("FORBIDDEN");
     expect((await fac.errorOf(`mutation($a: [ArrivalInput!]!) { recordArrivals(arrivals: $a, facility: "USDF") { state } }`, { a })).code).toBe("INVALID_INPUT");
+    expect((await fac.errorOf(RECORD, { a: [arrival("a\u0000b.fits")] })).code).toBe("INVALID_INPUT");
   });
 });
 

@@ -87,6 +87,7 @@ function checkArrival(a: ArrivalInput, item: number) {
   const at = { item, argument: "arrivals" };
   for (const f of ["scope", "name", "rse", "path"] as const) {
     if (typeof a?.[f] !== "string" || !a[f]) throw invalidInput(`arrival ${item}: '${f}' must be a non-empty string`, { ...at, field: f });
+    if (storable("", a[f]) !== a[f]) throw invalidInput(`arrival ${item}: '${f}' holds a NUL character or a lone surrogate`, { ...at, field: f });
   }
   if (a.bytes != null && !(Number.isSafeInteger(a.bytes) && a.bytes >= 0)) throw invalidInput(`arrival ${item}: bytes must be a whole number ≥ 0`, { ...at, field: "bytes" });
   for (const f of ["metadata", "sidecar"] as const) {
@@ -214,6 +215,15 @@ interface Row {
 const ROW_COLUMNS = `scope text, name text, rse text, path text, bytes bigint, source text, state arrival_state, error_code text, error_message text,
   attempts integer, next_attempt_in double precision, dataset_id uuid, plan jsonb, input jsonb`;
 
+/**
+ * Postgres text and jsonb hold neither NUL nor lone surrogates: in a kept input (a header or
+ * sidecar recorded as FAILED, or an error message quoting it) they become U+FFFD.
+ */
+function storable(_key: string, v: unknown): unknown {
+  if (typeof v !== "string") return v;
+  return v.replace(/\u0000/g, "\ufffd").replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, "\ufffd");
+}
+
 /** Writes rows in one statement; rows already INGESTED or NOT_A_DATASET are left as they are. */
 async function writeRows(db: EntityManager, rows: Row[]): Promise<void> {
   if (!rows.length) return;
@@ -226,7 +236,7 @@ async function writeRows(db: EntityManager, rows: Row[]): Promise<void> {
        state = EXCLUDED.state, error_code = EXCLUDED.error_code, error_message = EXCLUDED.error_message, attempts = EXCLUDED.attempts,
        next_attempt_at = EXCLUDED.next_attempt_at, dataset_id = EXCLUDED.dataset_id, plan = EXCLUDED.plan, input = EXCLUDED.input, updated_at = now()
      WHERE a.state IN ('PENDING', 'FAILED')`,
-    [JSON.stringify(rows)],
+    [JSON.stringify(rows, storable)],
   );
 }
 
