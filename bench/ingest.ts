@@ -4,11 +4,12 @@ import { openDatabase } from "../lib/database";
 import { ingestArrivals } from "../subgraphs/facility/arrival/arrival";
 import { lsstCamRawHeader } from "../subgraphs/facility/instrument/lsstcam-raw-header";
 import { facilityMigrations } from "../subgraphs/facility/migrations";
+import { headerCards, obsLsstHeader } from "../test/support/obs-lsst-headers";
 import { createTestDatabase } from "../test/support/postgres";
 import { machine, median, writeResults } from "./measure";
 
 /**
- * Ingest on arrival: a night of LSSTCam raws, from header text to committed rows. Each batch of
+ * Ingest on arrival: a night of LSSTCam raws (real 252-card headers), from header text to committed rows. Each batch of
  * BATCH raws (189 science detectors per exposure, as they arrive) goes through ingestArrivals —
  * reading each primary header's cards, translating it as obs_lsst does, planning the raw and its
  * records, recording the arrivals and ingesting the batch in one transaction — on a fresh
@@ -18,13 +19,19 @@ import { machine, median, writeResults } from "./measure";
 const N = Number(process.env.DBB_BENCH_INGEST_N ?? 20_000);
 const BATCH = Number(process.env.DBB_BENCH_INGEST_BATCH ?? 2_000);
 
-/** The header texts of N raws: exposures of 189 detectors, 40 s apart, from 2025-06-02T00:00Z. */
+/**
+ * The header texts of N raws: exposures of 189 detectors, 40 s apart, from 2025-06-02T00:00Z. Each
+ * is a real LSSTCam primary header (obs_lsst's MC_O_20250415_000060_R01_S01, 252 cards) with the
+ * cards of lsstCamRawHeader (times, DAYOBS, SEQNUM, RAFTBAY, CCDSLOT, …) put in.
+ */
 function headers(n: number): Array<{ name: string; header: string }> {
+  const template = obsLsstHeader("lsstCam-MC_O_20250415_000060_R01_S01.yaml");
   const out: Array<{ name: string; header: string }> = [];
   for (let i = 0; out.length < n; i++) {
     const begin = new Date(Date.UTC(2025, 5, 2) + i * 40_000);
     for (let detector = 0; detector < 189 && out.length < n; detector++) {
-      out.push({ name: `MC_O_${i}_${detector}.fits`, header: writeFitsHeader(lsstCamRawHeader({ begin, seqNum: i + 1, detector })).toString("latin1") });
+      const own = Object.fromEntries(lsstCamRawHeader({ begin, seqNum: i + 1, detector }).map((c) => [c.keyword, c.value ?? null]));
+      out.push({ name: `MC_O_${i}_${detector}.fits`, header: writeFitsHeader(headerCards({ ...template, ...own })).toString("latin1") });
     }
   }
   return out;
