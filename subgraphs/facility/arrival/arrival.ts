@@ -1,5 +1,7 @@
 import type { EntityManager } from "typeorm";
 import { isDatabaseUnavailable, isQueryTimeout } from "../../../lib/database-errors";
+import type { Logger } from "../../../lib/logger";
+import { LoopMetrics, startLoop } from "../../../lib/loop";
 import { DbbError, invalidInput } from "../../../lib/errors";
 import type { DatasetTypeInput } from "../dataset-type";
 import type { DimensionRecordInput } from "../dimension-record";
@@ -362,6 +364,24 @@ export async function retryArrivals(db: EntityManager, settings: ArrivalSettings
     failed: all.filter((r) => r.state === "FAILED").length,
     notADataset: all.filter((r) => r.state === "NOT_A_DATASET").length,
   };
+}
+
+/**
+ * The retry loop: retryArrivals every `intervalSeconds` (lib/loop.ts: a slow round never overlaps
+ * the next; several processes share the due files through SKIP LOCKED). Returns its stop function,
+ * for a service's `background`. Not started by any service yet.
+ */
+export function startArrivalRetry(db: EntityManager, logger: Logger, options: { settings?: ArrivalSettings; intervalSeconds?: number; metrics?: LoopMetrics } = {}): () => Promise<void> {
+  const settings = options.settings ?? DEFAULT_ARRIVAL_SETTINGS;
+  const loop = startLoop({
+    name: "arrival-retry",
+    intervalMs: (options.intervalSeconds ?? 30) * 1000,
+    round: () => retryArrivals(db, settings),
+    describe: (r) => (r.claimed ? `arrival retry: ${r.ingested} ingested, ${r.failed} failed, ${r.notADataset} not a dataset` : undefined),
+    logger,
+    metrics: options.metrics,
+  });
+  return () => loop.stop();
 }
 
 /** Replica.ingest: the arrival state of each DID, or null where nothing arrived (one statement for many). */
