@@ -120,6 +120,27 @@ describe("recordArrivals", () => {
     expect(d.localFacility.dataset).toMatchObject({ datasetType: "postISRCCD", run: "u/ops/isr/20250415", dataId: { instrument: "LSSTCam", detector: 1, exposure: 2025041500060, band: "i" } });
   });
 
+  it("a data product whose dataset type contradicts the registered one fails alone (DATASET_TYPE_CONFLICT); the raw beside it is ingested", async () => {
+    const ref = {
+      id: "0b7cf0b2-58a4-4f38-9a4c-2d3a1c0e5f61",
+      datasetType: { name: "postISRCCD", storageClass: "ExposureF", dimensions: ["instrument", "detector", "exposure"] },
+      dataId: { dataId: { instrument: "LSSTCam", detector: 2, exposure: 2025041500060 } },
+      run: "u/ops/isr/20250415",
+    };
+    const res = (
+      await fac.ok(RECORD, {
+        a: [
+          { ...arrival("postISRCCD_60_2.fits"), scope: "products", metadata: { rubin_butler: "data_product", rubin_sidecar: ref } },
+          arrival("R01_S02.fits", { header: headerText(RAWS.lsstcam, { CCDSLOT: "S02" }) }),
+        ],
+      })
+    ).recordArrivals;
+    expect(res.map((r: any) => [r.state, r.error?.code ?? null])).toEqual([
+      ["FAILED", "DATASET_TYPE_CONFLICT"],
+      ["INGESTED", null],
+    ]);
+  });
+
   it("ingests a zip_file through its _butler_zip_index.json (members as <zip>#<member> of the zip's DID) and imports a dim_file", async () => {
     const data = path.resolve(__dirname, "../../../test/data/daf_butler");
     const index = readZipMember(readFileSync(path.join(data, "ci_hsc-calexp-butler.zip")), "_butler_zip_index.json")!.toString("utf8");

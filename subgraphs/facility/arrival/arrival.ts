@@ -119,6 +119,7 @@ function recordKey(r: DimensionRecordInput): string {
 /** Ingests the plans of some files in the transaction `tx`. Throws the first failure, its `details.item` mapped to the file's batch index as `arrival`. */
 async function ingestPlans(tx: EntityManager, items: Item[]): Promise<void> {
   const types = new Map<string, DatasetTypeInput>();
+  const typeOwner: number[] = [];
   const records: DimensionRecordInput[] = [];
   const recordOwner: number[] = [];
   const seen = new Set<string>();
@@ -126,7 +127,11 @@ async function ingestPlans(tx: EntityManager, items: Item[]): Promise<void> {
   const datasetOwner: number[] = [];
   for (const it of items) {
     if (it.plan.kind !== "datasets") continue;
-    for (const t of it.plan.datasetTypes) if (!types.has(t.name)) types.set(t.name, t);
+    for (const t of it.plan.datasetTypes) {
+      if (types.has(t.name)) continue;
+      types.set(t.name, t);
+      typeOwner.push(it.i);
+    }
     for (const r of it.plan.records) {
       const k = recordKey(r);
       if (seen.has(k)) continue;
@@ -149,7 +154,7 @@ async function ingestPlans(tx: EntityManager, items: Item[]): Promise<void> {
     try {
       await ingestDatasets(tx, { datasetTypes: [...types.values()], dimensionRecords: records, datasets, createRuns: true, keepStoredRecords: true });
     } catch (err) {
-      throw owned(owned(err, recordOwner, "dimensionRecords"), datasetOwner, "datasets");
+      throw owned(owned(owned(err, recordOwner, "dimensionRecords"), datasetOwner, "datasets"), typeOwner, "datasetTypes");
     }
   }
   for (const it of items) {
