@@ -249,7 +249,7 @@ async function writeRows(db: EntityManager, rows: Row[]): Promise<void> {
 
 function failedRow(base: Omit<Row, "state" | "error_code" | "error_message" | "next_attempt_in">, error: DbbError, s: ArrivalSettings): Row {
   const again = base.attempts < s.maxAttempts;
-  return { ...base, state: "FAILED", error_code: error.code, error_message: error.message.slice(0, 2000), next_attempt_in: again ? retryDelaySeconds(base.attempts, s) : null };
+  return { ...base, state: "FAILED", error_code: error.code, error_message: error.message.replace(/^item \d+: /, "").slice(0, 2000), next_attempt_in: again ? retryDelaySeconds(base.attempts, s) : null };
 }
 
 /** Step 3 for planned rows: ingests them; returns their rows as they are to be written. */
