@@ -226,7 +226,7 @@ export enum IngestState {
 registerEnumType(IngestState, {
   name: "IngestState",
   description:
-    "What an arrived file became in the facility's Butler: PENDING (recorded, not yet ingested), INGESTED, FAILED (the error is kept; retried with backoff), NOT_A_DATASET (no Butler dataset: replicated without ingest).",
+    "What an arrived file became in the facility's Butler: PENDING (taken by a retry round, being ingested again), INGESTED, FAILED (the error is kept; retried with backoff), NOT_A_DATASET (no Butler dataset: replicated without ingest).",
 });
 
 @ObjectType({ description: "Why an ingest failed: a stable code (BAD_FITS_HEADER, BAD_HEADER_CARD, BAD_SIDECAR, BAD_BUTLER_METADATA, UNSUPPORTED_INSTRUMENT, DIMENSION_RECORD_MISSING, …) and a message." })
