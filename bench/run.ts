@@ -10,6 +10,7 @@ import "reflect-metadata";
 const ENTRIES: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   status: () => import("./status"),
   agent: () => import("./agent"),
+  ingest: () => import("./ingest"),
 };
 
 async function main(names: string[]): Promise<void> {

@@ -40,6 +40,7 @@ export interface FitsHeader {
   byteLength: number;
 }
 
+const NOT_PRINTABLE = /[^\x20-\x7e]/;
 const COMMENTARY = new Set(["COMMENT", "HISTORY", ""]);
 
 function badHeader(message: string, details: Record<string, unknown> = {}) {
@@ -102,10 +103,8 @@ function parseValueField(field: string, index: number, keyword: string): { value
 /** Parses one 80-character card. Returns null for END. */
 function parseCard(card: string, index: number): FitsCard | null {
   if (card.length !== FITS_CARD) throw badCard(index, card.slice(0, 8).trim(), `is ${card.length} characters, not 80`);
-  for (let i = 0; i < card.length; i++) {
-    const c = card.charCodeAt(i);
-    if (c < 32 || c > 126) throw badCard(index, card.slice(0, 8).trim(), `holds a byte outside printable ASCII (0x${c.toString(16)}) at column ${i + 1}`);
-  }
+  const bad = NOT_PRINTABLE.exec(card);
+  if (bad) throw badCard(index, card.slice(0, 8).trim(), `holds a byte outside printable ASCII (0x${bad[0].charCodeAt(0).toString(16)}) at column ${bad.index + 1}`);
   const head = card.slice(0, 8).trimEnd();
   if (head === "END" && card.slice(8).trim() === "") return null;
   if (head === "HIERARCH") {
@@ -150,7 +149,7 @@ function assemble(raw: FitsCard[], byteLength: number): FitsHeader {
  * bytes given is BAD_FITS_HEADER with `truncated: true` (read more and try again); one longer than
  * maxBlocks is BAD_FITS_HEADER with `limit`.
  */
-export function readFitsHeader(bytes: Uint8Array, options: { maxBlocks?: number; extension?: boolean } = {}): FitsHeader {
+export function readFitsHeader(bytes: Uint8Array, options: ReadOptions & { extension?: boolean } = {}): FitsHeader {
   const maxBlocks = options.maxBlocks ?? DEFAULT_MAX_HEADER_BLOCKS;
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (buf.length < FITS_CARD) throw badHeader(`a FITS file starts with a 2880-byte header block; got ${buf.length} bytes`, { truncated: true });
@@ -159,8 +158,15 @@ export function readFitsHeader(bytes: Uint8Array, options: { maxBlocks?: number;
   if (first !== expected) throw badHeader(`not a FITS ${options.extension ? "extension" : "file"}: the first card is '${first.replace(/[^\x20-\x7e]/g, "?")}', not ${expected}`);
   const raw: FitsCard[] = [];
   const limit = Math.min(buf.length, maxBlocks * FITS_BLOCK);
+  let lastKept = false;
   for (let at = 0, index = 0; at + FITS_CARD <= limit; at += FITS_CARD, index++) {
-    const card = parseCard(buf.subarray(at, at + FITS_CARD).toString("latin1"), index);
+    const text = buf.subarray(at, at + FITS_CARD).toString("latin1");
+    if (options.keep && !(lastKept = wanted(text, options.keep, lastKept))) {
+      const bad = NOT_PRINTABLE.exec(text);
+      if (bad) throw badCard(index, text.slice(0, 8).trim(), `holds a byte outside printable ASCII (0x${bad[0].charCodeAt(0).toString(16)}) at column ${bad.index + 1}`);
+      continue;
+    }
+    const card = parseCard(text, index);
     if (!card) return assemble(raw, Math.ceil((at + FITS_CARD) / FITS_BLOCK) * FITS_BLOCK);
     raw.push(card);
   }
@@ -171,25 +177,70 @@ export function readFitsHeader(bytes: Uint8Array, options: { maxBlocks?: number;
 }
 
 /**
+ * The primary header at the start of a file's bytes as the text `recordArrivals` takes: its cards
+ * up to and including END, as Latin-1 text (checked by reading it first).
+ */
+export function fitsHeaderText(bytes: Uint8Array, options: { maxBlocks?: number } = {}): string {
+  const h = readFitsHeader(bytes, options);
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.byteLength, h.byteLength)).toString("latin1");
+  const end = text.search(/END {77}/);
+  return end >= 0 && end % FITS_CARD === 0 ? text.slice(0, end + FITS_CARD) : text;
+}
+
+/**
  * Reads header cards given as text: 80-character cards one after another (a header's bytes as
  * Latin-1 text, as `recordArrivals` takes it), or one card a line (lines shorter than 80 are padded).
  * END is optional here; nothing after it is read.
  */
-export function readHeaderText(text: string, options: { maxBlocks?: number } = {}): FitsHeader {
-  const maxCards = (options.maxBlocks ?? DEFAULT_MAX_HEADER_BLOCKS) * (FITS_BLOCK / FITS_CARD);
-  const lines = text.includes("\n") ? text.split(/\r?\n/).filter((l, i, all) => l.length || i < all.length - 1) : [];
-  const cards = lines.length ? lines : Array.from({ length: Math.ceil(text.length / FITS_CARD) }, (_, i) => text.slice(i * FITS_CARD, (i + 1) * FITS_CARD));
-  if (cards.length > maxCards) throw badHeader(`the header has ${cards.length} cards; at most ${maxCards} are read`, { limit: options.maxBlocks ?? DEFAULT_MAX_HEADER_BLOCKS });
+export function readHeaderText(text: string, options: ReadOptions = {}): FitsHeader {
+  const maxBlocks = options.maxBlocks ?? DEFAULT_MAX_HEADER_BLOCKS;
+  const maxCards = maxBlocks * (FITS_BLOCK / FITS_CARD);
+  const lines = text.includes("\n") ? text.split(/\r?\n/).filter((l, i, all) => l.length || i < all.length - 1) : null;
+  const count = lines ? lines.length : Math.ceil(text.length / FITS_CARD);
+  if (count > maxCards) throw badHeader(`the header has ${count} cards; at most ${maxCards} are read`, { limit: maxBlocks });
+  const cardAt = lines ? (i: number) => lines[i] : (i: number) => text.slice(i * FITS_CARD, (i + 1) * FITS_CARD);
+  // One scan of the whole text for bytes FITS does not allow, then per card only what is kept.
+  if (!lines) {
+    const bad = NOT_PRINTABLE.exec(text);
+    if (bad) {
+      const index = Math.floor(bad.index / FITS_CARD);
+      throw badCard(index, cardAt(index).slice(0, 8).trim(), `holds a byte outside printable ASCII (0x${bad[0].charCodeAt(0).toString(16)}) at column ${(bad.index % FITS_CARD) + 1}`);
+    }
+  }
   const raw: FitsCard[] = [];
-  for (const [index, line] of cards.entries()) {
+  let lastKept = false;
+  for (let index = 0; index < count; index++) {
+    const line = cardAt(index);
     if (line.length > FITS_CARD) throw badCard(index, line.slice(0, 8).trim(), `is ${line.length} characters, more than 80`);
-    const card = parseCard(line.padEnd(FITS_CARD), index);
+    const padded = line.length === FITS_CARD ? line : line.padEnd(FITS_CARD);
+    if (options.keep && !(lastKept = wanted(padded, options.keep, lastKept))) {
+      if (lines && NOT_PRINTABLE.test(padded)) parseCard(padded, index);
+      continue;
+    }
+    const card = parseCard(padded, index);
     if (!card) break;
     if (card.keyword === "" && card.value === undefined && !card.comment) continue;
     raw.push(card);
   }
   if (!raw.length) throw badHeader("the header holds no cards");
   return assemble(raw, Math.ceil((raw.length + 1) / 36) * FITS_BLOCK);
+}
+
+/** Which cards to parse: the keyword (HIERARCH ones without the prefix, words single-spaced); CONTINUE cards follow the card they continue. END is always read. */
+export interface ReadOptions {
+  maxBlocks?: number;
+  /** Parse only the cards of these keywords (others are checked to be ASCII, then skipped). */
+  keep?: (keyword: string) => boolean;
+}
+
+function wanted(card: string, keep: (keyword: string) => boolean, lastKept: boolean): boolean {
+  const head = card.slice(0, 8).trimEnd();
+  if (head === "END" || head === "CONTINUE") return head === "END" || lastKept;
+  if (head === "HIERARCH") {
+    const eq = card.indexOf("=", 9);
+    return keep((eq < 0 ? card.slice(9) : card.slice(9, eq)).trim().replace(/\s+/g, " "));
+  }
+  return keep(head);
 }
 
 // --- Writing -------------------------------------------------------------------------------------

@@ -51,6 +51,8 @@ export const FacilityErrorCode = {
   BAD_SIDECAR: "BAD_SIDECAR",
   /** A DID's rubin_butler / rubin_sidecar metadata is malformed (not DatasetRef.to_json's shape); details: key. */
   BAD_BUTLER_METADATA: "BAD_BUTLER_METADATA",
+  /** Ingesting an arrival failed for a reason no other code names (its message says which); retried with backoff. */
+  INGEST_FAILED: "INGEST_FAILED",
 } as const;
 export type FacilityErrorCode = (typeof FacilityErrorCode)[keyof typeof FacilityErrorCode];
 

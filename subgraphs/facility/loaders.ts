@@ -1,5 +1,6 @@
 import DataLoader from "dataloader";
 import type { EntityManager } from "typeorm";
+import { arrivalsByDid } from "./arrival/arrival";
 import { DatasetRow, datasetsByDid, datasetsById, DidKey, fileRecordsOf, FileRecordRow } from "./dataset";
 
 /**
@@ -39,6 +40,10 @@ export function createLoaders(db: EntityManager) {
       },
       { batchScheduleFn, cacheKeyFn: (k) => `${k.scope}:${k.name}` },
     ),
+    arrivalOfDid: new DataLoader<DidKey, Awaited<ReturnType<typeof arrivalsByDid>>[number], string>((keys) => arrivalsByDid(db, keys), {
+      batchScheduleFn,
+      cacheKeyFn: (k) => `${k.scope}:${k.name}`,
+    }),
   };
 }
 

@@ -2,6 +2,7 @@ import type { GraphQLSchema } from "graphql";
 import { buildFederatedSchema } from "../../lib/federation";
 import type { FacilityContext } from "./graphql/context";
 import { AgentResolver } from "./graphql/agent-resolver";
+import { ArrivalResolver } from "./graphql/arrival-resolver";
 import { DatasetResolver } from "./graphql/dataset-resolver";
 import { FacilityResolver } from "./graphql/facility-resolver";
 import { ReadUrlResolver } from "./graphql/read-url-resolver";
@@ -18,7 +19,10 @@ import { Replica } from "./graphql/types";
  */
 export function buildFacilitySchema(): Promise<GraphQLSchema> {
   return buildFederatedSchema(
-    { resolvers: [FacilityResolver, DatasetResolver, ReplicaResolver, RegistryResolver, RemovalResolver, TransferResolver, AgentResolver, ReadUrlResolver], orphanedTypes: [Replica] },
+    {
+      resolvers: [FacilityResolver, DatasetResolver, ReplicaResolver, ArrivalResolver, RegistryResolver, RemovalResolver, TransferResolver, AgentResolver, ReadUrlResolver],
+      orphanedTypes: [Replica],
+    },
     {
       Facility: {
         __resolveReference: (ref: { code: string }, ctx: FacilityContext) => (sameFacility(ref.code, ctx.facility) ? { code: ref.code } : null),

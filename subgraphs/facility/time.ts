@@ -26,21 +26,23 @@ const LEAP_SECONDS: ReadonlyArray<[number, number]> = (
   ] as Array<[string, number]>
 ).map(([day, offset]) => [Date.parse(`${day}T00:00:00Z`), offset]);
 
+/** Each offset's first instant in UTC and in TAI microseconds. */
+const STARTS_UTC = LEAP_SECONDS.map(([start]) => BigInt(start) * 1000n);
+const STARTS_TAI = LEAP_SECONDS.map(([start, seconds]) => (BigInt(start) + BigInt(seconds) * 1000n) * 1000n);
+
 /** TT − TAI, exactly. */
 const TT_MINUS_TAI_MICROS = 32_184_000n;
 
 /** TAI−UTC (seconds) at a UTC instant. */
 function offsetAtUtc(utcMicros: bigint): number {
-  let offset = LEAP_SECONDS[0][1];
-  for (const [start, seconds] of LEAP_SECONDS) if (utcMicros >= BigInt(start) * 1000n) offset = seconds;
-  return offset;
+  for (let i = STARTS_UTC.length - 1; i > 0; i--) if (utcMicros >= STARTS_UTC[i]) return LEAP_SECONDS[i][1];
+  return LEAP_SECONDS[0][1];
 }
 
 /** TAI−UTC (seconds) at a TAI instant. */
 function offsetAtTai(taiMicros: bigint): number {
-  let offset = LEAP_SECONDS[0][1];
-  for (const [start, seconds] of LEAP_SECONDS) if (taiMicros >= (BigInt(start) + BigInt(seconds) * 1000n) * 1000n) offset = seconds;
-  return offset;
+  for (let i = STARTS_TAI.length - 1; i > 0; i--) if (taiMicros >= STARTS_TAI[i]) return LEAP_SECONDS[i][1];
+  return LEAP_SECONDS[0][1];
 }
 
 export function taiToUtcMicros(tai: bigint): bigint {

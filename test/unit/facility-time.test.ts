@@ -1,6 +1,46 @@
-import { formatTaiIso, scaledToUtc, taiIsoToUtc, toUtcText } from "../../subgraphs/facility/time";
+import {
+  calendarOfMjd, civilFromDays, dayObsBeginUtcMicros, daysFromCivil, formatIso, formatTaiIso, formatUtc, mjdOfCalendar, pacificOffsetSeconds,
+  scaledToUtc, taiIsoToUtc, taiJdToUtcMicros, taiMjdToUtcMicros, toUtcText,
+} from "../../subgraphs/facility/time";
 import { compileWhere, datasetSource, recordSource } from "../../subgraphs/facility/where/compiler";
 import { dimensionTable } from "../../subgraphs/facility/dimension-tables";
+
+describe("one clock: calendar, MJD and the header translator's conversions", () => {
+  it("counts civil days both ways across leap years and centuries (proleptic Gregorian)", () => {
+    for (const [y, m, d] of [[1970, 1, 1], [2000, 2, 29], [1900, 3, 1], [2024, 12, 31], [1858, 11, 17]]) {
+      const days = daysFromCivil(y, m, d);
+      expect(days).toBe(Date.UTC(y, m - 1, d) / 86400000);
+      expect(civilFromDays(days)).toEqual({ year: y, month: m, day: d });
+    }
+  });
+
+  it("converts MJD to calendar times and back (MJD 0 = 1858-11-17, 51544.5 = 2000-01-01T12:00)", () => {
+    expect(formatIso(calendarOfMjd(0))).toBe("1858-11-17T00:00:00");
+    expect(formatIso(calendarOfMjd(51544.5))).toBe("2000-01-01T12:00:00");
+    expect(mjdOfCalendar({ year: 2000, month: 1, day: 1, hour: 12, minute: 0, second: 0, fraction: "" })).toBe(51544.5);
+  });
+
+  it("reads FITS TAI MJDs and ObservationInfo's TAI Julian dates as UTC (37 s of leap seconds since 2017)", () => {
+    expect(formatUtc(taiMjdToUtcMicros(60781.0))).toBe("2025-04-15T23:59:23.000000Z");
+    expect(formatUtc(taiJdToUtcMicros(2460781.5, 0))).toBe("2025-04-15T23:59:23.000000Z");
+    expect(formatUtc(taiJdToUtcMicros(2460817.0, -0.4418402777777778))).toBe(formatUtc(taiMjdToUtcMicros(60816.5 - 0.4418402777777778)));
+  });
+
+  it("begins an observing day at 00:00 TAI plus its offset (daf_butler's Timespan.from_day_obs)", () => {
+    expect(formatUtc(dayObsBeginUtcMicros(20250415, 43200))).toBe("2025-04-15T11:59:23.000000Z");
+    expect(formatUtc(dayObsBeginUtcMicros(20160101, 0))).toBe("2015-12-31T23:59:24.000000Z");
+  });
+
+  it("knows US Pacific daylight saving time (lab data's observing day): 7 h from the second Sunday of March to the first of November", () => {
+    const at = (iso: string) => pacificOffsetSeconds(BigInt(Date.parse(iso)) * 1000n);
+    expect(at("2019-03-19T15:50:28Z")).toBe(25200);
+    expect(at("2019-03-10T09:59:59Z")).toBe(28800);
+    expect(at("2019-03-10T10:00:00Z")).toBe(25200);
+    expect(at("2019-11-03T08:59:59Z")).toBe(25200);
+    expect(at("2019-11-03T09:00:00Z")).toBe(28800);
+    expect(at("2024-01-15T00:00:00Z")).toBe(28800);
+  });
+});
 
 describe("registry times", () => {
   it("converts TAI to UTC with the leap second table", () => {

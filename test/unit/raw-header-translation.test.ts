@@ -5,6 +5,7 @@ import { planRaw, translateHeader } from "../../subgraphs/facility/instrument/tr
 import { makeDatasetId } from "../../subgraphs/facility/dataset-id";
 import { formatUtc, taiMjdToUtcMicros } from "../../subgraphs/facility/time";
 import { headerCards, obsLsstHeader } from "../support/obs-lsst-headers";
+import { lsstCamRawExposureId, lsstCamRawHeader } from "../../subgraphs/facility/instrument/lsstcam-raw-header";
 
 /**
  * Real raw headers (test/data/obs_lsst/headers, from obs_lsst's tests/headers) written as FITS files,
@@ -153,5 +154,16 @@ describe("raw header translation (obs_lsst's expected values)", () => {
     expect(errorOf({ ...good, CCDSLOT: "S99" })).toEqual({ code: "BAD_HEADER_CARD", keyword: "CCDSLOT" });
     expect(errorOf({ ...good, "MJD-BEG": "yesterday" })).toEqual({ code: "BAD_HEADER_CARD", keyword: "MJD-BEG" });
     expect(errorOf({ ...good, INSTRUME: "HSC" })).toEqual({ code: "UNSUPPORTED_INSTRUMENT", keyword: "INSTRUME" });
+  });
+
+  it("lsstCamRawHeader writes a raw the translator reads back: day_obs rolling over at 12:00 TAI, the exposure id, detector and filter asked for", () => {
+    const opts = { begin: new Date("2025-06-02T03:10:00Z"), seqNum: 1234, detector: 94, physicalFilter: "g_6" };
+    const file = writeFitsFile(lsstCamRawHeader(opts), { width: 4, height: 4 });
+    const o = translateHeader(readFitsHeader(file).values);
+    expect([o.exposure_id, o.observing_day, o.detector_num, o.physical_filter, o.band, o.observation_type, o.can_see_sky]).toEqual([
+      2025060101234, 20250601, 94, "g_6", "g", "science", true,
+    ]);
+    expect(lsstCamRawExposureId(opts)).toBe(2025060101234);
+    expect(formatUtc(o.datetime_begin)).toBe("2025-06-02T03:10:00.000000Z");
   });
 });

@@ -157,3 +157,42 @@ export class AgentStatusInput {
   @Field(() => Boolean, { nullable: true, description: "true in the last report of an agent stopping cleanly." })
   stopped?: boolean | null;
 }
+
+@InputType({
+  description:
+    "A file that arrived at this facility. The metadata is read in this order: the DID's rubin_butler / rubin_sidecar; the raw FITS header; the sidecar. A file with none of them is NOT_A_DATASET.",
+})
+export class ArrivalInput {
+  @Field()
+  scope: string;
+
+  @Field()
+  name: string;
+
+  @Field({ description: "The RSE the file arrived at." })
+  rse: string;
+
+  @Field({ description: "The file's path in the facility's store; becomes the file record's path." })
+  path: string;
+
+  @Field(() => Float, { nullable: true })
+  bytes?: number | null;
+
+  @Field(() => GraphQLJSONObject, { nullable: true, description: "The DID's metadata (rubin_butler, rubin_sidecar = DatasetRef.to_json() text or object)." })
+  metadata?: Record<string, unknown> | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description: "A FITS file's primary header as text: its bytes up to and including END read as Latin-1 (80-character cards, no separators), or one card a line.",
+  })
+  header?: string | null;
+
+  @Field(() => GraphQLJSONObject, {
+    nullable: true,
+    description: "The file's astro_metadata_translator sidecar (NAME.json or NAME.yaml, read into an object), or the batch's _index.json (its entry for this file's name is used).",
+  })
+  sidecar?: Record<string, unknown> | null;
+
+  @Field(() => String, { nullable: true, description: "rubin_butler zip_file: the text of its _butler_zip_index.json; dim_file: the file's text (a Butler YAML export)." })
+  butlerFile?: string | null;
+}

@@ -313,3 +313,54 @@ export class ReadUrl {
   @Field(() => ReadUrlError, { nullable: true })
   error: ReadUrlError | null;
 }
+
+export enum IngestState {
+  PENDING = "PENDING",
+  INGESTED = "INGESTED",
+  FAILED = "FAILED",
+  NOT_A_DATASET = "NOT_A_DATASET",
+}
+registerEnumType(IngestState, {
+  name: "IngestState",
+  description:
+    "What an arrived file became in the facility's Butler: PENDING (taken by a retry round, being ingested again), INGESTED, FAILED (the error is kept; retried with backoff), NOT_A_DATASET (no Butler dataset: replicated without ingest).",
+});
+
+@ObjectType({ description: "Why an ingest failed: a stable code (BAD_FITS_HEADER, BAD_HEADER_CARD, BAD_SIDECAR, BAD_BUTLER_METADATA, UNSUPPORTED_INSTRUMENT, DIMENSION_RECORD_MISSING, …) and a message." })
+export class IngestError {
+  @Field()
+  code: string;
+
+  @Field()
+  message: string;
+}
+
+@ObjectType({ description: "The ingest of a replica's file into its facility's Butler registry." })
+export class ReplicaIngest {
+  @Field(() => IngestState)
+  state: IngestState;
+
+  @Field(() => IngestError, { nullable: true })
+  error: IngestError | null;
+
+  @Field(() => Int, { description: "Ingest attempts so far." })
+  attempts: number;
+
+  @Field(() => String, { nullable: true, description: "The dataset the file became (for a zip, its first dataset); null until ingested, and for NOT_A_DATASET." })
+  datasetId: string | null;
+
+  @Field(() => String, { nullable: true, description: "Where the metadata came from: rubin_sidecar, zip_index, dim_file, header, sidecar, none." })
+  source: string | null;
+
+  @Field(() => String, { nullable: true, description: "When the next retry is due (ISO 8601); null when none is." })
+  nextAttemptAt: string | null;
+}
+
+@ObjectType({ description: "What recordArrivals did with one file." })
+export class ArrivalResult extends ReplicaIngest {
+  @Field()
+  scope: string;
+
+  @Field()
+  name: string;
+}

@@ -1,7 +1,7 @@
 import type { FitsValue } from "../../../lib/fits-header";
 import { calendarMicros } from "../time";
-import { imgtypeObservationType, RubinCamera } from "./rubin-header";
-import { fixLsstCamHeader, lsstCamPhysicalFilterOf, shutterExposureTime } from "./lsstcam";
+import type { RubinCamera } from "./rubin-header";
+import { fixLsstCamHeader, LSSTCAM_CAMERA } from "./lsstcam";
 
 /**
  * LSSTComCam, the commissioning camera: one raft (R22) of nine ITL sensors, detectors 0–8 in
@@ -89,27 +89,18 @@ export function fixLsstComCamHeader(values: Record<string, FitsValue>): Record<s
   return h;
 }
 
+/** LsstComCamTranslator is an LsstCamTranslator with its own camera, filters, dates and fixes. */
 export const LSSTCOMCAM_CAMERA: RubinCamera = {
+  ...LSSTCAM_CAMERA,
   instrument: LSSTCOMCAM,
-  telescope: "Simonyi Survey Telescope",
   detector(h) {
     const raft = h.string("RAFTBAY").trim().toUpperCase();
     const slot = h.string("CCDSLOT").trim().toUpperCase();
     const id = (LSSTCOMCAM_SENSORS as readonly string[]).indexOf(slot);
     return raft === "R22" && id >= 0 ? { num: id, group: raft, name: slot } : undefined;
   },
-  physicalFilter: lsstCamPhysicalFilterOf,
   band: (f) => LSSTCOMCAM_BANDS[f] ?? null,
   shipDate: 202003,
   onMountainAfter: BigInt(Date.parse("2024-08-24T00:00:00Z")) * 1000n,
-  mountainByDateOnly: true,
-  labSeesNoSky: true,
-  canSeeSkyFromObstype: false,
-  exposureTime: shutterExposureTime,
-  exposureTimeRequested: (h) => h.number("EXPTIME"),
-  darkTime: (h, exposureTime) => h.optNumber("DARKTIME") ?? exposureTime,
-  observationType: imgtypeObservationType,
-  rotationDefault: 0,
-  scienceProgramKeys: ["PROGRAM", "RUNNUM"],
   fixHeader: fixLsstComCamHeader,
 };

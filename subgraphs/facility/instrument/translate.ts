@@ -39,6 +39,24 @@ export function rawRun(instrument: string): string {
   return `${instrument}/raw/all`;
 }
 
+/**
+ * Every card the translators read (and their header fixes write): a header is parsed for these
+ * only (readHeaderText's `keep`), besides any card naming a SIMULATE flag.
+ */
+export const TRANSLATED_CARDS: ReadonlySet<string> = new Set([
+  "INSTRUME", "TELESCOP", "TELCODE", "DETNAME", "TIMESYS", "DATE", "DATE-OBS", "MJD-OBS", "DATE-BEG", "MJD-BEG", "DATE-END", "MJD-END",
+  "OBS-NITE", "OBSID", "IMGNAME", "DAYOBS", "SEQNUM", "CONTRLLR", "CALIB_ID", "TSTAND", "GROUPID", "CURINDEX", "MAXINDEX",
+  "IMGTYPE", "OBSTYPE", "REASON", "TESTTYPE", "PROGRAM", "RUNNUM", "OBJECT", "RAFTBAY", "CCDSLOT", "LSST_NUM", "DETSER",
+  "FILTER", "FILTER1", "FILTER2", "GRATING", "FILTBAND", "FILTPOS", "FILTSLOT", "EXPTIME", "DARKTIME", "SHUTTIME",
+  "RA", "DEC", "RASTART", "DECSTART", "RADESYS", "TRACKSYS", "ROTPA", "ROTANGLE", "ROTCOORD", "ELSTART", "AZSTART",
+  "VIGN_MIN", "OBSGEO-Z",
+]);
+
+/** Whether the translators read a card (readHeaderText's `keep`). */
+export function isTranslatedCard(keyword: string): boolean {
+  return TRANSLATED_CARDS.has(keyword) || keyword.includes("SIMULATE");
+}
+
 /** The translator of a header, or null. */
 export function cameraOf(values: Record<string, FitsValue>): RubinCamera | null {
   if (isLatissHeader(values)) return LATISS_CAMERA;
