@@ -12,6 +12,7 @@ import { createStorageCache } from "../lib/storage/factory";
 import { codeVersion } from "../lib/version";
 import { AgentState } from "./agent-state";
 import { AgentApi } from "./api";
+import { ArrivalQueue } from "./arrivals";
 import { runDeletionsOnce } from "./deletion";
 import { TransferWork } from "./transfer";
 
@@ -63,6 +64,7 @@ export function agentWork(config: Config, o: { facility: string; token: string; 
   // One driver (one S3 client and its connection pool) per destination RSE protocol.
   const drivers = createStorageCache(config.storage);
   const destination = (location: StorageLocation): StorageDriver => drivers.open(location);
+  const arrivals = new ArrivalQueue({ api, state, logger: o.logger });
   const transfers = new TransferWork({
     api,
     streams: config.agent.streams,
@@ -71,9 +73,10 @@ export function agentWork(config: Config, o: { facility: string; token: string; 
     state,
     logger: o.logger,
     refill: o.refill,
+    onArrival: (a) => arrivals.add(a),
   });
   const deletions = () => runDeletionsOnce({ api, batch: config.agent.deletionBatch, concurrency: config.agent.streams, destination, state, logger: o.logger });
-  return { api, state, transfers, deletions };
+  return { api, state, transfers, deletions, arrivals, close: () => drivers.close() };
 }
 
 export async function startAgent(config: Config, o: AgentOptions): Promise<RunningAgent> {
@@ -82,7 +85,7 @@ export async function startAgent(config: Config, o: AgentOptions): Promise<Runni
   const loopMetrics = new LoopMetrics(registry);
   const id = agentId(subjectOf(o.token));
   const logger = o.logger.child({ agent: id });
-  const { api, state, transfers, deletions } = agentWork(config, { facility: o.facility, token: o.token, logger, registry, refill: true });
+  const { api, state, transfers, deletions, arrivals, close: closeDrivers } = agentWork(config, { facility: o.facility, token: o.token, logger, registry, refill: true });
   let lastContact: Date | null = null;
 
   const status = (stopped = false) => ({
@@ -145,6 +148,14 @@ export async function startAgent(config: Config, o: AgentOptions): Promise<Runni
       },
     }),
     startLoop({
+      name: "agent-arrivals",
+      intervalMs: 1000,
+      logger,
+      metrics: loopMetrics,
+      round: () => arrivals.flush(),
+      describe: (r) => (r.failed ? `told the facility of ${r.sent} arrivals; ${r.failed} failed to ingest` : undefined),
+    }),
+    startLoop({
       name: "agent-status",
       intervalMs: config.agent.reportSeconds * 1000,
       logger,
@@ -181,6 +192,8 @@ export async function startAgent(config: Config, o: AgentOptions): Promise<Runni
     async close() {
       await transfers.stop(STOP_GRACE_MS);
       await Promise.all(loops.map((l) => l.stop()));
+      await arrivals.flush().catch((err) => logger.warn({ err: (err as Error).message, waiting: arrivals.size() }, "arrivals not told to the facility at stop"));
+      closeDrivers();
       await api.reportStatus(status(true)).catch(() => undefined);
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

@@ -10,7 +10,7 @@ export interface ClaimedTransfer {
   id: string;
   lease: string;
   destinationPath: string;
-  file: { scope: string; name: string; bytes: number | null; adler32: string | null; md5: string | null };
+  file: { scope: string; name: string; bytes: number | null; adler32: string | null; md5: string | null; metadata: Record<string, unknown> };
   source: { name: string; facility: { code: string } };
   destination: { name: string; kind: "S3" | "POSIX"; protocol: { endpoint: string | null; bucket: string | null; prefix: string; region: string | null; root: string | null } };
   attempts: number;
@@ -28,6 +28,18 @@ export interface ReadUrl {
   request: string;
   url: string | null;
   error: { code: string; message: string } | null;
+}
+
+/** A file that arrived at the agent's facility, as recordArrivals takes it. */
+export interface Arrival {
+  scope: string;
+  name: string;
+  rse: string;
+  path: string;
+  bytes: number;
+  metadata: Record<string, unknown>;
+  /** A FITS file's primary header, its bytes up to END as Latin-1 text. */
+  header?: string | null;
 }
 
 export interface TransferReport {
@@ -51,7 +63,7 @@ export class AgentApi {
   async claimTransfers(limit: number): Promise<ClaimedTransfer[]> {
     const data = await this.client.request<{ claimTransfers: ClaimedTransfer[] }>(
       `mutation ($facility: String!, $limit: Int!) { claimTransfers(facility: $facility, limit: $limit) {
-         id lease destinationPath attempts file { scope name bytes adler32 md5 } source { name facility { code } } destination { ${RSE_FIELDS} } } }`,
+         id lease destinationPath attempts file { scope name bytes adler32 md5 metadata } source { name facility { code } } destination { ${RSE_FIELDS} } } }`,
       { facility: this.facility, limit },
     );
     return data.claimTransfers;
@@ -92,6 +104,15 @@ export class AgentApi {
       lease,
       outcome: { ok, error: error ?? null },
     });
+  }
+
+  /** Tells the agent's own facility what arrived, for its Butler registry (ingest on arrival). */
+  async recordArrivals(arrivals: Arrival[]): Promise<Array<{ scope: string; name: string; state: string; error: { code: string; message: string } | null }>> {
+    const data = await this.client.request<{ recordArrivals: Array<{ scope: string; name: string; state: string; error: { code: string; message: string } | null }> | null }>(
+      `mutation ($facility: String, $arrivals: [ArrivalInput!]!) { recordArrivals(facility: $facility, arrivals: $arrivals) { scope name state error { code message } } }`,
+      { facility: this.facility, arrivals },
+    );
+    return data.recordArrivals ?? [];
   }
 
   async reportStatus(status: Record<string, unknown>): Promise<void> {

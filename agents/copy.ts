@@ -20,6 +20,51 @@ export interface CopyRequest {
   stallMs: number;
   /** Told of every chunk received, for the agent's bytes-per-second. */
   onBytes?: (n: number) => void;
+  /** Keep the primary header of a FITS file as it goes by (for ingest on arrival). */
+  captureHeader?: boolean;
+}
+
+export interface CopyResult extends WriteResult {
+  /** The FITS primary header up to END as Latin-1 text (captureHeader), or the first block when no END came within 1,000 blocks. */
+  header: string | null;
+}
+
+const FITS_BLOCK = 2880;
+const MAX_HEADER_BLOCKS = 1000;
+
+/** Whether a file is a FITS file by its name, whose primary header the agent keeps for ingest. */
+export function isFitsName(name: string): boolean {
+  return /\.(fits?|fz)$/i.test(name);
+}
+
+/** Collects the first bytes of a stream until a FITS header's END card (at a card boundary) has passed. */
+class HeaderCapture {
+  private chunks: Buffer[] = [];
+  private size = 0;
+  private scanned = 0;
+  private end = -1;
+  private full = false;
+
+  add(chunk: Buffer): void {
+    if (this.end >= 0 || this.full) return;
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+    const bytes = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
+    this.chunks = [bytes];
+    for (; this.scanned + 80 <= bytes.length; this.scanned += 80) {
+      if (bytes[this.scanned] === 0x45 && bytes.toString("latin1", this.scanned, this.scanned + 80) === "END".padEnd(80)) {
+        this.end = this.scanned + 80;
+        return;
+      }
+    }
+    if (this.size >= MAX_HEADER_BLOCKS * FITS_BLOCK) this.full = true;
+  }
+
+  text(): string | null {
+    const bytes = this.chunks[0];
+    if (!bytes?.length) return null;
+    return bytes.toString("latin1", 0, this.end >= 0 ? this.end : Math.min(bytes.length, FITS_BLOCK));
+  }
 }
 
 /** A failure of the copy, with the reason reported to the catalog. */
@@ -57,7 +102,8 @@ function destinationReason(err: unknown): CopyError {
 }
 
 /** Copies one file; resolves with what was written, or rejects with a CopyError naming the reason. */
-export async function copyObject(req: CopyRequest): Promise<WriteResult> {
+export async function copyObject(req: CopyRequest): Promise<CopyResult> {
+  const capture = req.captureHeader ? new HeaderCapture() : null;
   // The stall timer and the caller's signal both end the GET and the write.
   const stall = new AbortController();
   const signal = AbortSignal.any([req.signal, stall.signal]);
@@ -92,6 +138,7 @@ export async function copyObject(req: CopyRequest): Promise<WriteResult> {
     source.on("data", (chunk: Buffer) => {
       arm();
       req.onBytes?.(chunk.length);
+      capture?.add(chunk);
     });
     source.on("error", (err) => {
       sourceFailure = stall.signal.aborted ? stalled() : new CopyError(ErrorCode.NETWORK, `reading the source failed: ${err.message}`);
@@ -99,7 +146,7 @@ export async function copyObject(req: CopyRequest): Promise<WriteResult> {
     });
     source.pipe(body);
     try {
-      return await req.destination.write(req.path, body, {
+      const written = await req.destination.write(req.path, body, {
         bytes: Number.isFinite(length) && length >= 0 ? length : req.expected.bytes,
         signal,
         beforeCommit: (received) => {
@@ -107,6 +154,7 @@ export async function copyObject(req: CopyRequest): Promise<WriteResult> {
           if (mismatch) throw new CopyError(ErrorCode.CHECKSUM_MISMATCH, `what the source sent is not the catalog's file: ${mismatch}`);
         },
       });
+      return { ...written, header: capture?.text() ?? null };
     } catch (err) {
       if (sourceFailure) throw sourceFailure;
       if (stall.signal.aborted) throw stalled();

@@ -2,8 +2,8 @@ import { DbbError, ErrorCode } from "../lib/errors";
 import type { Logger } from "../lib/logger";
 import type { StorageDriver } from "../lib/storage/driver";
 import type { AgentState } from "./agent-state";
-import { AgentApi, ClaimedTransfer, locationOf, ReadUrl, TransferReport } from "./api";
-import { copyObject, CopyError } from "./copy";
+import { AgentApi, Arrival, ClaimedTransfer, locationOf, ReadUrl, TransferReport } from "./api";
+import { copyObject, CopyError, isFitsName } from "./copy";
 
 /**
  * The agent's transfer work (STYLE §6: claim, work, report): claims requests for its facility's
@@ -21,6 +21,8 @@ export interface TransferWorkOptions {
   logger: Logger;
   /** Claim again as soon as a copy finishes (the running agent); `--once` claims one round only. */
   refill: boolean;
+  /** Told of every file that arrived (reported DONE and accepted), for ingest on arrival. */
+  onArrival?: (arrival: Arrival) => void;
 }
 
 interface Running {
@@ -136,6 +138,7 @@ export class TransferWork {
     const started = process.hrtime.bigint();
     const log = this.o.logger.child({ request: t.id, did: `${t.file.scope}:${t.file.name}`, source: t.source.name, destination: t.destination.name });
     let report: TransferReport;
+    let header: string | null = null;
     try {
       if (!read.url) {
         const code = read.error?.code === ErrorCode.OBJECT_NOT_FOUND ? ErrorCode.SOURCE_MISSING : read.error?.code === ErrorCode.NETWORK ? ErrorCode.NETWORK : ErrorCode.SOURCE_DENIED;
@@ -149,7 +152,9 @@ export class TransferWork {
         signal,
         stallMs: this.o.stallMs,
         onBytes: (n) => this.o.state.addBytes(n),
+        captureHeader: isFitsName(t.file.name),
       });
+      header = written.header;
       report = { outcome: "DONE", bytes: written.bytes, adler32: written.adler32, md5: written.md5 };
     } catch (err) {
       if (signal.aborted && signal.reason === LEASE_LOST_REASON) {
@@ -168,6 +173,15 @@ export class TransferWork {
         this.o.state.transfers.inc({ outcome: "done", reason: "" });
         this.o.state.duration.observe({ outcome: "done" }, seconds);
         log.debug({ bytes: report.bytes, seconds }, "copied");
+        this.o.onArrival?.({
+          scope: t.file.scope,
+          name: t.file.name,
+          rse: t.destination.name,
+          path: t.destinationPath,
+          bytes: report.bytes!,
+          metadata: t.file.metadata ?? {},
+          header,
+        });
       } else {
         this.o.state.transfersFailed++;
         const code = result.errorCode ?? report.errorCode ?? ErrorCode.TRANSFER_ERROR;

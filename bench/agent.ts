@@ -38,6 +38,12 @@ function watchRss(pid: number): () => number | null {
   };
 }
 
+/** Our environment without AWS_CA_BUNDLE, which rclone's S3 client refuses with its own HTTP transport (the endpoints are plain http). */
+function rcloneEnv(): NodeJS.ProcessEnv {
+  const { AWS_CA_BUNDLE: _ca, ...env } = process.env;
+  return env;
+}
+
 /** rclone copies exactly `keys` from the Summit's bucket to `target` in FrDF's: the peer's round. */
 async function rcloneCopy(fed: DataFederation, keys: string[], target: string, listFile: string): Promise<{ ms: number; rssMiB: number | null }> {
   writeFileSync(listFile, keys.join("\n") + "\n");
@@ -56,7 +62,7 @@ async function rcloneCopy(fed: DataFederation, keys: string[], target: string, l
     "rclone",
     ["copy", `src:${BUCKETS.SUMMIT}/dbb`, `dst:${BUCKETS.FrDF}/${target}`, "--files-from-raw", listFile, "--no-traverse",
       "--transfers", String(STREAMS), "--checkers", String(STREAMS), "--s3-upload-cutoff", "64M", "--s3-chunk-size", "16M"],
-    { env: { ...process.env, ...remote("SRC", src), ...remote("DST", dst) }, stdio: ["ignore", "ignore", "pipe"] },
+    { env: { ...rcloneEnv(), ...remote("SRC", src), ...remote("DST", dst) }, stdio: ["ignore", "ignore", "pipe"] },
   );
   const rss = watchRss(child.pid!);
   let stderr = "";

@@ -39,10 +39,12 @@ export function registerAgentCommands(serve: Command): void {
       if (opts.once) {
         const work = agentWork(config, { facility, token, logger, registry: new Registry(), refill: false });
         const transfers = await work.transfers.runOnce();
+        const ingest = await work.arrivals.flush();
         const deletions = await work.deletions();
+        work.close();
         const s = work.state;
         process.stdout.write(
-          JSON.stringify({ transfersStarted: transfers.started, transfersDone: s.transfersDone, transfersFailed: s.transfersFailed, bytes: s.bytesTotal, ...deletions, errors: s.recentErrors }) + "\n",
+          JSON.stringify({ transfersStarted: transfers.started, transfersDone: s.transfersDone, transfersFailed: s.transfersFailed, bytes: s.bytesTotal, arrivalsSent: ingest.sent, ingestFailed: ingest.failed, ...deletions, errors: s.recentErrors }) + "\n",
         );
         return;
       }

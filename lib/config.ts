@@ -34,6 +34,7 @@ import { DbbError, ErrorCode } from "./errors";
  *   catalog: http://127.0.0.1:4001/graphql   # DBB_FACILITY_CATALOG: the catalog, asked before a read URL is signed
  *   publicUrl: https://dbb.frdf.example      # DBB_FACILITY_PUBLIC_URL: how other facilities reach this service (signed POSIX reads)
  *   readUrlSeconds: 900           # how long a signed read URL stays valid
+ *   ingestRetrySeconds: 30        # DBB_FACILITY_INGEST_RETRY_SECONDS: retry round of failed ingests (0: none)
  * agent:
  *   gateway: http://127.0.0.1:4000/graphql   # DBB_GATEWAY_URL: everything the agent asks goes through the gateway
  *   port: 4010                    # DBB_AGENT_PORT: GET /health and /metrics
@@ -132,6 +133,8 @@ const ConfigSchema = z
         /** This service as other facilities' agents reach it (signed POSIX read URLs point here); default http://host:port. */
         publicUrl: z.string().url().optional(),
         readUrlSeconds: z.number().int().min(10).max(86400).default(900),
+        /** How often failed ingests of arrivals are retried (those due after their backoff); 0 runs no retry loop. */
+        ingestRetrySeconds: z.number().min(0).max(86400).default(30),
       })
       .strict()
       .prefault({}),
@@ -242,6 +245,7 @@ const ENV_OVERRIDES: Array<[string, string[], "string" | "int"]> = [
   ["DBB_FACILITY_PORT", ["facility", "port"], "int"],
   ["DBB_FACILITY_CATALOG", ["facility", "catalog"], "string"],
   ["DBB_FACILITY_PUBLIC_URL", ["facility", "publicUrl"], "string"],
+  ["DBB_FACILITY_INGEST_RETRY_SECONDS", ["facility", "ingestRetrySeconds"], "int"],
   ["DBB_GATEWAY_URL", ["agent", "gateway"], "string"],
   ["DBB_AGENT_PORT", ["agent", "port"], "int"],
   ["DBB_AGENT_STREAMS", ["agent", "streams"], "int"],

@@ -64,6 +64,8 @@ export const ErrorCode = {
   SOURCE_DENIED: "SOURCE_DENIED",
   DESTINATION_DENIED: "DESTINATION_DENIED",
   DESTINATION_FULL: "DESTINATION_FULL",
+  /** The agent: more arrivals waited to be told to its facility than it keeps (the facility was unreachable for long). */
+  INGEST_BACKLOG_FULL: "INGEST_BACKLOG_FULL",
   UNAUTHENTICATED: "UNAUTHENTICATED",
   FORBIDDEN: "FORBIDDEN",
 } as const;

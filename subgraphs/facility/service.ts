@@ -5,6 +5,7 @@ import { createLogger, Logger } from "../../lib/logger";
 import type { StorageDriver } from "../../lib/storage/driver";
 import { serveSignedObject } from "../../lib/storage/object-door";
 import { resolveSigningKey } from "../../lib/storage/signed-url";
+import { startArrivalRetry } from "./arrival/arrival";
 import { createReadDoor } from "./read-url";
 import type { FacilityContext } from "./graphql/context";
 import { createLoaders } from "./loaders";
@@ -83,6 +84,11 @@ export async function startFacilityService(config: Config, options: FacilityServ
       await serveSignedObject(req, res, url, { key: key(), resolveDriver });
       return true;
     },
+    // Failed ingests of arrivals, retried once their backoff is due (subgraphs/facility/arrival/).
+    background: async (metrics) =>
+      config.facility.ingestRetrySeconds > 0
+        ? startArrivalRetry(database.dataSource.manager, logger, { intervalSeconds: config.facility.ingestRetrySeconds, metrics })
+        : async () => undefined,
   });
   publicUrl ??= service.url.replace(/\/graphql$/, "");
   return { ...service, code };

@@ -25,6 +25,8 @@ export async function testEnvironment(label: string, env: Record<string, string>
     DBB_LOG_LEVEL: process.env.DBB_TEST_LOG_LEVEL ?? "silent",
     // Bulk tests (100,000 datasets in one statement) on a shared CI machine; timeout tests set their own.
     DBB_DATABASE_STATEMENT_TIMEOUT_MS: "600000",
+    // No background ingest retries: suites count the statements a request sends, and call retryArrivals themselves.
+    DBB_FACILITY_INGEST_RETRY_SECONDS: "0",
     ...env,
   });
   return {
