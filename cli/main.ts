@@ -1,71 +1,43 @@
 import "reflect-metadata";
-import { Command, InvalidArgumentError } from "commander";
+import { Command, CommanderError } from "commander";
 import { parseTtl, signToken } from "../lib/auth";
 import { loadConfig } from "../lib/config";
-import { DbbError } from "../lib/errors";
 import { createLogger } from "../lib/logger";
-import { openCatalogDatabase, startReplicasService } from "../subgraphs/replicas/service";
-import { registerFacilityCommands } from "./facility-commands";
-import { registerGatewayCommands } from "./gateway-commands";
+import { openCatalogDatabase } from "../subgraphs/replicas/service";
+import { registerButlerCommands } from "./butler-commands";
+import { registerCompletionCommands } from "./completion-commands";
+import { registerDevCommands } from "./dev-commands";
+import { registerDidCommands } from "./did-commands";
 import { registerJudgeCommands } from "./judge-commands";
+import { collect, ExitCode, reportError } from "./options";
+import { registerRuleCommands } from "./rule-commands";
+import { registerServeCommands } from "./serve-commands";
+import { registerStatusCommands } from "./status-commands";
+import { registerTransferCommands } from "./transfers-commands";
 
-export function port(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError("a port number 0-65535");
-  return n;
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
-
-/** Stops the service cleanly on Ctrl-C or SIGTERM, or when the `dbb dev` that started it is gone. */
-export function stopOn(close: () => Promise<void>): void {
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    process.stderr.write(`\n${signal}: stopping…\n`);
-    try {
-      await close();
-      process.exit(0);
-    } catch (err) {
-      process.stderr.write(`error while stopping: ${(err as Error).message}\n`);
-      process.exit(1);
-    }
-  };
-  process.on("SIGINT", () => void stop("SIGINT"));
-  process.on("SIGTERM", () => void stop("SIGTERM"));
-  // A service that `dbb dev` started holds an IPC channel to it: when dev goes (even killed with
-  // SIGKILL), the channel closes and the service stops too, instead of living on as an orphan.
-  if (typeof process.send === "function") {
-    if (process.connected) process.once("disconnect", () => void stop("parent process gone"));
-    else void stop("parent process gone");
-  }
-}
-
+/**
+ * The dbb command: commander's program tree, one `register…Commands` per file under cli/.
+ * Command files import their helpers from cli/options.ts, never this file.
+ */
 export function buildProgram(): Command {
   const program = new Command("dbb")
-    .description("Data Backbone metadata gateway: catalog and facility services, tokens, migrations")
-    .showHelpAfterError();
+    .description("Data Backbone metadata gateway: catalog and facility services, rules, status, DIDs, transfers, tokens")
+    .showHelpAfterError()
+    // Usage errors (unknown option, missing argument, bad value) throw instead of exiting, so
+    // main() gives them exit code 2; set before the subcommands, which inherit it.
+    .exitOverride();
 
-  const serve = program.command("serve").description("run a service");
-  serve
-    .command("replicas")
-    .description("the central replica catalog subgraph (POST /graphql, GET /health)")
-    .option("-p, --port <port>", "port to listen on (default 4001, or replicas.port)", port)
-    .option("-c, --config <file>", "YAML configuration file")
-    .action(async (opts: { port?: number; config?: string }) => {
-      const config = loadConfig(opts.config);
-      const service = await startReplicasService(config, { port: opts.port });
-      const where = service.database.kind === "embedded" ? `embedded database in ${config.dataDir}/replicas` : "Postgres server";
-      process.stderr.write(`replica catalog ready at ${service.url} (${where}); Ctrl-C stops it\n`);
-      stopOn(() => service.close());
-    });
-
-  registerFacilityCommands(program, serve);
-  registerGatewayCommands(program, serve);
+  // Other command files add their services under `serve` (e.g. registerS3Commands(serve)).
+  const serve = registerServeCommands(program);
+  void serve;
+  registerDevCommands(program);
   registerJudgeCommands(program);
+
+  registerRuleCommands(program);
+  registerStatusCommands(program);
+  registerDidCommands(program);
+  registerTransferCommands(program);
+  registerButlerCommands(program);
 
   program
     .command("migrate")
@@ -111,15 +83,19 @@ export function buildProgram(): Command {
       }
     });
 
+  registerCompletionCommands(program);
   return program;
 }
 
 export async function main(argv: string[]): Promise<void> {
+  const json = argv.includes("--json");
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {
-    const message = err instanceof DbbError ? `${err.message} [${err.code}]` : (err as Error).message;
-    process.stderr.write(`dbb: ${message}\n`);
-    process.exit(1);
+    if (err instanceof CommanderError) {
+      // commander printed its message already; --help and --version end here with 0.
+      process.exit(err.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE);
+    }
+    process.exit(reportError(err, { json }));
   }
 }

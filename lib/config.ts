@@ -41,6 +41,9 @@ import { DbbError, ErrorCode } from "./errors";
  *   limits: { maxDepth: 12, maxCost: 250000, maxDocumentBytes: 32768, maxAliases: 30, maxBatch: 10 }
  * log:
  *   level: info                   # DBB_LOG_LEVEL
+ * cli:
+ *   url: http://127.0.0.1:4000/graphql  # DBB_URL (or --url): the gateway the dbb client commands talk to
+ *   token: ...                    # DBB_TOKEN: the bearer token they send
  * ```
  */
 /** Whether a text is a URL the pg driver can use: postgres:// or postgresql:// with a host and a database. */
@@ -152,6 +155,14 @@ const ConfigSchema = z
       .object({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info") })
       .strict()
       .default({ level: "info" }),
+    /** The client commands (`dbb rule`, `dbb status`, `dbb did`, …): which gateway, and the token they send. */
+    cli: z
+      .object({
+        url: z.string().url().default("http://127.0.0.1:4000/graphql"),
+        token: z.string().min(1).optional(),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 
@@ -189,6 +200,8 @@ const ENV_OVERRIDES: Array<[string, string[], "string" | "int"]> = [
   ["DBB_FACILITY_PORT", ["facility", "port"], "int"],
   ["DBB_GATEWAY_PORT", ["gateway", "port"], "int"],
   ["DBB_GATEWAY_CATALOG", ["gateway", "catalog"], "string"],
+  ["DBB_URL", ["cli", "url"], "string"],
+  ["DBB_TOKEN", ["cli", "token"], "string"],
 ];
 
 export function configError(message: string): DbbError {
