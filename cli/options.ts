@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { loadConfig } from "../lib/config";
 import { DbbError, ErrorCode } from "../lib/errors";
-import { GraphqlAnswer, GraphqlClient } from "../lib/graphql-client";
+import { errorOf, GraphqlAnswer, GraphqlClient } from "../lib/graphql-client";
 
 /**
  * What the dbb commands share: option parsers, how a client command finds its gateway and token,
@@ -169,11 +169,7 @@ function facilityOf(e: { message: string; extensions?: Record<string, unknown> }
  */
 export function partialData<T>(answer: GraphqlAnswer<T>, url: string): { data: T; unavailable: string[] } {
   const others = answer.errors.filter((e) => e.extensions?.code !== ErrorCode.FACILITY_UNAVAILABLE);
-  if (others.length) {
-    const e = others[0];
-    const { code, ...details } = e.extensions ?? {};
-    throw new DbbError(typeof code === "string" ? code : "INTERNAL_SERVER_ERROR", e.message, details);
-  }
+  if (others.length) throw errorOf(others[0]);
   if (answer.data === null) throw new DbbError(ErrorCode.HTTP_ERROR, `${url} answered without data`, { url });
   const unavailable = [...new Set(answer.errors.map(facilityOf))].sort();
   return { data: answer.data, unavailable };
