@@ -9,6 +9,7 @@ import {
   ExitCode,
   formatBytes,
   formatDid,
+  Gateway,
   gatewayOf,
   integer,
   note,
@@ -23,7 +24,8 @@ import { progressBar } from "./progress";
 /**
  * `dbb status SCOPE:NAME… | --from FILE`: where are these files, are they complete and ingested
  * at each facility, which rules hold them. One `didsByRefs` a chunk (the catalog takes up to
- * 10,000 refs a call), then a summary line per facility. A facility that does not answer leaves
+ * 10,000 refs a call), then a summary line per facility. A dataset or container stands for the
+ * files below it (--no-expand shows it as it is). A facility that does not answer leaves
  * its files' "ingested" unknown and the command exits 3 (partial).
  */
 
@@ -104,6 +106,21 @@ export function summarize(dids: DidStatus[], facilities: string[], unavailable: 
   return out;
 }
 
+/** Every file below a dataset or container, by scope and name. */
+async function filesOf(gw: Gateway, d: AnswerDid): Promise<DidRef[]> {
+  const out: DidRef[] = [];
+  let after: string | null = null;
+  for (;;) {
+    const data: { did: { files: { nodes: DidRef[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } } } = await gw.client.request(
+      `query($s: String!, $n: String!, $after: String) { did(scope: $s, name: $n) { files(first: 10000, after: $after) { nodes { scope name } pageInfo { hasNextPage endCursor } } } }`,
+      { s: d.scope, n: d.name, after },
+    );
+    out.push(...data.did.files.nodes);
+    if (!data.did.files.pageInfo.hasNextPage) return out;
+    after = data.did.files.pageInfo.endCursor;
+  }
+}
+
 function didLines(d: DidStatus): string[] {
   if (!d.found) return [`${formatDid(d)}  NOT FOUND`, ""];
   const rules = d.rules.length ? d.rules.map((r) => `${r.id} ${r.state} (${r.rseExpression})`).join(", ") : "none";
@@ -118,6 +135,8 @@ function didLines(d: DidStatus): string[] {
 
 interface StatusOptions extends ClientOptions {
   from?: string;
+  /** false with --no-expand. */
+  expand?: boolean;
   chunk: number;
   summary?: boolean;
 }
@@ -132,6 +151,7 @@ export function registerStatusCommands(program: Command): void {
     .option("--from <file>", "read DIDs from a file, one SCOPE:NAME a line (blank lines and # comments skipped; - for stdin)")
     .option("--chunk <n>", `DIDs per request (at most ${MAX_REFS_PER_CALL})`, integer(1, MAX_REFS_PER_CALL), 1000)
     .option("--summary", "print only the per-facility summary (with --json: no per-DID list)")
+    .option("--no-expand", "show datasets and containers as they are instead of the files below them")
     .addHelpText("after", "\nExit codes: 0 all found; 1 an error or DIDs not found; 3 some facility did not answer (its 'ingested' is unknown).")
     .action(
       clientAction(async (args: string[], opts: StatusOptions) => {
@@ -141,27 +161,49 @@ export function registerStatusCommands(program: Command): void {
         const gw = gatewayOf(opts);
         const facilities = (await gw.client.request<{ facilities: Array<{ code: string }> }>(`{ facilities { code } }`)).facilities.map((f) => f.code);
 
-        const answers: Array<AnswerDid | null> = [];
         const unavailable = new Set<string>();
-        const bar = progressBar("status", refs.length);
-        try {
-          for (const part of chunks(refs, opts.chunk)) {
-            const answer = await gw.client.send<{ didsByRefs: Array<AnswerDid | null> }>(STATUS_QUERY, { r: part });
-            const { data, unavailable: down } = partialData(answer, gw.url);
-            for (const code of down) unavailable.add(code.toLowerCase());
-            answers.push(...data.didsByRefs);
-            bar.advance(part.length);
+        const lookup = async (list: DidRef[], label: string): Promise<Array<AnswerDid | null>> => {
+          const out: Array<AnswerDid | null> = [];
+          const bar = progressBar(label, list.length);
+          try {
+            for (const part of chunks(list, opts.chunk)) {
+              const answer = await gw.client.send<{ didsByRefs: Array<AnswerDid | null> }>(STATUS_QUERY, { r: part });
+              const { data, unavailable: down } = partialData(answer, gw.url);
+              for (const code of down) unavailable.add(code.toLowerCase());
+              out.push(...data.didsByRefs);
+              bar.advance(part.length);
+            }
+          } finally {
+            bar.stop();
           }
-        } finally {
-          bar.stop();
+          return out;
+        };
+        const firstPass = await lookup(refs, "status");
+        // Datasets and containers stand for their files: each is replaced by the files below it.
+        const collections: Array<{ scope: string; name: string; type: string; files: number }> = [];
+        const order: Array<{ ref: DidRef; answer: AnswerDid | null } | { files: DidRef[] }> = [];
+        for (const [i, ref] of refs.entries()) {
+          const a = firstPass[i];
+          if (!a || a.type === "FILE" || opts.expand === false) order.push({ ref, answer: a });
+          else {
+            const files = await filesOf(gw, a);
+            collections.push({ scope: a.scope, name: a.name, type: a.type, files: files.length });
+            order.push({ files });
+          }
         }
-        const dids = refs.map((ref, i) => statusOf(ref, answers[i], unavailable));
+        const expanded = order.flatMap((o) => ("files" in o ? o.files : []));
+        const expandedAnswers = expanded.length ? await lookup(expanded, "files") : [];
+        let next = 0;
+        const listed = order.flatMap((o) => ("files" in o ? o.files.map((f) => ({ ref: f, answer: expandedAnswers[next++] })) : [o]));
+        const dids = listed.map((o) => statusOf(o.ref, o.answer, unavailable));
         const summary = summarize(dids, facilities, unavailable);
         const notFound = dids.filter((d) => !d.found).length;
         const down = facilities.filter((f) => unavailable.has(f.toLowerCase()));
         for (const code of unavailable) if (!down.some((f) => f.toLowerCase() === code)) down.push(code);
 
-        emit(opts, { dids: opts.summary ? undefined : dids, facilities: summary, total: dids.length, notFound, unavailable: down }, () => [
+        emit(opts, { dids: opts.summary ? undefined : dids, collections, facilities: summary, total: dids.length, notFound, unavailable: down }, () => [
+          ...collections.map((c) => `${formatDid(c)}  ${c.type}: ${c.files} files`),
+          ...(collections.length ? [""] : []),
           ...(opts.summary ? [] : dids.flatMap(didLines)),
           ...table(
             ["FACILITY", "FILES", "BYTES", "COMPLETE", "INGESTED"],

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { adler32 } from "../../lib/adler32";
-import { jsonOf, runDbb } from "../support/dbb-cli";
+import { jsonOf, runDbb, runDbbInTerminal } from "../support/dbb-cli";
 import { ok } from "../support/graphql-client";
 import { DBB } from "../support/processes";
 import { CLAIM, REPORT } from "../support/replication";
@@ -101,6 +101,13 @@ describe("dbb rule", () => {
     expect(frdf[0]).toMatch(/^\S+Z FrDF queued=2 active=0 done=1 done\/min=- bytes\/s=- failed=1$/);
     expect(frdf[1]).toMatch(/^\S+Z FrDF queued=2 active=0 done=1 done\/min=0\.0 bytes\/s=0 failed=1$/);
     expect(lines.filter((l) => / USDF queued=0 active=0 done=0 /.test(l))).toHaveLength(2);
+
+    // On a terminal the table is drawn, then redrawn in place (cursor up over it, erase to the end).
+    const screen = await runDbbInTerminal(["transfers", "watch", "--rounds", "2", "--interval", "1", "--facility", "FrDF"], { DBB_URL: url });
+    expect(screen.code).toBe(0);
+    const drawn = screen.stdout.split("\x1b[3F\x1b[J");
+    expect(drawn).toHaveLength(2);
+    for (const d of drawn) expect(d).toMatch(/FACILITY +QUEUED +ACTIVE +DONE +DONE\/MIN +BYTES\/S +FAILED\r?\nFrDF +2 +0 +1 +/);
   }, 120_000);
 
   it("lists rules by state and DID, shows one with its locks, retries its STUCK lock, suspends and resumes it", async () => {

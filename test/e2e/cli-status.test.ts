@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { jsonOf, runDbb } from "../support/dbb-cli";
+import { jsonOf, runDbb, runDbbInTerminal } from "../support/dbb-cli";
 import { startStatusFederation, StatusFederation, STATUS_FACILITIES, statusFileName } from "../support/status-federation";
 
 /**
@@ -71,8 +71,24 @@ it("reads 10,000 DIDs from a file in chunks: every file complete and ingested at
   expect(answer.notFound).toBe(0);
   const bytes = N * 18_000_000 + (N * (N - 1)) / 2;
   expect(answer.facilities).toEqual(expect.arrayContaining(STATUS_FACILITIES.map((f) => ({ facility: f, files: N, bytes, complete: 100, ingested: N }))));
-  // Piped, no progress bar is drawn: stderr stays empty.
+  // Piped, no progress bar is drawn: stderr stays empty; on a terminal it is.
   expect(run.stderr).toBe("");
+  const screen = await runDbbInTerminal(["status", "--from", file, "--summary", "--chunk", "2500"], env);
+  expect(screen.code).toBe(0);
+  expect(screen.stdout).toMatch(/status \[[^\]]*\] 25% 2500\/10000/);
+  expect(screen.stdout).toMatch(/FrDF +10000 +180 GB +100\.0% +10000/);
+}, 600_000);
+
+it("takes a dataset for the 10,000 files below it; --no-expand shows the dataset itself", async () => {
+  const run = await runDbb(["status", "raw:LSSTCam/raw/20250601", "--summary", "--json"], env);
+  expect(run.code).toBe(0);
+  const answer = jsonOf(run);
+  expect(answer.collections).toEqual([{ scope: "raw", name: "LSSTCam/raw/20250601", type: "DATASET", files: N }]);
+  expect(answer.total).toBe(N);
+  expect(answer.facilities.find((f: any) => f.facility === "SUMMIT")).toMatchObject({ files: N, complete: 100, ingested: N });
+  const itself = jsonOf(await runDbb(["status", "raw:LSSTCam/raw/20250601", "--no-expand", "--json"], env));
+  expect(itself.collections).toEqual([]);
+  expect(itself.dids).toEqual([{ scope: "raw", name: "LSSTCam/raw/20250601", found: true, type: "DATASET", bytes: null, replicas: [], rules: [{ id: fed.ruleId, state: "OK", rseExpression: "USDF_DISK" }] }]);
 }, 600_000);
 
 it("exits 1 naming the DIDs the catalog does not know, and 2 for a line that is no DID", async () => {

@@ -34,3 +34,23 @@ export function jsonOf(run: DbbRun): any {
     throw new Error(`dbb printed no JSON document (exit ${run.code}); stdout: ${run.stdout.slice(0, 500)}; stderr: ${run.stderr.slice(0, 2000)}`);
   }
 }
+
+const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * Runs `dbb <args>` on a pseudo-terminal (util-linux `script`), as on a user's screen: stdout and
+ * stderr are the terminal, and what was drawn comes back as `stdout` (escape sequences included).
+ */
+export function runDbbInTerminal(args: string[], env: Record<string, string | undefined> = {}): Promise<DbbRun> {
+  const { NODE_ENV: _test, DBB_URL: _url, DBB_TOKEN: _token, DBB_CONFIG: _config, ...base } = process.env;
+  const command = [process.execPath, DBB, ...args].map(shellQuote).join(" ");
+  const child = spawn("script", ["-qec", command, "/dev/null"], { env: { ...base, TERM: "xterm", COLUMNS: "120", LINES: "40", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d) => (stdout += d));
+  child.stderr.on("data", (d) => (stderr += d));
+  return new Promise((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
