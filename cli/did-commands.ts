@@ -1,7 +1,7 @@
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { createReadStream, existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
-import { adler32File } from "../lib/adler32";
+import { checksumsOfStream } from "../lib/checksum";
 import { DbbError, ErrorCode } from "../lib/errors";
 import {
   chunks,
@@ -35,6 +35,8 @@ interface RegisterLine {
   name: string;
   bytes: number;
   adler32: string;
+  /** Only with --compute. */
+  md5?: string;
   metadata?: Record<string, unknown>;
 }
 
@@ -113,7 +115,7 @@ async function registerChunk(gw: Gateway, scope: string, rse: string, part: Regi
       state.didsExisting++;
     } else {
       const metadata = { ...common, ...(l.metadata ?? {}) };
-      newDids.push({ scope, name: l.name, type: "FILE", bytes: l.bytes, adler32: l.adler32, ...(Object.keys(metadata).length ? { metadata } : {}) });
+      newDids.push({ scope, name: l.name, type: "FILE", bytes: l.bytes, adler32: l.adler32, ...(l.md5 ? { md5: l.md5 } : {}), ...(Object.keys(metadata).length ? { metadata } : {}) });
     }
     if (d?.replicas.some((r) => r.rse.name === rse)) state.replicasExisting++;
     else newReplicas.push({ scope, name: l.name, bytes: l.bytes, path: l.name });
@@ -132,9 +134,9 @@ async function listLines(list: string, opts: RegisterOptions): Promise<RegisterL
   try {
     for (const l of lines) {
       const file = path.resolve(opts.root ?? ".", l.text);
-      let sum: { bytes: number; adler32: string };
+      let sum: { bytes: number; adler32: string; md5: string };
       try {
-        sum = await adler32File(file);
+        sum = await checksumsOfStream(createReadStream(file));
       } catch (err) {
         throw new UsageError(`${list} line ${l.line}: cannot read ${file}: ${(err as Error).message}`);
       }
@@ -167,7 +169,7 @@ export function registerDidCommands(program: Command): void {
   )
     .requiredOption("--rse <rse>", "the RSE the files are on")
     .requiredOption("--scope <scope>", "the scope of the DIDs (their names are the paths)")
-    .option("--compute", "the list holds local files: size and adler32 are computed from them")
+    .option("--compute", "the list holds local files: size, adler32 and md5 are computed from them")
     .option("--root <dir>", "with --compute: names are the paths relative to this folder")
     .option("--meta <key=value>", "metadata for every DID (repeatable; values are JSON when they parse)", collect, [])
     .option("--chunk <n>", "files per request", integer(1, 10_000), 1000)

@@ -1,5 +1,6 @@
 import "reflect-metadata";
 import { Command, CommanderError } from "commander";
+import { registerAgentCommands } from "./agent-commands";
 import { registerButlerCommands } from "./butler-commands";
 import { registerCompletionCommands } from "./completion-commands";
 import { registerDevCommands } from "./dev-commands";
@@ -8,6 +9,7 @@ import { registerJudgeCommands } from "./judge-commands";
 import { registerMigrateCommands } from "./migrate-commands";
 import { ExitCode, reportError } from "./options";
 import { registerRuleCommands } from "./rule-commands";
+import { registerS3Commands } from "./s3-commands";
 import { registerSchemaCommands } from "./schema-commands";
 import { registerServeCommands } from "./serve-commands";
 import { registerStatusCommands } from "./status-commands";
@@ -26,9 +28,9 @@ export function buildProgram(): Command {
     // main() gives them exit code 2; set before the subcommands, which inherit it.
     .exitOverride();
 
-  // Other command files add their services under `serve` (e.g. registerS3Commands(serve)).
   const serve = registerServeCommands(program);
-  void serve;
+  registerAgentCommands(serve);
+  registerS3Commands(serve);
   registerDevCommands(program);
   registerJudgeCommands(program);
 

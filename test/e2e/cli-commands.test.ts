@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { adler32 } from "../../lib/adler32";
+import { checksumsOf } from "../../lib/checksum";
 import { jsonOf, runDbb, runDbbInTerminal } from "../support/dbb-cli";
 import { ok } from "../support/graphql-client";
 import { DBB } from "../support/processes";
@@ -147,7 +147,7 @@ describe("dbb rule", () => {
 
 describe("dbb did", () => {
   const file = (i: number) => `LSSTCam/raw/20250602/MC_O_20250602_000001_d${i}.fits`;
-  const DID_QUERY = `query($s: String!, $n: String!) { did(scope: $s, name: $n) { bytes adler32 metadata replicas { rse { name } path } } }`;
+  const DID_QUERY = `query($s: String!, $n: String!) { did(scope: $s, name: $n) { bytes adler32 md5 metadata replicas { rse { name } path } } }`;
 
   it("registers a file list in chunks with metadata, replicas and a state file; run again, it adds nothing", async () => {
     const list = path.join(dir, "files.txt");
@@ -173,7 +173,7 @@ describe("dbb did", () => {
     });
     expect(JSON.parse(readFileSync(`${list}.dbb-register.json`, "utf8"))).toMatchObject({ done: 3, complete: true });
     const d = (await ok(url, DID_QUERY, { s: "raw", n: file(1) })).did;
-    expect(d).toEqual({ bytes: 1001, adler32: "0000abc1", metadata: { instrument: "LSSTCam", detector: 1 }, replicas: [{ rse: { name: "USDF_DISK" }, path: file(1) }] });
+    expect(d).toEqual({ bytes: 1001, adler32: "0000abc1", md5: null, metadata: { instrument: "LSSTCam", detector: 1 }, replicas: [{ rse: { name: "USDF_DISK" }, path: file(1) }] });
 
     const again = await dbb(["did", "register", list, "--rse", "USDF_DISK", "--scope", "raw", "--restart"], tokens.writer);
     expect(again.code).toBe(0);
@@ -207,7 +207,7 @@ describe("dbb did", () => {
     expect(existsSync(`${bad}.dbb-register.json`)).toBe(false);
   }, 120_000);
 
-  it("computes size and adler32 from local files with --compute, naming them relative to --root", async () => {
+  it("computes size, adler32 and md5 from local files with --compute, naming them relative to --root", async () => {
     const root = path.join(dir, "data");
     mkdirSync(path.join(root, "LSSTCam/raw/20250603"), { recursive: true });
     const contents = [Buffer.from("SIMPLE  =                    T"), Buffer.alloc(70_000, 7)];
@@ -219,7 +219,8 @@ describe("dbb did", () => {
     expect(jsonOf(run)).toMatchObject({ done: 2, didsAdded: 2, replicasAdded: 2 });
     for (const [i, c] of contents.entries()) {
       const d = (await ok(url, DID_QUERY, { s: "raw", n: `LSSTCam/raw/20250603/f${i}.fits` })).did;
-      expect(d).toMatchObject({ bytes: c.length, adler32: adler32(c), replicas: [{ rse: { name: "SUMMIT_DISK" }, path: `LSSTCam/raw/20250603/f${i}.fits` }] });
+      const sums = checksumsOf(c);
+      expect(d).toMatchObject({ bytes: c.length, adler32: sums.adler32, md5: sums.md5, replicas: [{ rse: { name: "SUMMIT_DISK" }, path: `LSSTCam/raw/20250603/f${i}.fits` }] });
     }
   }, 120_000);
 
