@@ -26,7 +26,13 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     // Usage errors (unknown option, missing argument, bad value) throw instead of exiting, so
     // main() gives them exit code 2; set before the subcommands, which inherit it.
-    .exitOverride();
+    .exitOverride()
+    .addHelpText(
+      "after",
+      "\nClient commands (rule, status, did, transfers) talk to the gateway at --url, DBB_URL or cli.url, with the token in DBB_TOKEN or cli.token.\n" +
+        "--json prints one JSON document on stdout and nothing else; progress and messages go to stderr.\n" +
+        "Exit codes: 0 ok, 1 error, 2 usage, 3 partial (a facility did not answer).",
+    );
 
   const serve = registerServeCommands(program);
   registerAgentCommands(serve);

@@ -11,7 +11,11 @@ import { errorOf, GraphqlAnswer, GraphqlClient } from "../lib/graphql-client";
  * - progress, warnings and errors go to stderr;
  * - exit codes: 0 ok, 1 error, 2 usage (bad arguments), 3 partial (an answer with parts missing,
  *   e.g. a facility unavailable).
- * Command files (`cli/<noun>-commands.ts`) import this module, never `main.ts`.
+ * Command files (`cli/<noun>-commands.ts`) import this module, never `main.ts`. A new group is a
+ * `register<Noun>Commands(program)` there, one line in main.ts: `clientOptions(cmd)` for the
+ * options, `clientAction(async (…, opts) => { const gw = gatewayOf(opts); gw.requireToken(scope);
+ * … emit(opts, value, () => lines); return ExitCode.OK })` for the action; `partialData` when
+ * facility fields are asked for. Shell completion follows from the command tree by itself.
  */
 
 export const ExitCode = { OK: 0, ERROR: 1, USAGE: 2, PARTIAL: 3 } as const;
