@@ -36,6 +36,8 @@ export class TransferWork {
   private readonly running = new Map<string, Running>();
   private filling: Promise<number> | undefined;
   private stopped = false;
+  /** Whether the last claim got all it asked for: then more may wait, and a finished copy claims again at once. */
+  private queueBehind = false;
 
   constructor(private readonly o: TransferWorkOptions) {}
 
@@ -92,6 +94,7 @@ export class TransferWork {
     const free = this.o.streams - this.running.size;
     if (free <= 0) return 0;
     const claimed = await this.o.api.claimTransfers(free);
+    this.queueBehind = claimed.length === free;
     if (!claimed.length) return 0;
     const bySource = new Map<string, ClaimedTransfer[]>();
     for (const t of claimed) {
@@ -123,8 +126,9 @@ export class TransferWork {
     entry.done = this.copy(t, read, controller.signal).finally(() => {
       this.running.delete(t.lease);
       this.o.state.setActive(this.running.size);
-      // Keep the streams busy: a finished copy makes room for the next claim.
-      if (!this.stopped && this.o.refill) void this.fill().catch((err) => this.o.logger.warn({ err: (err as Error).message }, "claiming transfers failed; the next round retries"));
+      // Keep the streams busy: a finished copy makes room for the next claim, when the last claim
+      // suggests more are queued (else the poll interval comes first: an idle queue is not hammered).
+      if (!this.stopped && this.o.refill && this.queueBehind) void this.fill().catch((err) => this.o.logger.warn({ err: (err as Error).message }, "claiming transfers failed; the next round retries"));
     });
   }
 

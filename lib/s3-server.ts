@@ -183,6 +183,10 @@ export async function startS3Server(options: S3ServerOptions): Promise<RunningS3
       return;
     }
     verifySignatureV4(ctx, options);
+    // s3rver would store aws-chunked framing (chunk signatures, CRC trailers) as the object's bytes.
+    if ((header(ctx, "x-amz-content-sha256") ?? "").startsWith("STREAMING-") || /aws-chunked/i.test(header(ctx, "content-encoding") ?? "")) {
+      throw new S3Error("NotImplemented", "aws-chunked bodies are not supported by this server: send the body as is (SDK: requestChecksumCalculation WHEN_REQUIRED)");
+    }
     const [, bucket, ...keyParts] = ctx.path.split("/");
     const key = keyParts.join("/");
     const uploadId = typeof ctx.query.uploadId === "string" ? ctx.query.uploadId : undefined;

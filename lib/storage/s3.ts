@@ -15,7 +15,7 @@ import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { Adler32 } from "../checksum";
 import { DbbError, ErrorCode, invalidInput } from "../errors";
 import type { ObjectInfo, PresigningDriver, StorageCredentials, StorageLocation, WriteOptions, WriteResult } from "./driver";
-import { checkRange, pathSegments } from "./posix";
+import { checkRange, pathSegments } from "./object-path";
 import { isAbortError, systemStorageError, watchSourceErrors } from "./storage-errors";
 
 const MiB = 1024 * 1024;
@@ -74,9 +74,8 @@ export function s3StorageError(err: unknown, what: string): Error {
       return new DbbError(ErrorCode.STORAGE_DENIED, `${what}: the store refused the request (${name}: ${said}); check the storage.credentials of the RSE`, details);
     case "QuotaExceeded":
     case "EntityTooLarge":
+      return new DbbError(ErrorCode.STORAGE_FULL, `${what}: the store has no room for it (${name}: ${said})`, details);
     case "XAmzContentSHA256Mismatch":
-      if (name !== "XAmzContentSHA256Mismatch") return new DbbError(ErrorCode.STORAGE_FULL, `${what}: the store has no room for it (${name}: ${said})`, details);
-      return new DbbError(ErrorCode.CHECKSUM_MISMATCH, `${what}: the store received other bytes than were sent (${name})`, details);
     case "BadDigest":
     case "InvalidDigest":
     case "InvalidPart":

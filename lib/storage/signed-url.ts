@@ -3,7 +3,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { Config } from "../config";
 import { DbbError, ErrorCode } from "../errors";
-import { pathSegments } from "./posix";
+import { pathSegments } from "./object-path";
 
 /**
  * Expiring read URLs of the facility's `/objects` door, for POSIX RSEs (S3 RSEs hand out presigned

@@ -20,12 +20,16 @@ export function isAbortError(err: unknown): boolean {
   return (err as { name?: string } | null)?.name === "AbortError";
 }
 
-/** The errno-style code of an error or of its cause, if any. */
+/**
+ * The errno-style code of an error or of its cause, if any; else one quoted in its message (the
+ * SDK's retry layer can hand on a socket error as a bare message, "… connect ECONNREFUSED …").
+ */
 function errno(err: unknown): string | undefined {
-  const e = err as { code?: unknown; cause?: { code?: unknown } } | null;
+  const e = err as { code?: unknown; cause?: { code?: unknown }; message?: unknown } | null;
   if (typeof e?.code === "string") return e.code;
   if (typeof e?.cause?.code === "string") return e.cause.code;
-  return undefined;
+  const quoted = typeof e?.message === "string" ? /\b(E[A-Z]{4,}|UND_ERR_[A-Z_]+)\b/.exec(e.message) : null;
+  return quoted?.[1];
 }
 
 /**
@@ -66,3 +70,4 @@ export function watchSourceErrors(body: NodeJS.ReadableStream): () => unknown {
   });
   return () => first;
 }
+

@@ -40,7 +40,11 @@ export interface DataFederation {
 export const RSES: Record<Code, string> = { SUMMIT: "SUMMIT_S3", USDF: "USDF_S3", FrDF: "FRDF_S3", UKDF: "UKDF_POSIX" };
 export const BUCKETS = { SUMMIT: "summit-raw", USDF: "usdf-raw", FrDF: "frdf-raw" } as const;
 
-export async function startDataFederation(label: string, settings: { leaseSeconds: number; backoffSeconds: number; maxAttempts: number }): Promise<DataFederation> {
+export async function startDataFederation(
+  label: string,
+  settings: { leaseSeconds: number; backoffSeconds: number; maxAttempts: number },
+  storageSettings: { multipartThresholdBytes: number; partSizeBytes: number; streams?: number } = { multipartThresholdBytes: 8 * 1024 * 1024, partSizeBytes: 5 * 1024 * 1024 },
+): Promise<DataFederation> {
   const dir = mkdtempSync(path.join(tmpdir(), `dbb-${label}-`));
   const secret = randomBytes(24).toString("hex");
   const ukdfRoot = path.join(dir, "ukdf-root");
@@ -55,7 +59,7 @@ export async function startDataFederation(label: string, settings: { leaseSecond
     dataDir: dir,
     log: { level: "warn" },
     transfers: { ...settings, judgeIntervalSeconds: 1, tombstoneDelaySeconds: 0 },
-    agent: { gateway: gatewayUrl, streams: 4, pollSeconds: 0.3, reportSeconds: 1, stallSeconds: 20 },
+    agent: { gateway: gatewayUrl, streams: storageSettings.streams ?? 4, pollSeconds: 0.3, reportSeconds: 1, stallSeconds: 20 },
   };
   const credentialsOf = (code: Code) =>
     code === "UKDF" ? {} : { [RSES[code]]: code === "FrDF" ? s3[1].credentials : s3[0].credentials };
@@ -67,7 +71,7 @@ export async function startDataFederation(label: string, settings: { leaseSecond
       toYaml({
         ...common,
         facility: { catalog: catalogUrl, publicUrl: `http://127.0.0.1:${ports[i + 1]}` },
-        storage: { credentials: credentialsOf(code), multipartThresholdBytes: 8 * 1024 * 1024, partSizeBytes: 5 * 1024 * 1024 },
+        storage: { credentials: credentialsOf(code), multipartThresholdBytes: storageSettings.multipartThresholdBytes, partSizeBytes: storageSettings.partSizeBytes },
       }),
     );
     files.set(code, file);

@@ -11,7 +11,7 @@ function adler32Reference(bytes: Uint8Array): string {
     a = (a + byte) % 65521;
     b = (b + a) % 65521;
   }
-  return ((b << 16) | a).toString(16).padStart(8, "0").slice(-8);
+  return (b * 65536 + a).toString(16).padStart(8, "0");
 }
 
 describe("checksums", () => {
