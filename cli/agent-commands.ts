@@ -5,7 +5,7 @@ import { loadConfig } from "../lib/config";
 import { DbbError, ErrorCode } from "../lib/errors";
 import { createLogger } from "../lib/logger";
 import { checkFacilityCode } from "../subgraphs/facility/names";
-import { port, stopOn } from "./main";
+import { port, stopOn } from "./options";
 
 /** The agent's token, from DBB_TOKEN; without one, how to get one. */
 function agentToken(facility: string): string {

@@ -142,6 +142,8 @@ export function writeDevConfig(config: Config, base: number, logLevel: string, s
       facilities: ports.facilities.map((f) => ({ code: f.code, url: local(f.port) })),
     },
     log: { level: logLevel },
+    // The client commands pointed at this gateway; never a token on disk.
+    cli: { url: local(ports.gateway) },
   };
   const dir = path.join(config.dataDir, "dev");
   mkdirSync(dir, { recursive: true });

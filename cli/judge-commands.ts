@@ -4,7 +4,7 @@ import { createLogger } from "../lib/logger";
 import { runRound } from "../lib/loop";
 import { JudgeSettings, runJudgeOnce, startJudge } from "../subgraphs/replicas/judge";
 import { openCatalogDatabase } from "../subgraphs/replicas/service";
-import { stopOn } from "./main";
+import { stopOn } from "./options";
 
 /** `dbb judge`: the catalog's periodic housekeeping on its own, as a daemon or one round at a time. */
 export function registerJudgeCommands(program: Command): void {

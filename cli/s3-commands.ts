@@ -1,10 +1,6 @@
 import { Command, InvalidArgumentError } from "commander";
 import { startS3Server } from "../lib/s3-server";
-import { port, stopOn } from "./main";
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
+import { collect, port, stopOn } from "./options";
 
 /** S3's bucket naming rules (3–63 of a-z 0-9 . -, starting and ending alphanumeric); `health` is the server's own path. */
 function bucketName(value: string): string {

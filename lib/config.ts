@@ -59,6 +59,9 @@ import { DbbError, ErrorCode } from "./errors";
  *   signingKey: ...               # DBB_STORAGE_SIGNING_KEY: HMAC key of the /objects door's URLs; default a random key in <dataDir>/storage-signing-key
  * log:
  *   level: info                   # DBB_LOG_LEVEL
+ * cli:
+ *   url: http://127.0.0.1:4000/graphql  # DBB_URL (or --url): the gateway the dbb client commands talk to
+ *   token: ...                    # DBB_TOKEN: the bearer token they send
  * ```
  */
 /** Whether a text is a URL the pg driver can use: postgres:// or postgresql:// with a host and a database. */
@@ -208,6 +211,14 @@ const ConfigSchema = z
       .object({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info") })
       .strict()
       .default({ level: "info" }),
+    /** The client commands (`dbb rule`, `dbb status`, `dbb did`, …): which gateway, and the token they send. */
+    cli: z
+      .object({
+        url: z.string().url().default("http://127.0.0.1:4000/graphql"),
+        token: z.string().min(1).optional(),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 
@@ -254,6 +265,8 @@ const ENV_OVERRIDES: Array<[string, string[], "string" | "int"]> = [
   ["DBB_STORAGE_MULTIPART_THRESHOLD_BYTES", ["storage", "multipartThresholdBytes"], "int"],
   ["DBB_STORAGE_PART_SIZE_BYTES", ["storage", "partSizeBytes"], "int"],
   ["DBB_STORAGE_SIGNING_KEY", ["storage", "signingKey"], "string"],
+  ["DBB_URL", ["cli", "url"], "string"],
+  ["DBB_TOKEN", ["cli", "token"], "string"],
 ];
 
 export function configError(message: string): DbbError {

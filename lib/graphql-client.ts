@@ -68,7 +68,10 @@ export class GraphqlClient {
         signal,
       });
     } catch (err) {
-      if (timeout.aborted) throw new DbbError(ErrorCode.TIMEOUT, `${url} did not answer within ${Math.round((this.options.timeoutMs ?? 60_000) / 1000)} s`, { url });
+      if (timeout.aborted) {
+        const ms = this.options.timeoutMs ?? 60_000;
+        throw new DbbError(ErrorCode.TIMEOUT, `${url} did not answer within ${ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`}`, { url });
+      }
       if (options.signal?.aborted) throw err;
       throw new DbbError(ErrorCode.NETWORK, `cannot reach ${url}: ${causeOf(err)}`, { url });
     }

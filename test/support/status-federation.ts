@@ -88,8 +88,9 @@ function statusIngestInput(names: string[]) {
 
 export const statusRefs = (count: number) => Array.from({ length: count }, (_, i) => ({ scope: "raw", name: statusFileName(i) }));
 
-export async function startStatusFederation(label: string, n: number): Promise<StatusFederation> {
-  const catalog = await startTestCatalog(`${label}_catalog`);
+/** `catalogEnv` overrides the catalog's settings (e.g. DBB_TRANSFER_MAX_ATTEMPTS for a test that needs STUCK rules). */
+export async function startStatusFederation(label: string, n: number, catalogEnv: Record<string, string> = {}): Promise<StatusFederation> {
+  const catalog = await startTestCatalog(`${label}_catalog`, catalogEnv);
   const facilities = await Promise.all(STATUS_FACILITIES.map((code) => startTestFacility(`${label}_${code}`, code)));
   const gateway = await startGateway(
     {
