@@ -8,6 +8,7 @@ import { openCatalogDatabase, startReplicasService } from "../subgraphs/replicas
 import { registerFacilityCommands } from "./facility-commands";
 import { registerGatewayCommands } from "./gateway-commands";
 import { registerJudgeCommands } from "./judge-commands";
+import { registerPolicyCommands } from "./policy-commands";
 
 export function port(value: string): number {
   const n = Number(value);
@@ -66,6 +67,7 @@ export function buildProgram(): Command {
   registerFacilityCommands(program, serve);
   registerGatewayCommands(program, serve);
   registerJudgeCommands(program);
+  registerPolicyCommands(program);
 
   program
     .command("migrate")

@@ -429,6 +429,24 @@ export async function runSubscriptionsOnce(db: EntityManager, settings: Subscrip
   return { events: m.events, matched: m.matched + j.matched, rulesCreated: m.rulesCreated + j.rulesCreated, jobDids: j.processed };
 }
 
+/**
+ * Runs subscription rounds until no DID event is left and no job is open (for the demo and for
+ * `--once` tools; the loop does the same a round at a time). At most `maxRounds` rounds.
+ */
+export async function drainSubscriptions(db: EntityManager, settings: Pick<SubscriptionSettings, "batchSize">, maxRounds = 10000): Promise<SubscriptionsRound> {
+  const total: SubscriptionsRound = { events: 0, matched: 0, rulesCreated: 0, jobDids: 0 };
+  for (let i = 0; i < maxRounds; i++) {
+    const m = await matchNewDids(db, settings);
+    const j = await runSubscriptionJobBatch(db, settings);
+    total.events += m.events;
+    total.matched += m.matched + j.matched;
+    total.rulesCreated += m.rulesCreated + j.rulesCreated;
+    total.jobDids += j.processed;
+    if (m.ran && m.events === 0 && j.job === null) break;
+  }
+  return total;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Dry run
 // ---------------------------------------------------------------------------------------------
