@@ -1,0 +1,71 @@
+import type { EntityManager } from "typeorm";
+import { addDids } from "../../subgraphs/replicas/did";
+import { addSubscription, reevaluateSubscription, runSubscriptionJobBatch } from "../../subgraphs/replicas/subscription";
+import { startTestCatalog, TestCatalog } from "../support/catalog";
+
+/**
+ * Re-evaluating a subscription over 100,000 DIDs already registered is set-based: its SQL
+ * statement count depends on the number of batches, not of DIDs, and the job shows its progress
+ * after every batch.
+ */
+const DIDS = 100_000;
+const BATCH = 10_000;
+let cat: TestCatalog;
+let db: EntityManager;
+
+beforeAll(async () => {
+  cat = await startTestCatalog("subscription_backfill");
+  db = cat.service.database.dataSource.manager;
+  await cat.ok(`mutation { addScope(name: "raw") { name } }`);
+  await cat.ok(`mutation($i: AddRseInput!) { addRse(input: $i) { name } }`, { i: { name: "USDF_DISK", facility: "USDF", kind: "POSIX", protocol: { root: "/d" } } });
+  for (let k = 0; k < DIDS; k += 20_000) {
+    await addDids(
+      db,
+      "test",
+      Array.from({ length: 20_000 }, (_, i) => ({
+        scope: "raw",
+        name: `f${String(k + i).padStart(6, "0")}`,
+        type: "FILE" as const,
+        bytes: 1,
+        // Every second DID is in the footprint's band (dec -40 … -20); of those, those with ra < 180 inside the box.
+        metadata: { datasetType: "raw", ra: ((k + i) * 0.0037) % 360, dec: (k + i) % 2 ? -30 : 30 },
+      })),
+    );
+  }
+}, 300_000);
+afterAll(() => cat.close());
+
+it("creates the rules of 100,000 DIDs in a number of statements set by the batches, with progress after each", async () => {
+  await addSubscription(db, "test", {
+    name: "backfill",
+    filter: { scopes: ["raw"], metadata: { datasetType: "raw" }, sky: { box: { raMin: 0, raMax: 180, decMin: -40, decMax: -20 } } },
+    rules: [{ rseExpression: "USDF_DISK" }],
+  });
+  const job = await reevaluateSubscription(db, "test", "backfill");
+  const counter = cat.service.database.statements;
+  const perBatch: number[] = [];
+  const progress: number[] = [];
+  for (let i = 0; i < 100; i++) {
+    const before = counter.count;
+    const r = await runSubscriptionJobBatch(db, { batchSize: BATCH });
+    perBatch.push(counter.count - before);
+    const p = await cat.ok(`query($id: String!) { subscriptionJob(id: $id) { state processed total progress } }`, { id: job.id });
+    progress.push(p.subscriptionJob.progress);
+    if (r.done) break;
+  }
+  const candidates = DIDS / 2; // the band's half: the SQL prefilter leaves out the northern DIDs
+  const expected = Array.from({ length: DIDS }, (_, i) => i).filter((i) => i % 2 && ((i * 0.0037) % 360) <= 180).length;
+  const [{ n }] = await db.query(`SELECT count(*)::int AS n FROM rules WHERE subscription_id IS NOT NULL`);
+  expect(n).toBe(expected);
+  // Five full batches, then an empty one that finds the end.
+  expect(perBatch).toHaveLength(candidates / BATCH + 1);
+  // A batch of 10,000 candidates costs a few dozen statements, the same for every batch.
+  const full = perBatch.slice(0, candidates / BATCH);
+  expect(Math.max(...perBatch)).toBeLessThan(60);
+  expect(Math.max(...full) - Math.min(...full)).toBeLessThanOrEqual(1);
+  expect(progress.at(-1)).toBe(1);
+  for (let i = 1; i < progress.length; i++) expect(progress[i]).toBeGreaterThan(progress[i - 1]);
+  expect(progress[0]).toBeCloseTo(BATCH / candidates, 5);
+  const sub = await cat.ok(`{ subscription(name: "backfill") { matchedDids rulesCreated state } }`);
+  expect(sub.subscription).toEqual({ matchedDids: expected, rulesCreated: expected, state: "ACTIVE" });
+}, 600_000);
