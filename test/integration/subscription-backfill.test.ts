@@ -27,7 +27,7 @@ beforeAll(async () => {
         name: `f${String(k + i).padStart(6, "0")}`,
         type: "FILE" as const,
         bytes: 1,
-        // Every second DID is in the footprint's band (dec -40 … -20); of those, those with ra < 180 inside the box.
+        // Every second DID is in the box's band (dec -40 … -20); of those, those with ra ≤ 180 are inside it.
         metadata: { datasetType: "raw", ra: ((k + i) * 0.0037) % 360, dec: (k + i) % 2 ? -30 : 30 },
       })),
     );
@@ -53,14 +53,15 @@ it("creates the rules of 100,000 DIDs in a number of statements set by the batch
     progress.push(p.subscriptionJob.progress);
     if (r.done) break;
   }
-  const candidates = DIDS / 2; // the band's half: the SQL prefilter leaves out the northern DIDs
   const expected = Array.from({ length: DIDS }, (_, i) => i).filter((i) => i % 2 && ((i * 0.0037) % 360) <= 180).length;
   const [{ n }] = await db.query(`SELECT count(*)::int AS n FROM rules WHERE subscription_id IS NOT NULL`);
   expect(n).toBe(expected);
-  // Five full batches, then an empty one that finds the end.
-  expect(perBatch).toHaveLength(candidates / BATCH + 1);
-  // A batch of 10,000 candidates costs a few dozen statements, the same for every batch.
-  const full = perBatch.slice(0, candidates / BATCH);
+  // The SQL prefilter (the box's dec band and RA range on the stored position) leaves exactly the
+  // box's DIDs as candidates: ceil(candidates / BATCH) batches, the last one finding the end.
+  const candidates = expected;
+  expect(perBatch).toHaveLength(Math.floor(candidates / BATCH) + 1);
+  // A batch of 10,000 candidates costs a few dozen statements, the same for every full batch.
+  const full = perBatch.slice(0, Math.floor(candidates / BATCH));
   expect(Math.max(...perBatch)).toBeLessThan(60);
   expect(Math.max(...full) - Math.min(...full)).toBeLessThanOrEqual(1);
   expect(progress.at(-1)).toBe(1);

@@ -1,5 +1,6 @@
 import { GraphQLJSONObject } from "graphql-scalars";
-import { Arg, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import { Arg, Ctx, Directive, FieldResolver, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import { assumedListSize } from "../../../lib/list-size";
 import { hasScope, requireScope } from "../../../lib/auth";
 import { DbbError, ErrorCode } from "../../../lib/errors";
 import type { RuleRow } from "../rule";
@@ -37,6 +38,7 @@ export class SubscriptionResolver {
     return getSubscription(ctx.db, name);
   }
 
+  @Directive(assumedListSize(100))
   @Query(() => [DidSubscription], { description: "Every subscription (or one account's), by name." })
   subscriptions(@Arg("account", () => String, { nullable: true }) account: string | null, @Ctx() ctx: ReplicasContext) {
     return listSubscriptions(ctx.db, { account });
@@ -47,6 +49,7 @@ export class SubscriptionResolver {
     return getSubscriptionJob(ctx.db, id);
   }
 
+  @Directive(`@listSize(assumedSize: 100, slicingArguments: ["first"], sizedFields: ["dids", "rules"], requireOneSlicingArgument: false)`)
   @Query(() => SubscriptionDryRun, { description: "What a filter matches now and the rules the templates would create, without writing anything." })
   async dryRun(
     @Arg("filter", () => GraphQLJSONObject) filter: Record<string, unknown>,
