@@ -3,6 +3,7 @@ import { invalidInput } from "../../lib/errors";
 import { appendEventsFrom } from "./event";
 import { Grouping } from "./lock";
 import { listRses } from "./rse";
+import { parseRseExpression } from "./rse-expression";
 import { checkActivity, checkLifetime, checkPriority, GROUPINGS, refreshRules, targetCandidates } from "./rule";
 
 /**
@@ -31,6 +32,7 @@ export interface RuleTemplate {
   splitBy?: SplitBy | null;
 }
 
+const MAX_LIFETIME_SECONDS = 100 * 365 * 86400;
 const TEMPLATE_KEYS = ["rseExpression", "copies", "grouping", "sourceReplicaExpression", "lifetime", "activity", "priority", "purgeReplicas", "locked", "comment", "splitBy"];
 
 /** Validates a template (as addRule validates its input) and returns it with defaults filled in. */
@@ -43,6 +45,10 @@ export function checkRuleTemplate(raw: unknown, at: string): CheckedRuleTemplate
   const t = raw as Record<string, unknown>;
   for (const k of Object.keys(t)) if (!TEMPLATE_KEYS.includes(k)) throw bad(k, `unknown key; a rule template has ${TEMPLATE_KEYS.join(", ")}`);
   if (typeof t.rseExpression !== "string" || !t.rseExpression.trim()) throw bad("rseExpression", "is required");
+  // Syntax now (INVALID_RSE_EXPRESSION); which RSEs it selects is known only when a rule is made.
+  parseRseExpression(t.rseExpression);
+  if (typeof t.sourceReplicaExpression === "string") parseRseExpression(t.sourceReplicaExpression);
+  if (t.lifetime != null && (typeof t.lifetime !== "number" || t.lifetime > MAX_LIFETIME_SECONDS)) throw bad("lifetime", `must be at most ${MAX_LIFETIME_SECONDS} seconds (100 years)`);
   const copies = t.copies ?? 1;
   if (!Number.isInteger(copies) || (copies as number) < 1 || (copies as number) > 100) throw bad("copies", "must be a whole number from 1 to 100");
   const grouping = (t.grouping ?? "DATASET") as Grouping;

@@ -30,6 +30,7 @@ type Part = { kind: "region"; region: Region } | { kind: "healpix"; nside: numbe
 
 const FIELD = "filter.sky";
 const MAX_PIXELS = 1_000_000;
+const MAX_VERTICES = 1000;
 
 function bad(message: string, field = FIELD) {
   return invalidInput(`${field}: ${message}`, { field });
@@ -51,7 +52,7 @@ function onlyKeys(o: Record<string, unknown>, keys: string[], field: string) {
 
 /** Polygon vertices must all be corners of their convex hull: a concave outline would be silently filled in. */
 function convexPolygon(value: unknown, field: string): Region {
-  if (!Array.isArray(value) || value.length < 3) throw bad("needs at least 3 [ra, dec] vertices", field);
+  if (!Array.isArray(value) || value.length < 3 || value.length > MAX_VERTICES) throw bad(`needs 3 to ${MAX_VERTICES} [ra, dec] vertices`, field);
   const coords = value.map((v, i) => {
     if (!Array.isArray(v) || v.length !== 2) throw bad(`vertex ${i} must be [ra, dec]`, field);
     return [num(v[0], `${field}[${i}][0]`), num(v[1], `${field}[${i}][1]`)] as [number, number];

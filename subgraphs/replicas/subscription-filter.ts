@@ -102,8 +102,8 @@ export function compileSubscriptionFilter(raw: unknown, alias: string, firstPara
   if (filter.excludedPattern) sql.push(`${alias}.name NOT LIKE ${p(globToLike(filter.excludedPattern))}`);
   if (filter.didTypes) sql.push(`${alias}.did_type = ANY(${p(filter.didTypes)}::did_type[])`);
   if (filter.account) sql.push(`${alias}.account = ${p(filter.account)}`);
-  if (filter.minBytes != null) sql.push(`${alias}.bytes >= ${p(filter.minBytes)}`);
-  if (filter.maxBytes != null) sql.push(`${alias}.bytes <= ${p(filter.maxBytes)}`);
+  if (filter.minBytes != null) sql.push(`${alias}.bytes >= ${p(filter.minBytes)}::numeric`);
+  if (filter.maxBytes != null) sql.push(`${alias}.bytes <= ${p(filter.maxBytes)}::numeric`);
   if (filter.metadata) {
     const meta = compileMetadataFilter(filter.metadata, `${alias}.metadata`, firstParam + params.length);
     sql.push(...meta.sql);

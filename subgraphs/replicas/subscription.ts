@@ -241,8 +241,11 @@ async function matchOrRecord(tx: EntityManager, sub: SubscriptionRow, candidates
     return { ...r, error: null };
   } catch (err) {
     await tx.query(`ROLLBACK TO SAVEPOINT subscription_match`);
-    if (!(err instanceof DbbError)) throw err;
-    const error = `${err.code}: ${err.message}`;
+    // A DbbError, or a value the database refuses (SQLSTATE class 22, data exception), belongs to
+    // this subscription; anything else (the database going away) stops the round, to be retried.
+    const dataException = sqlState(err)?.startsWith("22") ?? false;
+    if (!(err instanceof DbbError) && !dataException) throw err;
+    const error = err instanceof DbbError ? `${err.code}: ${err.message}` : `INVALID_INPUT: ${(err as Error).message}`;
     await tx.query(`UPDATE subscriptions SET last_error = $2, last_processed = now() WHERE id = $1`, [sub.id, error]);
     return { matched: 0, rulesCreated: 0, error };
   }
@@ -430,21 +433,31 @@ export async function runSubscriptionsOnce(db: EntityManager, settings: Subscrip
 }
 
 /**
- * Runs subscription rounds until no DID event is left and no job is open (for the demo and for
- * `--once` tools; the loop does the same a round at a time). At most `maxRounds` rounds.
+ * Runs subscription rounds until every DID event committed before the call is matched and no
+ * job is open (for the demo, tests and `--once` tools; the loop does the same a round at a time).
+ * An event becomes matchable once every transaction older than its own has ended — anywhere in
+ * the Postgres cluster, since transaction ids are — so a round may find nothing yet: it then waits
+ * a moment and tries again, for up to `timeoutMs`.
  */
-export async function drainSubscriptions(db: EntityManager, settings: Pick<SubscriptionSettings, "batchSize">, maxRounds = 10000): Promise<SubscriptionsRound> {
+export async function drainSubscriptions(db: EntityManager, settings: Pick<SubscriptionSettings, "batchSize">, timeoutMs = 60_000): Promise<SubscriptionsRound> {
   const total: SubscriptionsRound = { events: 0, matched: 0, rulesCreated: 0, jobDids: 0 };
-  for (let i = 0; i < maxRounds; i++) {
+  const [target] = await db.query(`SELECT txid::text AS txid, id::text AS id FROM events WHERE type IN (${DID_EVENTS}) ORDER BY txid DESC, id DESC LIMIT 1`);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
     const m = await matchNewDids(db, settings);
     const j = await runSubscriptionJobBatch(db, settings);
     total.events += m.events;
     total.matched += m.matched + j.matched;
     total.rulesCreated += m.rulesCreated + j.rulesCreated;
     total.jobDids += j.processed;
-    if (m.ran && m.events === 0 && j.job === null) break;
+    if (m.events || j.job) continue;
+    const [{ reached }] = await db.query(
+      `SELECT $1::xid8 IS NULL OR (after_txid, after_id) >= ($1::xid8, $2::bigint) AS reached FROM subscription_matcher WHERE id = 1`,
+      [target?.txid ?? null, target?.id ?? null],
+    );
+    if (reached || Date.now() > deadline) return total;
+    await new Promise((r) => setTimeout(r, 50));
   }
-  return total;
 }
 
 // ---------------------------------------------------------------------------------------------

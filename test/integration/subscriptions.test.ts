@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import type { EntityManager } from "typeorm";
-import { openCatalogDatabase } from "../../subgraphs/replicas/service";
+import { openCatalogDatabase, startReplicasService } from "../../subgraphs/replicas/service";
+import { waitFor } from "../support/wait-for";
 import { addDids, setDidMetadata } from "../../subgraphs/replicas/did";
 import { addSubscription, drainSubscriptions, matchNewDids, reevaluateSubscription, runSubscriptionJobBatch } from "../../subgraphs/replicas/subscription";
 import { seededRandom } from "../../lib/seeded-random";
@@ -73,6 +74,24 @@ describe("the GraphQL API", () => {
     expect((await cat.ok(`{ rules(filter: {scope: "sky", name: "api-1"}) { nodes { subscription { name } } } }`)).rules.nodes).toEqual([{ subscription: null }]);
   });
 
+  it("filters by name globs, type, size and metadata predicates (glob, in, numeric and ISO-time ranges, exists), as dryRun shows", async () => {
+    await addDids(db, "test", [
+      { scope: "sky", name: "flt/a.fits", type: "FILE", bytes: 10, metadata: { obs_id: "MC_O_20250601_000001", band: "g", day_obs: 20250601, date: "2025-06-01T03:00:00Z" } },
+      { scope: "sky", name: "flt/b.fits", type: "FILE", bytes: 2000, metadata: { obs_id: "MC_O_20250602_000001", band: "r", day_obs: 20250602, date: "2025-06-02T03:00:00Z" } },
+      { scope: "sky", name: "flt/c_test.fits", type: "FILE", bytes: 10, metadata: { obs_id: "MC_O_20250601_000002", band: "g", day_obs: 20250601, note: "x" } },
+      { scope: "sky", name: "flt/ds", type: "DATASET" },
+    ]);
+    const names = async (filter: Record<string, unknown>) =>
+      (await cat.ok(`query($f: JSONObject!) { dryRun(filter: $f) { dids { name } } }`, { f: { scopes: ["sky"], namePattern: "flt/*", ...filter } })).dryRun.dids.map((d: any) => d.name);
+    expect(await names({})).toEqual(["flt/a.fits", "flt/b.fits", "flt/c_test.fits", "flt/ds"]);
+    expect(await names({ excludedPattern: "*_test*", didTypes: ["FILE"] })).toEqual(["flt/a.fits", "flt/b.fits"]);
+    expect(await names({ minBytes: 100, maxBytes: 1e20 })).toEqual(["flt/b.fits"]);
+    expect(await names({ metadata: { obs_id: { glob: "MC_O_20250601_*" } } })).toEqual(["flt/a.fits", "flt/c_test.fits"]);
+    expect(await names({ metadata: { band: { in: ["r", "i"] }, day_obs: { gte: 20250602 } } })).toEqual(["flt/b.fits"]);
+    expect(await names({ metadata: { date: { lt: "2025-06-02T00:00:00Z" } } })).toEqual(["flt/a.fits"]);
+    expect(await names({ metadata: { note: { exists: true } } })).toEqual(["flt/c_test.fits"]);
+  });
+
   it("refuses bad filters and templates with INVALID_INPUT naming the field, a taken name, and callers without the right scope or ownership", async () => {
     const bad = async (i: Record<string, unknown>) => cat.errorOf(ADD, { i: { name: "bad", rules: [{ rseExpression: "USDF_DISK" }], filter: {}, ...i } });
     expect(await bad({ filter: { colour: "red" } })).toMatchObject({ code: "INVALID_INPUT", extensions: { field: "filter.colour" } });
@@ -81,6 +100,11 @@ describe("the GraphQL API", () => {
     expect(await bad({ filter: { sky: { moc: "3/x" } } })).toMatchObject({ code: "INVALID_INPUT", extensions: { field: "filter.sky.moc" } });
     expect(await bad({ filter: { metadata: { band: { like: "g" } } } })).toMatchObject({ code: "INVALID_INPUT" });
     expect(await bad({ rules: [{ rseExpression: "USDF_DISK", copies: 0 }] })).toMatchObject({ code: "INVALID_INPUT", extensions: { field: "rules[0].copies" } });
+    await expect(addSubscription(db, "test", { name: "long", filter: {}, rules: [{ rseExpression: "USDF_DISK", lifetime: 1e12 }] })).rejects.toMatchObject({
+      code: "INVALID_INPUT",
+      details: { field: "rules[0].lifetime" },
+    });
+    expect((await bad({ rules: [{ rseExpression: "USDF_DISK &&& (" }] })).code).toBe("INVALID_RSE_EXPRESSION");
     await cat.ok(ADD, { i: { name: "owned", filter: { scopes: ["nothing"] }, rules: [{ rseExpression: "USDF_DISK" }] } }, cat.tokens.writer);
     expect((await cat.errorOf(ADD, { i: { name: "owned", filter: {}, rules: [{ rseExpression: "USDF_DISK" }] } })).code).toBe("SUBSCRIPTION_ALREADY_EXISTS");
     const other = await cat.token("someone-else", ["catalog:write"]);
@@ -197,6 +221,17 @@ describe("matching", () => {
       await second.close();
     }
   }, 120_000);
+
+  it("matches within seconds in a running catalog service: its matcher loop runs beside the judge", async () => {
+    const live = await startReplicasService({ ...cat.config, subscriptions: { intervalSeconds: 0.2, batchSize: 1000 } }, { port: 0 });
+    try {
+      await addSubscription(db, "test", { name: "live", filter: { scopes: ["sky"], namePattern: "live-*" }, rules: [{ rseExpression: "USDF_DISK" }] });
+      await cat.ok(`mutation { addDids(input: [{scope: "sky", name: "live-1", type: FILE, bytes: 1}]) { count } }`);
+      await waitFor("the running matcher to make the rule", async () => (await ruleNames("live")).length === 1, { timeoutMs: 10_000 });
+    } finally {
+      await live.close();
+    }
+  });
 
   it("records a template that cannot be placed as lastError without holding up other subscriptions", async () => {
     await addSubscription(db, "test", { name: "nowhere", filter: { scopes: ["sky"], namePattern: "err-*" }, rules: [{ rseExpression: "NOWHERE_DISK" }] });
