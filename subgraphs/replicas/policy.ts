@@ -1,9 +1,9 @@
 import { parse as parseYaml } from "yaml";
 import type { EntityManager } from "typeorm";
 import { invalidInput } from "../../lib/errors";
-import { checkRuleTemplate } from "./rule-batch";
-import { addSubscription, deleteSubscription, listSubscriptions, SubscriptionInput, SubscriptionRow, updateSubscription } from "./subscription";
-import { checkSubscriptionFilter } from "./subscription-filter";
+import { CheckedRuleTemplate, checkRuleTemplate } from "./rule-batch";
+import { addSubscription, deleteSubscription, listSubscriptions, SubscriptionRow, updateSubscription } from "./subscription";
+import { checkSubscriptionFilter, SubscriptionFilter } from "./subscription-filter";
 
 /**
  * Policies as configuration: a YAML file of subscriptions, applied idempotently (what
@@ -19,7 +19,7 @@ import { checkSubscriptionFilter } from "./subscription-filter";
  * ```
  */
 export interface PolicyFile {
-  subscriptions: Array<Required<Pick<SubscriptionInput, "name" | "filter" | "rules">> & { comment: string | null; active: boolean }>;
+  subscriptions: Array<{ name: string; filter: SubscriptionFilter; rules: CheckedRuleTemplate[]; comment: string | null; active: boolean }>;
 }
 
 const KEYS = ["name", "comment", "active", "filter", "rules"];

@@ -1,7 +1,8 @@
 import { invalidInput } from "../../lib/errors";
 import { healpixDecRange, healpixIndex, healpixOrder, nestedXyf } from "../facility/sky/healpix";
 import { Moc, mocContains, mocDecRange, parseMoc } from "../facility/sky/moc";
-import { boundingBox, contains } from "../facility/sky/overlap";
+import { boundingBox, contains, overlaps } from "../facility/sky/overlap";
+import { parseIvoaPos, regionFromStored } from "../facility/sky/region-encoding";
 import { boxFromRanges, circle, polygon, Region, RegionError } from "../facility/sky/region";
 import { fromLonLatDegrees, Vec3 } from "../facility/sky/vector";
 
@@ -19,9 +20,17 @@ import { fromLonLatDegrees, Vec3 } from "../facility/sky/vector";
  * Geometry is sphgeom's (subgraphs/facility/sky/): exact across the RA wrap and at the poles, as
  * the where language's regions are. `prefilter` is a declination band and RA range that holds the
  * footprint, for an SQL condition on `dids.sky_dec` / `sky_ra`; `contains` confirms exactly.
+ *
+ * A DID without ra/dec may carry a `region` instead (metadata `region`: an IVOA POS string such as
+ * "POLYGON 10 -30 11 -30 11 -29", or sphgeom's encoding as daf_butler stores it); it matches when
+ * the region overlaps a cone, box or polygon of the footprint.
  */
 export interface SkyFootprint {
   contains(raDeg: number, decDeg: number): boolean;
+  /** Whether a DID's region meets the footprint's cone, box or polygon parts (HEALPix and MOC parts take positions only). */
+  overlapsRegion(region: Region): boolean;
+  /** Whether the footprint has parts that regions can meet (then region-only DIDs are candidates). */
+  takesRegions: boolean;
   /** RA in [0, 360): raMin > raMax wraps; raMin = 0, raMax = 360 is every RA. */
   prefilter: { raMin: number; raMax: number; decMin: number; decMax: number };
 }
@@ -160,12 +169,26 @@ export function parseSkyFootprint(raw: unknown): SkyFootprint {
   const decMax = Math.max(...bounds.map((b) => b.decMax));
   // One RA range for all parts: exact when there is one; every RA for a union (the band still narrows).
   const ra = bounds.length === 1 ? bounds[0] : { raMin: 0, raMax: 360 };
+  const shapes = parts.flatMap((p) => (p.kind === "region" ? [p.region] : []));
   return {
     prefilter: { raMin: ra.raMin, raMax: ra.raMax, decMin, decMax },
+    takesRegions: shapes.length > 0,
+    overlapsRegion: (region: Region) => shapes.some((r) => overlaps(r, region)),
     contains(raDeg: number, decDeg: number): boolean {
       if (!Number.isFinite(raDeg) || !Number.isFinite(decDeg) || Math.abs(decDeg) > 90) return false;
       const v = fromLonLatDegrees(raDeg, decDeg);
       return parts.some((p) => partContains(p, v));
     },
   };
+}
+
+/** A DID's metadata `region` as a region, or null when it is not one (such a DID has no sky position). */
+export function didRegionOf(value: unknown): Region | null {
+  if (typeof value !== "string" || !value.trim()) return null;
+  try {
+    return /^\s*(CIRCLE|RANGE|POLYGON)\b/.test(value) ? parseIvoaPos(value) : regionFromStored(value);
+  } catch (err) {
+    if (err instanceof RegionError) return null;
+    throw err;
+  }
 }

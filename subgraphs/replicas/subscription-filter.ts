@@ -2,7 +2,7 @@ import { invalidInput } from "../../lib/errors";
 import { DID_TYPES, DidType } from "./did";
 import { checkScope } from "./identifiers";
 import { compileMetadataFilter, globToLike } from "./metadata-filter";
-import { parseSkyFootprint, SkyFootprint } from "./sky-footprint";
+import { didRegionOf, parseSkyFootprint, SkyFootprint } from "./sky-footprint";
 
 /**
  * A subscription's filter (Rucio's subscription `filter`, widened): which DIDs it takes.
@@ -14,7 +14,7 @@ import { parseSkyFootprint, SkyFootprint } from "./sky-footprint";
  *
  * Every part is optional and they are ANDed. Patterns are globs (`*`, `?`) on the DID name;
  * `metadata` is exactly `dids(metadata:)`'s filter (metadata-filter.ts); `sky` is a footprint
- * (sky-footprint.ts) on the DID's metadata ra/dec. Compiled to one SQL condition over `dids`;
+ * (sky-footprint.ts) on the DID's metadata ra/dec (or its `region`). Compiled to one SQL condition over `dids`;
  * a sky filter adds a declination/RA band on the stored `sky_dec`/`sky_ra` columns, and the
  * candidates are then confirmed exactly in TypeScript.
  */
@@ -113,14 +113,24 @@ export function compileSubscriptionFilter(raw: unknown, alias: string, firstPara
   if (filter.sky) {
     sky = parseSkyFootprint(filter.sky);
     const b = sky.prefilter;
-    sql.push(`${alias}.sky_dec BETWEEN ${p(b.decMin)}::float8 AND ${p(b.decMax)}::float8`);
+    const band = [`${alias}.sky_dec BETWEEN ${p(b.decMin)}::float8 AND ${p(b.decMax)}::float8`];
     if (!(b.raMin === 0 && b.raMax >= 360)) {
       const lo = p(b.raMin);
       const hi = p(b.raMax);
-      sql.push(
+      band.push(
         b.raMin <= b.raMax ? `${alias}.sky_ra BETWEEN ${lo}::float8 AND ${hi}::float8` : `(${alias}.sky_ra >= ${lo}::float8 OR ${alias}.sky_ra <= ${hi}::float8)`,
       );
     }
+    // DIDs with a region instead of ra/dec are confirmed in TypeScript only.
+    sql.push(sky.takesRegions ? `((${band.join(" AND ")}) OR (${alias}.sky_dec IS NULL AND jsonb_typeof(${alias}.metadata -> 'region') = 'string'))` : band.join(" AND "));
   }
   return { filter, sql, params, sky };
+}
+
+/** Whether a candidate's position (ra/dec, else its metadata region) is inside the footprint. */
+export function skyMatches(sky: SkyFootprint, row: { ra: number | null; dec: number | null; region: string | null }): boolean {
+  if (row.ra !== null && row.dec !== null) return sky.contains(row.ra, row.dec);
+  if (!sky.takesRegions) return false;
+  const region = didRegionOf(row.region);
+  return region !== null && sky.overlapsRegion(region);
 }

@@ -4,7 +4,7 @@ import { DbbError, ErrorCode, invalidInput } from "../../lib/errors";
 import { DidRow, DID_COLUMNS } from "./did";
 import { isUuid } from "./identifiers";
 import { addRulesInBatch, CheckedRuleTemplate, checkRuleTemplate } from "./rule-batch";
-import { checkSubscriptionFilter, compileSubscriptionFilter, SubscriptionFilter } from "./subscription-filter";
+import { checkSubscriptionFilter, compileSubscriptionFilter, skyMatches, SubscriptionFilter } from "./subscription-filter";
 
 /**
  * Subscriptions (Rucio's subscriptions, DMTN-198's policies): a filter over DIDs and rule
@@ -177,11 +177,12 @@ export async function matchSubscription(tx: EntityManager, sub: Pick<Subscriptio
       compiled.params,
     );
   } else {
-    const rows: Array<{ scope: string; name: string; ra: number; dec: number }> = await tx.query(
-      `SELECT d.scope, d.name, d.sky_ra AS ra, d.sky_dec AS dec FROM (${candidatesSql}) c JOIN dids d ON d.scope = c.scope AND d.name = c.name WHERE ${where}`,
+    const rows: Array<{ scope: string; name: string; ra: number | null; dec: number | null; region: string | null }> = await tx.query(
+      `SELECT d.scope, d.name, d.sky_ra AS ra, d.sky_dec AS dec, CASE WHEN d.sky_dec IS NULL THEN d.metadata ->> 'region' END AS region
+       FROM (${candidatesSql}) c JOIN dids d ON d.scope = c.scope AND d.name = c.name WHERE ${where}`,
       compiled.params,
     );
-    const inside = rows.filter((r) => compiled.sky!.contains(r.ra, r.dec));
+    const inside = rows.filter((r) => skyMatches(compiled.sky!, r));
     await tx.query(
       `CREATE TEMP TABLE sub_matched ON COMMIT DROP AS
        SELECT d.scope, d.name, d.did_type FROM unnest($1::text[], $2::text[]) AS k(scope, name) JOIN dids d ON d.scope = k.scope AND d.name = k.name`,
@@ -487,11 +488,12 @@ export async function dryRunSubscription(db: EntityManager, filter: unknown, tem
     keys = await db.query(`SELECT d.scope, d.name FROM dids d WHERE ${where} ORDER BY d.scope, d.name LIMIT ${first}`, compiled.params);
   } else {
     // The band narrows in SQL; positions only are fetched to confirm, never the rows.
-    const rows: Array<{ scope: string; name: string; ra: number; dec: number }> = await db.query(
-      `SELECT d.scope, d.name, d.sky_ra AS ra, d.sky_dec AS dec FROM dids d WHERE ${where} ORDER BY d.scope, d.name`,
+    const rows: Array<{ scope: string; name: string; ra: number | null; dec: number | null; region: string | null }> = await db.query(
+      `SELECT d.scope, d.name, d.sky_ra AS ra, d.sky_dec AS dec, CASE WHEN d.sky_dec IS NULL THEN d.metadata ->> 'region' END AS region
+       FROM dids d WHERE ${where} ORDER BY d.scope, d.name`,
       compiled.params,
     );
-    const inside = rows.filter((r) => compiled.sky!.contains(r.ra, r.dec));
+    const inside = rows.filter((r) => skyMatches(compiled.sky!, r));
     matchedCount = inside.length;
     keys = inside.slice(0, first);
   }

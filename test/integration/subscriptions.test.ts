@@ -172,6 +172,26 @@ describe("footprints", () => {
   });
 });
 
+describe("DIDs with a region instead of ra/dec", () => {
+  it("match a cone, box or polygon footprint their region overlaps, not one it misses, and never a HEALPix one", async () => {
+    await addDids(db, "test", [
+      // Centre outside the polygon (10..30, 10..30), its east corner inside.
+      { scope: "sky", name: "reg-edge", type: "FILE", bytes: 1, metadata: { region: "POLYGON 9 15 10.5 15 10.5 16 9 16" } },
+      { scope: "sky", name: "reg-far", type: "FILE", bytes: 1, metadata: { region: "CIRCLE 100 -50 1" } },
+      { scope: "sky", name: "reg-inside", type: "FILE", bytes: 1, metadata: { region: "CIRCLE 20 20 0.5" } },
+      { scope: "sky", name: "reg-bad", type: "FILE", bytes: 1, metadata: { region: "not a region" } },
+      // ra/dec win over a region: this point is outside.
+      { scope: "sky", name: "reg-both", type: "FILE", bytes: 1, metadata: { ra: 50, dec: 50, region: "CIRCLE 20 20 0.5" } },
+    ]);
+    await addSubscription(db, "test", { name: "regions", filter: { namePattern: "reg-*", sky: { polygon: [[10, 10], [30, 10], [30, 30], [10, 30]] } }, rules: [{ rseExpression: "USDF_DISK" }] });
+    await addSubscription(db, "test", { name: "regions-hpx", filter: { namePattern: "reg-*", sky: { healpix: { nside: 1, pixels: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11] } } }, rules: [{ rseExpression: "USDF_DISK" }] });
+    for (const name of ["regions", "regions-hpx"]) await reevaluateSubscription(db, "test", name);
+    await drainSubscriptions(db, batch);
+    expect(await ruleNames("regions")).toEqual(["reg-edge", "reg-inside"]);
+    expect(await ruleNames("regions-hpx")).toEqual(["reg-both"]);
+  });
+});
+
 describe("matching", () => {
   it("matches a DID whose metadata arrives after it was registered, when it arrives", async () => {
     await addSubscription(db, "test", { name: "late", filter: { scopes: ["sky"], metadata: { datasetType: "raw" }, sky: { cone: { ra: 200, dec: -30, radius: 1 } } }, rules: [{ rseExpression: "USDF_DISK" }] });

@@ -1,12 +1,12 @@
 import type { EntityManager } from "typeorm";
 import { addDids } from "../../subgraphs/replicas/did";
-import { addSubscription, reevaluateSubscription, runSubscriptionJobBatch } from "../../subgraphs/replicas/subscription";
+import { addSubscription, matchNewDids, reevaluateSubscription, runSubscriptionJobBatch } from "../../subgraphs/replicas/subscription";
 import { startTestCatalog, TestCatalog } from "../support/catalog";
 
 /**
- * Re-evaluating a subscription over 100,000 DIDs already registered is set-based: its SQL
- * statement count depends on the number of batches, not of DIDs, and the job shows its progress
- * after every batch.
+ * Subscriptions at scale are set-based: re-evaluating one over 100,000 DIDs already registered,
+ * and matching a night's new DIDs from their events, cost SQL statements per batch, not per DID;
+ * the re-evaluation job shows its progress after every batch.
  */
 const DIDS = 100_000;
 const BATCH = 10_000;
@@ -14,7 +14,7 @@ let cat: TestCatalog;
 let db: EntityManager;
 
 beforeAll(async () => {
-  cat = await startTestCatalog("subscription_backfill");
+  cat = await startTestCatalog("subscription_scale");
   db = cat.service.database.dataSource.manager;
   await cat.ok(`mutation { addScope(name: "raw") { name } }`);
   await cat.ok(`mutation($i: AddRseInput!) { addRse(input: $i) { name } }`, { i: { name: "USDF_DISK", facility: "USDF", kind: "POSIX", protocol: { root: "/d" } } });
@@ -69,4 +69,25 @@ it("creates the rules of 100,000 DIDs in a number of statements set by the batch
   expect(progress[0]).toBeCloseTo(BATCH / candidates, 5);
   const sub = await cat.ok(`{ subscription(name: "backfill") { matchedDids rulesCreated state } }`);
   expect(sub.subscription).toEqual({ matchedDids: expected, rulesCreated: expected, state: "ACTIVE" });
+}, 600_000);
+
+it("matches 20,000 new DIDs from their events in statements per batch of events, the same for every batch", async () => {
+  // The earlier DIDs' events are behind the cursor first (the re-evaluation took those DIDs).
+  while ((await matchNewDids(db, { batchSize: 50_000 })).events) {}
+  await addSubscription(db, "test", { name: "night", filter: { scopes: ["raw"], namePattern: "night/*", metadata: { datasetType: "raw" } }, rules: [{ rseExpression: "USDF_DISK" }, { rseExpression: "USDF_DISK", grouping: "NONE", lifetime: 86400 }] });
+  await addDids(db, "test", Array.from({ length: 20_000 }, (_, i) => ({ scope: "raw", name: `night/${i}`, type: "FILE" as const, bytes: 1, metadata: { datasetType: i % 4 ? "raw" : "bias" } })));
+  const counter = cat.service.database.statements;
+  const perBatch: number[] = [];
+  for (;;) {
+    const before = counter.count;
+    const r = await matchNewDids(db, { batchSize: 5000 });
+    perBatch.push(counter.count - before);
+    if (!r.events) break;
+  }
+  expect(perBatch).toHaveLength(5); // four batches of 5,000 events and one that finds none
+  const full = perBatch.slice(0, 4);
+  expect(Math.max(...full)).toBeLessThan(80);
+  expect(Math.max(...full)).toBe(Math.min(...full));
+  const [{ n }] = await db.query(`SELECT count(*)::int AS n FROM rules ru JOIN subscriptions s ON s.id = ru.subscription_id WHERE s.name = 'night'`);
+  expect(n).toBe(2 * 15_000);
 }, 600_000);
