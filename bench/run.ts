@@ -9,6 +9,7 @@ import "reflect-metadata";
  */
 const ENTRIES: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   status: () => import("./status"),
+  agent: () => import("./agent"),
 };
 
 async function main(names: string[]): Promise<void> {

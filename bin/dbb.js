@@ -2,4 +2,7 @@
 "use strict";
 // The dbb command. The TypeScript sources are compiled to dist/ by `npm run build`
 // (run automatically by `npm install`, `npm start` and `npm test`).
+// The AWS SDK warns at every start that its releases after January 2027 will need Node 22; the
+// version package-lock.json pins runs on Node 20, and operators read our logs, not that notice.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 require("../dist/cli/main.js").main(process.argv);

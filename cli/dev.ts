@@ -1,12 +1,17 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
+import { Readable } from "node:stream";
 import { stringify as toYaml } from "yaml";
+import { signToken } from "../lib/auth";
 import type { Config } from "../lib/config";
 import { createLogger, Logger } from "../lib/logger";
+import type { StorageCredentials } from "../lib/storage/driver";
+import { openStorage } from "../lib/storage/factory";
 import { openFacilityDatabase } from "../subgraphs/facility/service";
 import { openCatalogDatabase } from "../subgraphs/replicas/service";
-import { loadCatalogDemo } from "./demo/catalog-demo";
+import { DEMO_BUCKETS, demoRses, DemoStorage, loadCatalogDemo } from "./demo/catalog-demo";
 import { loadFacilityDemo } from "./demo/facility-demo";
 import { describeExit, ServiceProcess, spawnService, waitFor200, waitHealthy } from "./service-process";
 
@@ -23,9 +28,34 @@ export interface DevFederation {
   close(): Promise<void>;
 }
 
-/** The dev federation's ports: the gateway on the base, the catalog on +1, the facilities on +2…. */
+/** The dev federation's ports: the gateway on the base, the catalog on +1, the facilities on +2…+5, the S3 server on +6, the agents on +7…+10. */
 export function devPorts(base: number) {
-  return { gateway: base, catalog: base + 1, facilities: DEV_FACILITIES.map((code, i) => ({ code, port: base + 2 + i })) };
+  return {
+    gateway: base,
+    catalog: base + 1,
+    facilities: DEV_FACILITIES.map((code, i) => ({ code, port: base + 2 + i })),
+    s3: base + 2 + DEV_FACILITIES.length,
+    agents: DEV_FACILITIES.map((code, i) => ({ code, port: base + 3 + DEV_FACILITIES.length + i })),
+  };
+}
+
+/** The local S3 server's key pair: made once under the data dir, so restarts find their buckets readable. */
+export function devS3Credentials(dataDir: string): StorageCredentials {
+  const file = path.join(dataDir, "dev", "s3-credentials.json");
+  if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8"));
+  const credentials = { accessKeyId: "dbb-dev", secretAccessKey: randomBytes(20).toString("hex") };
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(credentials), { mode: 0o600 });
+  return credentials;
+}
+
+export function devStorage(dataDir: string, base: number): DemoStorage {
+  return { s3Endpoint: `http://127.0.0.1:${devPorts(base).s3}`, ukdfRoot: path.join(dataDir, "storage", "ukdf") };
+}
+
+/** The storage credentials a facility holds: those of its own RSEs, nobody else's. */
+function facilityCredentials(code: string, storage: DemoStorage, s3: StorageCredentials): Record<string, StorageCredentials> {
+  return Object.fromEntries(demoRses(storage).filter((r) => r.facility === code && r.kind === "S3").map((r) => [r.name, s3]));
 }
 
 /** Fails, naming the port, when something already listens on one of them (before the slow demo load, not after). */
@@ -47,14 +77,20 @@ async function checkPortsFree(ports: Array<{ name: string; host: string; port: n
  * migrates it, loads, closes it again (one process owns an embedded database at a time, so the
  * services can open them afterwards). A catalog that has RSEs already is reused as it is.
  */
-export async function prepareDevData(config: Config, logger: Logger): Promise<string> {
+export async function prepareDevData(config: Config, logger: Logger, storage: DemoStorage, s3: StorageCredentials): Promise<string> {
   const catalog = await openCatalogDatabase(config, logger.child({ service: "replicas" }));
   try {
     await catalog.runMigrations();
     const db = catalog.dataSource.manager;
     const [{ n }] = await db.query(`SELECT count(*) AS n FROM rses`);
     if (n > 0) return "existing data reused";
-    const files = await loadCatalogDemo(db, { ...config.transfers });
+    const drivers = new Map(
+      demoRses(storage).map((r) => [r.name, openStorage({ rse: r.name, kind: r.kind, ...r.protocol }, { ...config.storage, credentials: { [r.name]: s3 } })]),
+    );
+    const put = async (rse: string, objectPath: string, bytes: Buffer) => {
+      await drivers.get(rse)!.write(objectPath, Readable.from([bytes]), { bytes: bytes.length });
+    };
+    const files = await loadCatalogDemo(db, storage, put, { tombstoneDelaySeconds: 0 });
     for (const code of DEV_FACILITIES) {
       const facility = await openFacilityDatabase(config, code, logger.child({ service: `facility-${code}` }));
       try {
@@ -64,29 +100,41 @@ export async function prepareDevData(config: Config, logger: Logger): Promise<st
         await facility.close();
       }
     }
-    return `demo data loaded: ${files.length} raw files of LSSTCam, rules OK / REPLICATING / STUCK`;
+    return `demo data loaded: ${files.length} raw files of LSSTCam as FITS objects at the Summit; the agents now replicate the second night to USDF and FrDF and the UK footprint to UKDF (one rotten source goes STUCK)`;
   } finally {
     await catalog.close();
   }
 }
 
 /**
- * The configuration every child reads (`<dataDir>/dev/config.yaml`): the dev configuration as
- * loaded (file and environment), without `database.url` (each service keeps its own embedded
- * database) and without `auth.secret` (passed in the environment, never written), with the
- * ports and the gateway's catalog and facilities filled in.
+ * The configurations the children read, under `<dataDir>/dev/`: `config.yaml` for the catalog and
+ * the gateway, `facility-<CODE>.yaml` for a facility's service and its agent (with only that
+ * facility's storage credentials). Each is the dev configuration as loaded (file and
+ * environment), without `database.url` (each service keeps its own embedded database) and
+ * without `auth.secret` (passed in the environment, never written), with ports and URLs filled
+ * in, and retries quick enough to watch (failed copies retry after at most 5 s, 3 attempts).
  */
-export function writeDevConfig(config: Config, base: number, logLevel: string): string {
+export function writeDevConfig(config: Config, base: number, logLevel: string, s3: StorageCredentials): { shared: string; facility: (code: string) => string } {
   const ports = devPorts(base);
   const local = (port: number) => `http://127.0.0.1:${port}/graphql`;
   const { url: _url, ...database } = config.database;
   const { secret: _secret, ...auth } = config.auth;
+  const storage = devStorage(config.dataDir, base);
   const derived = {
     ...config,
     database,
     auth,
     replicas: { ...config.replicas, port: ports.catalog },
-    facility: { port: config.facility.port, host: config.facility.host },
+    transfers: {
+      ...config.transfers,
+      backoffSeconds: Math.min(config.transfers.backoffSeconds, 5),
+      maxAttempts: Math.min(config.transfers.maxAttempts, 3),
+      leaseSeconds: Math.min(config.transfers.leaseSeconds, 60),
+      judgeIntervalSeconds: Math.min(config.transfers.judgeIntervalSeconds, 5),
+    },
+    facility: { ...config.facility, code: undefined, catalog: local(ports.catalog) },
+    agent: { ...config.agent, gateway: local(ports.gateway), pollSeconds: Math.min(config.agent.pollSeconds, 1) },
+    storage: { ...config.storage, credentials: {} },
     gateway: {
       ...config.gateway,
       port: ports.gateway,
@@ -97,12 +145,23 @@ export function writeDevConfig(config: Config, base: number, logLevel: string): 
   };
   const dir = path.join(config.dataDir, "dev");
   mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, "config.yaml");
-  writeFileSync(
-    file,
-    `# Written by \`dbb dev\` at every start for the services it runs (dbb serve … --config this file).\n${toYaml(derived)}`,
+  const write = (name: string, value: unknown) => {
+    const file = path.join(dir, name);
+    writeFileSync(file, `# Written by \`dbb dev\` at every start for the services it runs (dbb serve … --config this file).\n${toYaml(value)}`, { mode: 0o600 });
+    return file;
+  };
+  const shared = write("config.yaml", derived);
+  const files = new Map(
+    DEV_FACILITIES.map((code) => [
+      code,
+      write(`facility-${code}.yaml`, {
+        ...derived,
+        facility: { ...derived.facility, publicUrl: `http://127.0.0.1:${ports.facilities.find((f) => f.code === code)!.port}` },
+        storage: { ...derived.storage, credentials: facilityCredentials(code, storage, s3) },
+      }),
+    ]),
   );
-  return file;
+  return { shared, facility: (code) => files.get(code)! };
 }
 
 /**
@@ -144,9 +203,12 @@ export function devFederation(config: Config, options: { portBase: number }): De
 
   const close = async () => {
     stopping = true;
+    // The agents first (their last report goes through the gateway), then the gateway, then the rest.
+    const agents = services.filter((s) => s.name.startsWith("agent "));
+    const clean = await Promise.all(agents.map((s) => s.stop(STOP_GRACE_MS)));
     const gateway = services.find((s) => s.name === "gateway");
-    const clean = gateway ? [await gateway.stop(STOP_GRACE_MS)] : [];
-    clean.push(...(await Promise.all(services.filter((s) => s !== gateway).map((s) => s.stop(STOP_GRACE_MS)))));
+    if (gateway) clean.push(await gateway.stop(STOP_GRACE_MS));
+    clean.push(...(await Promise.all(services.filter((s) => s !== gateway && !agents.includes(s)).map((s) => s.stop(STOP_GRACE_MS)))));
     if (clean.includes(false)) throw new Error(`a service did not stop within ${STOP_GRACE_MS / 1000} s of SIGTERM and was killed`);
   };
 
@@ -156,25 +218,58 @@ export function devFederation(config: Config, options: { portBase: number }): De
         { name: "catalog", host: config.replicas.host, port: ports.catalog },
         ...ports.facilities.map((f) => ({ name: `facility ${f.code}`, host: config.facility.host, port: f.port })),
         { name: "gateway", host: config.gateway.host, port: ports.gateway },
+        { name: "S3 server", host: "127.0.0.1", port: ports.s3 },
+        ...ports.agents.map((a) => ({ name: `agent ${a.code}`, host: config.agent.host, port: a.port })),
       ]);
-      const data = await prepareDevData(embedded, createLogger(quietLevel, "dev"));
-      const configFile = writeDevConfig(embedded, options.portBase, quietLevel);
-      const catalog = spawnChild("catalog", ["serve", "replicas"], config.replicas.host, ports.catalog, configFile);
+      // The object stores first: the demo writes the raws that exist before the agents start.
+      const s3 = devS3Credentials(config.dataDir);
+      const storage = devStorage(config.dataDir, options.portBase);
+      mkdirSync(storage.ukdfRoot, { recursive: true });
+      const s3Server = spawnService(
+        "s3",
+        ["serve", "s3", "--port", String(ports.s3), "--dir", path.join(config.dataDir, "storage", "s3"), "--access-key-id", s3.accessKeyId,
+          "--secret-access-key", s3.secretAccessKey, ...Object.values(DEMO_BUCKETS).flatMap((b) => ["--bucket", b])],
+        { host: "127.0.0.1", port: ports.s3, env: childEnvironment(config) },
+      );
+      services.push(s3Server);
+      await waitHealthy(s3Server, START_TIMEOUT_MS);
+      const data = await prepareDevData(embedded, createLogger(quietLevel, "dev"), storage, s3);
+      const configs = writeDevConfig(embedded, options.portBase, quietLevel, s3);
+      const catalog = spawnChild("catalog", ["serve", "replicas"], config.replicas.host, ports.catalog, configs.shared);
       const facilities = ports.facilities.map((f) =>
-        spawnChild(`facility ${f.code}`, ["serve", "facility", "--facility", f.code], config.facility.host, f.port, configFile),
+        spawnChild(`facility ${f.code}`, ["serve", "facility", "--facility", f.code], config.facility.host, f.port, configs.facility(f.code)),
       );
       await Promise.all([catalog, ...facilities].map((s) => waitHealthy(s, START_TIMEOUT_MS)));
       // Last, so that its first look at the subgraphs finds them all up.
-      const gateway = spawnChild("gateway", ["serve", "gateway"], config.gateway.host, ports.gateway, configFile);
+      const gateway = spawnChild("gateway", ["serve", "gateway"], config.gateway.host, ports.gateway, configs.shared);
       await waitHealthy(gateway, START_TIMEOUT_MS);
       // Its first look may have missed a subgraph that was slow to answer; it looks again every
       // gateway.refreshSeconds. Wait for that rather than hand out a gateway that is not ready.
       const notReady = await waitFor200(gateway, "/ready", (config.gateway.refreshSeconds + 30) * 1000);
       if (notReady) process.stderr.write(`dbb dev: the gateway is not ready yet: ${notReady}\n`);
+      // One agent per facility, each with its facility's agent token, through the gateway.
+      const agents = await Promise.all(
+        ports.agents.map(async (a) => {
+          const token = await signToken(embedded, { subject: `agent-${a.code.toLowerCase()}`, scopes: [`agent:${a.code}`], ttlSeconds: 30 * 86400 });
+          const s = spawnService(`agent ${a.code}`, ["serve", "agent", "--facility", a.code, "--port", String(a.port), "--config", configs.facility(a.code)], {
+            host: config.agent.host,
+            port: a.port,
+            env: { ...childEnvironment(config), DBB_TOKEN: token },
+          });
+          services.push(s);
+          void s.exited.then((e) => {
+            if (!stopping) process.stderr.write(`dbb dev: agent ${a.code} (pid ${s.pid}) exited with ${describeExit(e)}; the other services keep running\n`);
+          });
+          return s;
+        }),
+      );
+      await Promise.all(agents.map((s) => waitHealthy(s, START_TIMEOUT_MS)));
       const gone = services.filter((s) => !s.running());
       if (gone.length) throw new Error(`${gone.map((s) => s.name).join(", ")} exited while the others started`);
       const width = Math.max(...services.map((s) => s.name.length));
-      const table = services.map((s) => `  ${s.name.padEnd(width)}  pid ${String(s.pid).padEnd(7)}  ${s.url}`).join("\n");
+      // GraphQL services by their endpoint; the S3 server and the agents by their base URL (/health, /metrics).
+      const where = (s: ServiceProcess) => (s.name === "s3" || s.name.startsWith("agent ") ? s.url.replace(/\/graphql$/, "") : s.url);
+      const table = services.map((s) => `  ${s.name.padEnd(width)}  pid ${String(s.pid).padEnd(7)}  ${where(s)}`).join("\n");
       return {
         gatewayUrl: gateway.url,
         services,

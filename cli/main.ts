@@ -5,10 +5,12 @@ import { loadConfig } from "../lib/config";
 import { DbbError } from "../lib/errors";
 import { createLogger } from "../lib/logger";
 import { openCatalogDatabase, startReplicasService } from "../subgraphs/replicas/service";
+import { registerAgentCommands } from "./agent-commands";
 import { registerFacilityCommands } from "./facility-commands";
 import { registerGatewayCommands } from "./gateway-commands";
 import { registerJudgeCommands } from "./judge-commands";
 import { registerPolicyCommands } from "./policy-commands";
+import { registerS3Commands } from "./s3-commands";
 
 export function port(value: string): number {
   const n = Number(value);
@@ -65,9 +67,11 @@ export function buildProgram(): Command {
     });
 
   registerFacilityCommands(program, serve);
+  registerAgentCommands(serve);
   registerGatewayCommands(program, serve);
   registerJudgeCommands(program);
   registerPolicyCommands(program);
+  registerS3Commands(serve);
 
   program
     .command("migrate")

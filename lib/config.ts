@@ -34,6 +34,17 @@ import { DbbError, ErrorCode } from "./errors";
  * facility:
  *   code: FrDF                    # DBB_FACILITY (or --facility)
  *   port: 4002                    # DBB_FACILITY_PORT
+ *   catalog: http://127.0.0.1:4001/graphql   # DBB_FACILITY_CATALOG: the catalog, asked before a read URL is signed
+ *   publicUrl: https://dbb.frdf.example      # DBB_FACILITY_PUBLIC_URL: how other facilities reach this service (signed POSIX reads)
+ *   readUrlSeconds: 900           # how long a signed read URL stays valid
+ * agent:
+ *   gateway: http://127.0.0.1:4000/graphql   # DBB_GATEWAY_URL: everything the agent asks goes through the gateway
+ *   port: 4010                    # DBB_AGENT_PORT: GET /health and /metrics
+ *   streams: 8                    # DBB_AGENT_STREAMS: copies at once
+ *   pollSeconds: 2                # how often it looks for work when idle
+ *   reportSeconds: 10             # how often it reports itself (Facility.agents)
+ *   stallSeconds: 60              # a copy that receives nothing for this long fails with TIMEOUT
+ *   deletionBatch: 100            # deletions claimed per round
  * gateway:
  *   port: 4000                    # DBB_GATEWAY_PORT
  *   catalog: http://127.0.0.1:4001/graphql      # DBB_GATEWAY_CATALOG
@@ -42,6 +53,12 @@ import { DbbError, ErrorCode } from "./errors";
  *   facilityTimeoutMs: 10000
  *   refreshSeconds: 15
  *   limits: { maxDepth: 12, maxCost: 250000, maxDocumentBytes: 32768, maxAliases: 30, maxBatch: 10 }
+ * storage:                        # the facility's own RSEs (lib/storage); read by `dbb serve facility` and `dbb serve agent`
+ *   credentials:                  # by RSE name; an RSE without an entry uses AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN
+ *     USDF_S3: { accessKeyId: ..., secretAccessKey: ..., sessionToken: ... }   # sessionToken optional
+ *   multipartThresholdBytes: 67108864  # DBB_STORAGE_MULTIPART_THRESHOLD_BYTES: larger objects go multipart (smaller: one PUT, held in memory)
+ *   partSizeBytes: 16777216       # DBB_STORAGE_PART_SIZE_BYTES: multipart part size, at least 5 MiB
+ *   signingKey: ...               # DBB_STORAGE_SIGNING_KEY: HMAC key of the /objects door's URLs; default a random key in <dataDir>/storage-signing-key
  * log:
  *   level: info                   # DBB_LOG_LEVEL
  * ```
@@ -122,9 +139,27 @@ const ConfigSchema = z
         code: z.string().min(1).optional(),
         port: z.number().int().min(0).max(65535).default(4002),
         host: z.string().default("127.0.0.1"),
+        /** The catalog subgraph: asked, with the agent's token, which requests an agent holds before a read URL is signed. */
+        catalog: z.string().url().default("http://127.0.0.1:4001/graphql"),
+        /** This service as other facilities' agents reach it (signed POSIX read URLs point here); default http://host:port. */
+        publicUrl: z.string().url().optional(),
+        readUrlSeconds: z.number().int().min(10).max(86400).default(900),
       })
       .strict()
-      .default({ port: 4002, host: "127.0.0.1" }),
+      .prefault({}),
+    agent: z
+      .object({
+        gateway: z.string().url().default("http://127.0.0.1:4000/graphql"),
+        port: z.number().int().min(0).max(65535).default(4010),
+        host: z.string().default("127.0.0.1"),
+        streams: z.number().int().min(1).max(256).default(8),
+        pollSeconds: z.number().min(0.1).max(3600).default(2),
+        reportSeconds: z.number().min(1).max(3600).default(10),
+        stallSeconds: z.number().min(1).max(3600).default(60),
+        deletionBatch: z.number().int().min(1).max(10000).default(100),
+      })
+      .strict()
+      .prefault({}),
     gateway: z
       .object({
         port: z.number().int().min(0).max(65535).default(4000),
@@ -160,6 +195,24 @@ const ConfigSchema = z
         refreshSeconds: 15,
         limits: { maxDepth: 12, maxCost: 250000, maxDocumentBytes: 32768, maxAliases: 30, maxBatch: 10 },
       }),
+    storage: z
+      .object({
+        /** Credentials of this facility's own RSEs, by RSE name; never in the catalog. */
+        credentials: z
+          .record(
+            z.string().min(1),
+            z.object({ accessKeyId: z.string().min(1), secretAccessKey: z.string().min(1), sessionToken: z.string().min(1).optional() }).strict(),
+          )
+          .default({}),
+        /** Objects up to this size are sent to S3 in one PUT (held in memory); larger ones multipart. */
+        multipartThresholdBytes: z.number().int().min(1024 * 1024).max(5 * 1024 ** 3).default(64 * 1024 * 1024),
+        /** Multipart part size (S3's minimum is 5 MiB). */
+        partSizeBytes: z.number().int().min(5 * 1024 * 1024, "storage.partSizeBytes must be at least 5 MiB (5242880), S3's smallest part").max(5 * 1024 ** 3).default(16 * 1024 * 1024),
+        /** HMAC key of the signed /objects URLs of POSIX RSEs; absent: a random key kept in <dataDir>/storage-signing-key. */
+        signingKey: z.string().min(32, "storage.signingKey must be at least 32 characters").optional(),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info") })
       .strict()
@@ -201,8 +254,16 @@ const ENV_OVERRIDES: Array<[string, string[], "string" | "int"]> = [
   ["DBB_SUBSCRIPTIONS_BATCH_SIZE", ["subscriptions", "batchSize"], "int"],
   ["DBB_FACILITY", ["facility", "code"], "string"],
   ["DBB_FACILITY_PORT", ["facility", "port"], "int"],
+  ["DBB_FACILITY_CATALOG", ["facility", "catalog"], "string"],
+  ["DBB_FACILITY_PUBLIC_URL", ["facility", "publicUrl"], "string"],
+  ["DBB_GATEWAY_URL", ["agent", "gateway"], "string"],
+  ["DBB_AGENT_PORT", ["agent", "port"], "int"],
+  ["DBB_AGENT_STREAMS", ["agent", "streams"], "int"],
   ["DBB_GATEWAY_PORT", ["gateway", "port"], "int"],
   ["DBB_GATEWAY_CATALOG", ["gateway", "catalog"], "string"],
+  ["DBB_STORAGE_MULTIPART_THRESHOLD_BYTES", ["storage", "multipartThresholdBytes"], "int"],
+  ["DBB_STORAGE_PART_SIZE_BYTES", ["storage", "partSizeBytes"], "int"],
+  ["DBB_STORAGE_SIGNING_KEY", ["storage", "signingKey"], "string"],
 ];
 
 export function configError(message: string): DbbError {

@@ -28,6 +28,7 @@ export const ErrorCode = {
   SUBSCRIPTION_JOB_NOT_FOUND: "SUBSCRIPTION_JOB_NOT_FOUND",
   DELETION_NOT_FOUND: "DELETION_NOT_FOUND",
   LEASE_LOST: "LEASE_LOST",
+  /** Bytes whose size or checksums differ from those expected; also a store that saw other bytes than were sent (S3 BadDigest, a part's ETag not its MD5). */
   CHECKSUM_MISMATCH: "CHECKSUM_MISMATCH",
   /** A transfer's errorCode when the agent reported FAILED. */
   TRANSFER_ERROR: "TRANSFER_ERROR",
@@ -60,6 +61,8 @@ export const ErrorCode = {
   PATH_OUTSIDE_ROOT: "PATH_OUTSIDE_ROOT",
   /** Storage: any other failure of the store (HTTP 5xx, EIO), with the store's own message. */
   STORAGE_ERROR: "STORAGE_ERROR",
+  /** A signed object URL (the facility's /objects door) whose `expires` has passed: ask for a new one. */
+  SIGNED_URL_EXPIRED: "SIGNED_URL_EXPIRED",
   /** A transfer's failure reasons, as the agent reports them (TransferRequest.errorCode). */
   SOURCE_MISSING: "SOURCE_MISSING",
   SOURCE_DENIED: "SOURCE_DENIED",

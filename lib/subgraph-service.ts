@@ -1,3 +1,4 @@
+import type http from "node:http";
 import type { BaseContext } from "@apollo/server";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import type { GraphQLSchema } from "graphql";
@@ -21,6 +22,8 @@ export interface BaseSubgraphContext {
   db: EntityManager;
   caller: Caller;
   requestId: string;
+  /** The request's Authorization header as sent (a subgraph that calls another on the caller's behalf forwards it). */
+  authorization?: string;
 }
 
 export interface SubgraphServiceOptions<TContext extends BaseContext> {
@@ -34,6 +37,8 @@ export interface SubgraphServiceOptions<TContext extends BaseContext> {
   port: number;
   /** Adds the subgraph's own parts (loaders, settings, …) to the base context. */
   context: (base: BaseSubgraphContext) => TContext;
+  /** Answers more paths than /graphql, /health and /metrics (the facility's /objects door); resolves true when it answered. */
+  routes?: (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => Promise<boolean>;
   /** Background work started once serving (its loops report to the service's /metrics); its stop function runs on close. */
   background?: (metrics: LoopMetrics) => Promise<() => Promise<void>>;
 }
@@ -58,13 +63,15 @@ export async function startSubgraphService<TContext extends BaseContext>(o: Subg
       port: o.port,
       logger,
       context: async ({ headers, requestId }) =>
-        o.context({ db: database.dataSource.manager, caller: await verify(headers.authorization), requestId }),
+        o.context({ db: database.dataSource.manager, caller: await verify(headers.authorization), requestId, authorization: headers.authorization }),
       // 503 when the database is gone or hung: a subgraph without its database cannot answer.
       health: () => database.ping(HEALTH_TIMEOUT_MS),
       routes: async (req, res, url) => {
-        if (req.method !== "GET" || url.pathname !== "/metrics") return false;
-        await sendMetrics(res, registry);
-        return true;
+        if (req.method === "GET" && url.pathname === "/metrics") {
+          await sendMetrics(res, registry);
+          return true;
+        }
+        return o.routes ? o.routes(req, res, url) : false;
       },
     });
     let stopBackground: (() => Promise<void>) | undefined;

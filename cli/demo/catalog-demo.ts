@@ -1,18 +1,23 @@
 import type { EntityManager } from "typeorm";
+import { checksumsOf } from "../../lib/checksum";
 import { attachDids } from "../../subgraphs/replicas/attachment";
 import { addDids, AddDidInput } from "../../subgraphs/replicas/did";
-import { addReplicas } from "../../subgraphs/replicas/replica";
-import { addRse } from "../../subgraphs/replicas/rse";
+import { addReplicas, deterministicPath } from "../../subgraphs/replicas/replica";
+import { addRse, AddRseInput } from "../../subgraphs/replicas/rse";
 import { addRule, deleteRule } from "../../subgraphs/replicas/rule";
 import { addScope } from "../../subgraphs/replicas/scope";
-import { claimTransfers, reportTransfer, TransferSettings } from "../../subgraphs/replicas/transfer";
 import { seededRandom } from "../../lib/seeded-random";
 import { LSSTCAM, lsstCamDetector, lsstCamPhysicalFilter } from "../../subgraphs/facility/instrument/lsstcam";
+import { rawFileBytes } from "./raw-files";
 
 /**
- * Demo data for `dbb dev`: the four facilities' RSEs, two nights of LSSTCam raw files with sky
- * positions (registered at the Summit), and rules in several states, moved along by the same
- * core functions the agents use. Deterministic: the same data every time.
+ * Demo data for `dbb dev`: the four facilities' RSEs (S3 buckets on the local S3-protocol server
+ * for the Summit, USDF and FrDF, a filesystem root for UKDF), two nights of LSSTCam raws as real
+ * small FITS objects with sky positions, and rules the agents carry out while you watch: the
+ * first night is already at USDF and FrDF, the second replicates from the Summit to both, the
+ * southern raws of the first night go to UKDF from FrDF, where one copy has rotted (its rule goes
+ * STUCK with CHECKSUM_MISMATCH), and the Summit's copies of the first night are deleted by the
+ * Summit's agent. Deterministic: the same data every time.
  */
 export const DEMO_ACCOUNT = "demo";
 export const DEMO_NIGHTS = [20250601, 20250602];
@@ -38,6 +43,9 @@ export interface DemoFile {
   dec: number;
   bytes: number;
   adler32: string;
+  md5: string;
+  /** The FITS file itself. */
+  content: Buffer;
 }
 
 export function demoFiles(): DemoFile[] {
@@ -54,7 +62,7 @@ export function demoFiles(): DemoFile[] {
       const dec = Math.round((e % 2 === 0 ? -60 + random() * 25 : -25 + random() * 20) * 1e4) / 1e4;
       for (const detector of DEMO_DETECTORS) {
         const detectorName = lsstCamDetector(detector)!.fullName;
-        files.push({
+        const file: Omit<DemoFile, "bytes" | "adler32" | "md5" | "content"> = {
           name: `LSSTCam/raw/${night}/${obsId}/${obsId}_${detectorName}.fits`,
           night,
           exposure,
@@ -66,35 +74,50 @@ export function demoFiles(): DemoFile[] {
           physicalFilter,
           ra,
           dec,
-          bytes: 18_000_000 + Math.floor(random() * 1_000_000),
-          adler32: Math.floor(random() * 2 ** 32).toString(16).padStart(8, "0"),
-        });
+        };
+        // Two draws per file, as when sizes and checksums were drawn at random: the pointings stay
+        // those the README's and GraphiQL's examples were written against.
+        random();
+        random();
+        const content = rawFileBytes(file as DemoFile);
+        const sums = checksumsOf(content);
+        files.push({ ...file, bytes: sums.bytes, adler32: sums.adler32, md5: sums.md5, content });
       }
     }
   }
   return files;
 }
 
-export const DEMO_RSES = [
-  { name: "SUMMIT_DISK", facility: "SUMMIT", description: "Summit, Cerro Pachón", root: "/data/summit", attributes: { tier: 0, site: "summit" } },
-  { name: "USDF_DISK", facility: "USDF", description: "US Data Facility, SLAC", root: "/data/usdf", attributes: { tier: 1, archive: true } },
-  { name: "FRDF_DISK", facility: "FrDF", description: "French Data Facility, CC-IN2P3", root: "/data/frdf", attributes: { tier: 1, archive: true } },
-  { name: "UKDF_DISK", facility: "UKDF", description: "UK Data Facility", root: "/data/ukdf", attributes: { tier: 2 } },
-];
+/** Where the demo's bytes live: the local S3-protocol server and UKDF's filesystem root. */
+export interface DemoStorage {
+  s3Endpoint: string;
+  ukdfRoot: string;
+}
+
+export const DEMO_BUCKETS = { SUMMIT: "summit-raw", USDF: "usdf-raw", FrDF: "frdf-raw" } as const;
+
+export function demoRses(storage: DemoStorage): Array<AddRseInput & { description: string }> {
+  const s3 = (bucket: string) => ({ endpoint: storage.s3Endpoint, bucket, prefix: "rucio" });
+  return [
+    { name: "SUMMIT_DISK", facility: "SUMMIT", description: "Summit, Cerro Pachón", kind: "S3", protocol: s3(DEMO_BUCKETS.SUMMIT), attributes: { tier: 0, site: "summit" } },
+    { name: "USDF_DISK", facility: "USDF", description: "US Data Facility, SLAC", kind: "S3", protocol: s3(DEMO_BUCKETS.USDF), attributes: { tier: 1, archive: true } },
+    { name: "FRDF_DISK", facility: "FrDF", description: "French Data Facility, CC-IN2P3", kind: "S3", protocol: s3(DEMO_BUCKETS.FrDF), attributes: { tier: 1, archive: true } },
+    { name: "UKDF_DISK", facility: "UKDF", description: "UK Data Facility", kind: "POSIX", protocol: { root: storage.ukdfRoot }, attributes: { tier: 2 } },
+  ];
+}
 
 const datasetOf = (night: number) => `LSSTCam/raw/${night}`;
 
-/** Loads the demo into an empty catalog. Returns the files, for the facilities' registries. */
-export async function loadCatalogDemo(db: EntityManager, settings: TransferSettings): Promise<DemoFile[]> {
-  for (const r of DEMO_RSES) {
-    await addRse(db, DEMO_ACCOUNT, {
-      name: r.name,
-      facility: r.facility,
-      facilityDescription: r.description,
-      kind: "POSIX",
-      protocol: { root: r.root },
-      attributes: r.attributes,
-    });
+/** Writes one object of the demo onto an RSE (the dev command opens the stores). */
+export type PutObject = (rse: string, path: string, bytes: Buffer) => Promise<void>;
+
+/**
+ * Loads the demo into an empty catalog and writes the objects that exist before the agents
+ * start. Returns the files, for the facilities' registries.
+ */
+export async function loadCatalogDemo(db: EntityManager, storage: DemoStorage, put: PutObject, settings: { tombstoneDelaySeconds: number }): Promise<DemoFile[]> {
+  for (const r of demoRses(storage)) {
+    await addRse(db, DEMO_ACCOUNT, { ...r, facilityDescription: r.description });
   }
   await addScope(db, DEMO_ACCOUNT, "raw");
   const files = demoFiles();
@@ -104,6 +127,7 @@ export async function loadCatalogDemo(db: EntityManager, settings: TransferSetti
     type: "FILE",
     bytes: f.bytes,
     adler32: f.adler32,
+    md5: f.md5,
     metadata: {
       instrument: LSSTCAM,
       datasetType: "raw",
@@ -122,59 +146,55 @@ export async function loadCatalogDemo(db: EntityManager, settings: TransferSetti
   for (const night of DEMO_NIGHTS) dids.push({ scope: "raw", name: datasetOf(night), type: "DATASET", metadata: { instrument: "LSSTCam", day_obs: night } });
   dids.push({ scope: "raw", name: "LSSTCam/raw/all", type: "CONTAINER", metadata: { instrument: "LSSTCam" } });
   await addDids(db, DEMO_ACCOUNT, dids);
-  await addReplicas(db, DEMO_ACCOUNT, "SUMMIT_DISK", files.map((f) => ({ scope: "raw", name: f.name })));
   for (const night of DEMO_NIGHTS) {
     await attachDids(db, DEMO_ACCOUNT, { scope: "raw", name: datasetOf(night) }, files.filter((f) => f.night === night).map((f) => ({ scope: "raw", name: f.name })));
   }
   await attachDids(db, DEMO_ACCOUNT, { scope: "raw", name: "LSSTCam/raw/all" }, DEMO_NIGHTS.map((n) => ({ scope: "raw", name: datasetOf(n) })));
+  const southern = files.filter((f) => f.night === DEMO_NIGHTS[0] && f.dec < -30);
+  await addDids(db, DEMO_ACCOUNT, [{ scope: "raw", name: "LSSTCam/raw/uk-footprint", type: "DATASET" }]);
+  await attachDids(db, DEMO_ACCOUNT, { scope: "raw", name: "LSSTCam/raw/uk-footprint" }, southern.map((f) => ({ scope: "raw", name: f.name })));
 
-  // raw → USDF: every transfer done (OK).
-  await addRule(db, DEMO_ACCOUNT, { did: { scope: "raw", name: "LSSTCam/raw/all" }, rseExpression: "USDF_DISK", comment: "raw to the USDF" });
-  await completeTransfers(db, "USDF", settings, () => "DONE");
-  // raw → FrDF: the first night done, the second still replicating.
-  await addRule(db, DEMO_ACCOUNT, { did: { scope: "raw", name: datasetOf(DEMO_NIGHTS[0]) }, rseExpression: "FRDF_DISK", comment: "raw to FrDF" });
-  await completeTransfers(db, "FrDF", settings, () => "DONE");
-  await addRule(db, DEMO_ACCOUNT, { did: { scope: "raw", name: datasetOf(DEMO_NIGHTS[1]) }, rseExpression: "FRDF_DISK", comment: "raw to FrDF" });
-  // The Summit keeps raws under a buffer rule until they are safe at USDF and FrDF. The first
-  // night is, so its buffer rule is gone and the Summit's copies are due for deletion by the
-  // Summit's agent (claimDeletions(facility: "SUMMIT")).
+  // What exists before the agents start: every raw at the Summit, the first night also at USDF
+  // and FrDF. One FrDF copy has rotted on disk (a byte of its pixels flipped): UKDF's agent,
+  // which takes the southern raws from FrDF, will find its checksum wrong.
+  const rotten = southern[0].name;
+  const night1 = files.filter((f) => f.night === DEMO_NIGHTS[0]);
+  const place = async (rse: string, list: DemoFile[]) => {
+    for (const f of list) {
+      let bytes = f.content;
+      if (rse === "FRDF_DISK" && f.name === rotten) {
+        bytes = Buffer.from(f.content);
+        bytes[bytes.length - 100] ^= 0x40;
+      }
+      await put(rse, deterministicPath("raw", f.name), bytes);
+    }
+    await addReplicas(db, DEMO_ACCOUNT, rse, list.map((f) => ({ scope: "raw", name: f.name })));
+  };
+  await place("SUMMIT_DISK", files);
+  await place("USDF_DISK", night1);
+  await place("FRDF_DISK", night1);
+
+  // The Summit keeps the second night until it is safe elsewhere; the first night's buffer rule
+  // is gone, so the Summit's agent deletes those copies (claimDeletions(facility: "SUMMIT")).
+  await addRule(db, DEMO_ACCOUNT, { did: { scope: "raw", name: datasetOf(DEMO_NIGHTS[1]) }, rseExpression: "SUMMIT_DISK", comment: "Summit buffer until safe at USDF and FrDF" });
   const buffer = await addRule(db, DEMO_ACCOUNT, {
     did: { scope: "raw", name: datasetOf(DEMO_NIGHTS[0]) },
     rseExpression: "SUMMIT_DISK",
     purgeReplicas: true,
     comment: "Summit buffer until safe at USDF and FrDF",
   });
-  await deleteRule(db, buffer.id, { tombstoneDelaySeconds: 0 });
-  // Southern-sky raws of the first night → UKDF from FrDF; one file keeps failing (STUCK).
-  const southern = files.filter((f) => f.night === DEMO_NIGHTS[0] && f.dec < -30);
-  await addDids(db, DEMO_ACCOUNT, [{ scope: "raw", name: "LSSTCam/raw/uk-footprint", type: "DATASET" }]);
-  await attachDids(db, DEMO_ACCOUNT, { scope: "raw", name: "LSSTCam/raw/uk-footprint" }, southern.map((f) => ({ scope: "raw", name: f.name })));
+  await deleteRule(db, buffer.id, { tombstoneDelaySeconds: settings.tombstoneDelaySeconds });
+  // raw → USDF from the Summit: the first night is there (OK), the second replicates.
+  await addRule(db, DEMO_ACCOUNT, { did: { scope: "raw", name: "LSSTCam/raw/all" }, rseExpression: "USDF_DISK", sourceReplicaExpression: "SUMMIT_DISK", comment: "raw to the USDF" });
+  // raw → FrDF: the first night is there, the second replicates from the Summit.
+  await addRule(db, DEMO_ACCOUNT, { did: { scope: "raw", name: datasetOf(DEMO_NIGHTS[0]) }, rseExpression: "FRDF_DISK", comment: "raw to FrDF" });
+  await addRule(db, DEMO_ACCOUNT, { did: { scope: "raw", name: datasetOf(DEMO_NIGHTS[1]) }, rseExpression: "FRDF_DISK", sourceReplicaExpression: "SUMMIT_DISK", comment: "raw to FrDF" });
+  // Southern-sky raws of the first night → UKDF from FrDF; the rotten copy makes it STUCK.
   await addRule(db, DEMO_ACCOUNT, {
     did: { scope: "raw", name: "LSSTCam/raw/uk-footprint" },
     rseExpression: "UKDF_DISK",
     sourceReplicaExpression: "FRDF_DISK",
     comment: "UK sky footprint, sourced from FrDF",
   });
-  const failing = southern[0].name;
-  for (let attempt = 0; attempt < settings.maxAttempts; attempt++) {
-    await completeTransfers(db, "UKDF", { ...settings, backoffSeconds: 0 }, (name) => (name === failing ? "FAILED" : "DONE"));
-  }
   return files;
-}
-
-/** Plays the facility's agent: claims its transfers and reports them. */
-async function completeTransfers(db: EntityManager, facility: string, settings: TransferSettings, outcome: (name: string) => "DONE" | "FAILED") {
-  const claimed = await claimTransfers(db, facility, 10000, `demo-agent-${facility}`, settings);
-  for (const t of claimed) {
-    const o = outcome(t.name);
-    const [file] = await db.query(`SELECT bytes, adler32 FROM dids WHERE scope = $1 AND name = $2`, [t.scope, t.name]);
-    await reportTransfer(
-      db,
-      t.id,
-      t.lease!,
-      `demo-agent-${facility}`,
-      o === "DONE" ? { outcome: "DONE", bytes: file.bytes, adler32: file.adler32 } : { outcome: "FAILED", error: "HTTP 503 from the source's object store (demo)" },
-      settings,
-    );
-  }
 }

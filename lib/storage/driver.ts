@@ -6,8 +6,11 @@ import type { Readable } from "node:stream";
  * never absolute and never with `..` (refused with PATH_OUTSIDE_ROOT). Only `agents/` and the
  * facility's signed-read door use drivers.
  *
- * Failures are DbbErrors with one of STORAGE_ERROR_CODES; the agent maps them to its transfer
- * failure reasons (a denied read is SOURCE_DENIED, a denied write DESTINATION_DENIED, …).
+ * Failures are DbbErrors with one of STORAGE_ERROR_CODES (storage-errors.ts); the agent maps them
+ * to its transfer failure reasons (a denied read is SOURCE_DENIED, a denied write
+ * DESTINATION_DENIED, …). Two exceptions, so the caller can tell whose fault it was: a call whose
+ * signal was aborted rejects with an AbortError, and a write whose `body` stream errored rejects
+ * with that same error (after cleaning up), not with a storage code.
  */
 export type StorageKind = "S3" | "POSIX";
 
@@ -21,6 +24,8 @@ export interface StorageLocation {
   bucket?: string | null;
   prefix?: string | null;
   region?: string | null;
+  /** S3: path-style URLs (endpoint/bucket/key); default true for a non-AWS endpoint, false for AWS. */
+  pathStyle?: boolean | null;
   /** POSIX: the absolute root folder. */
   root?: string | null;
 }
@@ -49,6 +54,13 @@ export interface WriteOptions {
   bytes?: number | null;
   /** Aborting stops the write and removes every trace of it (aborts the multipart upload, unlinks the temporary file). */
   signal?: AbortSignal;
+  /**
+   * Called with what was received, after the last byte and before the object becomes visible
+   * (before the rename, CompleteMultipartUpload or the single PUT); throwing abandons the write
+   * exactly as a failure does. The agent checks size and checksums against the catalog here, so
+   * a corrupted copy never appears under the final name.
+   */
+  beforeCommit?: (received: WriteResult) => void | Promise<void>;
 }
 
 export interface StorageDriver {
@@ -72,3 +84,5 @@ export interface StorageDriver {
 export interface PresigningDriver extends StorageDriver {
   presignRead(path: string, expiresSeconds: number): Promise<string>;
 }
+
+export { STORAGE_ERROR_CODES } from "./storage-errors";

@@ -1,4 +1,5 @@
 import { DbbError } from "../../lib/errors";
+import { BAD_FITS_HEADER, BAD_HEADER_CARD } from "../../lib/fits-header";
 import { WHERE_SYNTAX_ERROR, WHERE_TOO_COMPLEX } from "./where/parser";
 
 /**
@@ -40,6 +41,16 @@ export const FacilityErrorCode = {
   DATASET_CONFLICT: "DATASET_CONFLICT",
   /** An import file is not a daf_butler YAML export or zip index this service reads. */
   IMPORT_FORMAT_ERROR: "IMPORT_FORMAT_ERROR",
+  /** An arrived file's FITS header is not one (no SIMPLE card, no END within the bytes given, longer than the limit); from lib/fits-header.ts. */
+  BAD_FITS_HEADER,
+  /** A header card is malformed, or a card the translation needs is missing or of the wrong type; details: keyword. */
+  BAD_HEADER_CARD,
+  /** A raw header of an instrument no translator here reads (LSSTCam, LSSTComCam and LATISS are read). */
+  UNSUPPORTED_INSTRUMENT: "UNSUPPORTED_INSTRUMENT",
+  /** A sidecar (astro_metadata_translator JSON/YAML, per file or an _index.json) is malformed; details: key. */
+  BAD_SIDECAR: "BAD_SIDECAR",
+  /** A DID's rubin_butler / rubin_sidecar metadata is malformed (not DatasetRef.to_json's shape); details: key. */
+  BAD_BUTLER_METADATA: "BAD_BUTLER_METADATA",
 } as const;
 export type FacilityErrorCode = (typeof FacilityErrorCode)[keyof typeof FacilityErrorCode];
 

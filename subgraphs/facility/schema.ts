@@ -1,8 +1,10 @@
 import type { GraphQLSchema } from "graphql";
 import { buildFederatedSchema } from "../../lib/federation";
 import type { FacilityContext } from "./graphql/context";
+import { AgentResolver } from "./graphql/agent-resolver";
 import { DatasetResolver } from "./graphql/dataset-resolver";
 import { FacilityResolver } from "./graphql/facility-resolver";
+import { ReadUrlResolver } from "./graphql/read-url-resolver";
 import { RegistryResolver } from "./graphql/registry-resolver";
 import { RemovalResolver } from "./graphql/removal-resolver";
 import { ReplicaResolver, sameFacility } from "./graphql/replica-resolver";
@@ -16,7 +18,7 @@ import { Replica } from "./graphql/types";
  */
 export function buildFacilitySchema(): Promise<GraphQLSchema> {
   return buildFederatedSchema(
-    { resolvers: [FacilityResolver, DatasetResolver, ReplicaResolver, RegistryResolver, RemovalResolver, TransferResolver], orphanedTypes: [Replica] },
+    { resolvers: [FacilityResolver, DatasetResolver, ReplicaResolver, RegistryResolver, RemovalResolver, TransferResolver, AgentResolver, ReadUrlResolver], orphanedTypes: [Replica] },
     {
       Facility: {
         __resolveReference: (ref: { code: string }, ctx: FacilityContext) => (sameFacility(ref.code, ctx.facility) ? { code: ref.code } : null),

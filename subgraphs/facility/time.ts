@@ -1,4 +1,7 @@
 /**
+ * The one clock of the facility: the where parser's time literals, the dimension records' timespans
+ * and the raw-header translator all use these conversions.
+ *
  * Times of the Butler registry. daf_butler keeps times as TAI nanoseconds and writes them to YAML
  * exports as `!butler_time/tai/iso 'YYYY-MM-DD HH:MM:SS.fffffffff'`; this service stores them as
  * Postgres `timestamptz` (UTC, microseconds). Conversion uses the leap-second table below (TAI−UTC
@@ -7,7 +10,11 @@
  * TDB, TCG and TCB as TT (within a few ms for dates near now).
  */
 
-/** [UTC instant the offset starts at (ms since the epoch), TAI−UTC in seconds]. */
+/**
+ * [UTC instant the offset starts at (ms since the epoch), TAI−UTC in seconds]: the leap seconds of
+ * IERS Bulletin C, as ERFA's `eraDat` (erfa/src/dat.c, the table astropy uses) lists them since 1972.
+ * The last entry (2017-01-01, 37 s) holds until IERS announces another leap second.
+ */
 const LEAP_SECONDS: ReadonlyArray<[number, number]> = (
   [
     ["1972-01-01", 10], ["1972-07-01", 11], ["1973-01-01", 12], ["1974-01-01", 13], ["1975-01-01", 14],
@@ -120,4 +127,148 @@ export function toUtcText(value: unknown): string | null {
   if (micros !== null) return formatUtc(micros);
   const ms = Date.parse(value);
   return Number.isNaN(ms) || !/^\d{4}-\d{2}-\d{2}/.test(value) ? null : formatUtc(BigInt(ms) * 1000n);
+}
+
+// --- Calendar arithmetic (proleptic Gregorian), MJD and JD ---------------------------------------
+
+/** MJD of 1970-01-01T00:00. */
+export const MJD_OF_UNIX_EPOCH = 40587;
+
+/** A calendar time in some scale, as written (the where parser's literals). */
+export interface CalendarTime {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+  /** Digits after the decimal point of the seconds, as written (may be ""). */
+  fraction: string;
+}
+
+export function isLeapYear(year: number): boolean {
+  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+}
+
+export function daysInMonth(year: number, month: number): number {
+  return [31, isLeapYear(year) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
+}
+
+/** Days from 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
+export function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const mp = (month + 9) % 12;
+  const doy = Math.floor((153 * mp + 2) / 5) + day - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
+}
+
+export function civilFromDays(days: number): { year: number; month: number; day: number } {
+  const z = days + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  return { year: yoe + era * 400 + (month <= 2 ? 1 : 0), month, day };
+}
+
+export function mjdOfCalendar(t: CalendarTime): number {
+  const seconds = t.hour * 3600 + t.minute * 60 + t.second + (t.fraction ? Number("0." + t.fraction) : 0);
+  return daysFromCivil(t.year, t.month, t.day) + MJD_OF_UNIX_EPOCH + seconds / 86400;
+}
+
+/** The calendar time of an MJD, rounded to the microsecond. */
+export function calendarOfMjd(mjd: number): CalendarTime {
+  let days = Math.floor(mjd);
+  let micros = Math.round((mjd - days) * 86400e6);
+  if (micros >= 86400e6) {
+    days += 1;
+    micros -= 86400e6;
+  }
+  const { year, month, day } = civilFromDays(days - MJD_OF_UNIX_EPOCH);
+  const totalSeconds = Math.floor(micros / 1e6);
+  const fraction = String(micros - totalSeconds * 1e6).padStart(6, "0").replace(/0+$/, "");
+  return {
+    year,
+    month,
+    day,
+    hour: Math.floor(totalSeconds / 3600),
+    minute: Math.floor((totalSeconds % 3600) / 60),
+    second: totalSeconds % 60,
+    fraction,
+  };
+}
+
+export function formatIso(t: CalendarTime): string {
+  const p = (v: number, width = 2): string => String(v).padStart(width, "0");
+  const base = `${p(t.year, 4)}-${p(t.month)}-${p(t.day)}T${p(t.hour)}:${p(t.minute)}:${p(t.second)}`;
+  return t.fraction ? `${base}.${t.fraction}` : base;
+}
+
+/** Microseconds since 1970-01-01 (in the MJD's own scale) of an MJD, rounded to the microsecond. */
+export function mjdToMicros(mjd: number): bigint {
+  const days = Math.floor(mjd);
+  return BigInt(days - MJD_OF_UNIX_EPOCH) * 86_400_000_000n + BigInt(Math.round((mjd - days) * 86400e6));
+}
+
+/** The MJD of microseconds since 1970-01-01 (same scale). */
+export function microsToMjd(micros: bigint): number {
+  return Number(micros) / 86400e6 + MJD_OF_UNIX_EPOCH;
+}
+
+/** A TAI MJD (FITS MJD-BEG with TIMESYS = TAI) → UTC microseconds. */
+export function taiMjdToUtcMicros(mjd: number): bigint {
+  return taiToUtcMicros(mjdToMicros(mjd));
+}
+
+/** A TAI Julian date given in two parts (astropy's jd1 + jd2, as ObservationInfo.to_simple writes it) → UTC microseconds. */
+export function taiJdToUtcMicros(jd1: number, jd2: number): bigint {
+  const whole = Math.floor(jd1) - 2400001; // MJD = JD − 2400000.5
+  const frac = jd1 - Math.floor(jd1) + jd2 + 0.5;
+  return taiToUtcMicros(mjdToMicros(whole + frac));
+}
+
+/** The UTC instant of a TAI calendar time written like FITS DATE-BEG ('2025-04-16T00:53:13.573'), or null. */
+export function taiCalendarToUtcMicros(text: string): bigint | null {
+  const micros = calendarMicros(text);
+  return micros === null ? null : taiToUtcMicros(micros);
+}
+
+/** The UTC microseconds of a day_obs (YYYYMMDD) at 00:00 TAI plus an offset in seconds (daf_butler's Timespan.from_day_obs). */
+export function dayObsBeginUtcMicros(dayObs: number, offsetSeconds: number): bigint {
+  const y = Math.floor(dayObs / 10000);
+  const m = Math.floor(dayObs / 100) % 100;
+  const d = dayObs % 100;
+  const tai = BigInt(daysFromCivil(y, m, d)) * 86_400_000_000n + BigInt(Math.round(offsetSeconds * 1e6));
+  return taiToUtcMicros(tai);
+}
+
+/** YYYYMMDD of a date given as microseconds since 1970 in some scale. */
+export function dayObsOfMicros(micros: bigint): number {
+  const days = Number((micros - (((micros % 86_400_000_000n) + 86_400_000_000n) % 86_400_000_000n)) / 86_400_000_000n);
+  const { year, month, day } = civilFromDays(days);
+  return year * 10000 + month * 100 + day;
+}
+
+/**
+ * Seconds US Pacific time is behind UTC at a UTC instant (25,200 in daylight saving time, 28,800
+ * otherwise), by the rules in force since 2007: DST from the second Sunday of March at 02:00 PST to
+ * the first Sunday of November at 02:00 PDT. obs_lsst takes the observing day of lab data (LSSTCam
+ * before 2024-05, LSSTComCam before 2020-03) to roll over at Pacific midnight.
+ */
+export function pacificOffsetSeconds(utcMicros: bigint): number {
+  const ms = Number(utcMicros / 1000n);
+  const year = new Date(ms).getUTCFullYear();
+  const nthSunday = (month: number, n: number) => {
+    const first = new Date(Date.UTC(year, month - 1, 1)).getUTCDay();
+    return 1 + ((7 - first) % 7) + 7 * (n - 1);
+  };
+  const start = Date.UTC(year, 2, nthSunday(3, 2), 10); // 02:00 PST = 10:00 UTC
+  const end = Date.UTC(year, 10, nthSunday(11, 1), 9); // 02:00 PDT = 09:00 UTC
+  return ms >= start && ms < end ? 25_200 : 28_800;
 }

@@ -1,7 +1,6 @@
-import { readFileSync } from "node:fs";
 import os from "node:os";
-import path from "node:path";
 import type { EntityManager } from "typeorm";
+import { codeVersion } from "../../lib/version";
 
 /**
  * Liveness of the catalog processes that share one database (Rucio's heartbeats): each process
@@ -21,14 +20,6 @@ export interface CatalogWorkerRow {
   state: "ALIVE" | "LATE" | "STOPPED";
 }
 
-/** The running code's version, from package.json. */
-export function codeVersion(): string {
-  try {
-    return JSON.parse(readFileSync(path.resolve(__dirname, "../../../package.json"), "utf8")).version ?? "unknown";
-  } catch {
-    return "unknown";
-  }
-}
 
 export async function registerWorker(db: EntityManager): Promise<string> {
   const [row] = await db.query(`INSERT INTO catalog_workers (host, pid, version) VALUES ($1, $2, $3) RETURNING id`, [os.hostname(), process.pid, codeVersion()]);

@@ -15,6 +15,8 @@ export interface RseRow {
   endpoint: string | null;
   bucket: string | null;
   prefix: string;
+  /** S3 only: the region requests are signed for (null: the driver's default, us-east-1). */
+  region: string | null;
   rootPath: string | null;
   attributes: Record<string, AttributeValue>;
   availabilityRead: boolean;
@@ -26,7 +28,7 @@ export interface RseRow {
   updatedAt: Date;
 }
 
-export const RSE_COLUMNS = `id, name, facility, kind, endpoint, bucket, prefix, root_path AS "rootPath", attributes,
+export const RSE_COLUMNS = `id, name, facility, kind, endpoint, bucket, prefix, region, root_path AS "rootPath", attributes,
   availability_read AS "availabilityRead", availability_write AS "availabilityWrite",
   availability_delete AS "availabilityDelete", deleted, account, created_at AS "createdAt", updated_at AS "updatedAt"`;
 
@@ -35,7 +37,7 @@ export interface AddRseInput {
   facility: string;
   facilityDescription?: string | null;
   kind: RseKind;
-  protocol: { endpoint?: string | null; bucket?: string | null; prefix?: string | null; root?: string | null };
+  protocol: { endpoint?: string | null; bucket?: string | null; prefix?: string | null; region?: string | null; root?: string | null };
   attributes?: unknown;
   availabilityRead?: boolean | null;
   availabilityWrite?: boolean | null;
@@ -78,13 +80,16 @@ function checkProtocol(kind: RseKind, p: AddRseInput["protocol"]) {
       throw invalidInput(`an S3 RSE needs protocol.bucket, a valid bucket name (3-63 lower-case letters, digits, '.', '-'); got '${p.bucket ?? ""}'`, { field: "protocol.bucket" });
     }
     if (p.root) throw invalidInput("protocol.root is for POSIX RSEs; an S3 RSE uses endpoint, bucket and prefix", { field: "protocol.root" });
-    return { endpoint: p.endpoint!.replace(/\/+$/, ""), bucket: p.bucket, prefix, rootPath: null };
+    if (p.region != null && !/^[a-z0-9][a-z0-9\-]{0,62}$/.test(p.region)) {
+      throw invalidInput(`protocol.region must be a region name such as us-east-1 (lower-case letters, digits, '-'); got '${p.region}'`, { field: "protocol.region" });
+    }
+    return { endpoint: p.endpoint!.replace(/\/+$/, ""), bucket: p.bucket, prefix, region: p.region ?? null, rootPath: null };
   }
   if (!p.root || !p.root.startsWith("/") || p.root.includes("..")) {
     throw invalidInput(`a POSIX RSE needs protocol.root, an absolute path; got '${p.root ?? ""}'`, { field: "protocol.root" });
   }
-  if (p.endpoint || p.bucket) throw invalidInput("protocol.endpoint and protocol.bucket are for S3 RSEs; a POSIX RSE uses root", { field: "protocol.endpoint" });
-  return { endpoint: null, bucket: null, prefix, rootPath: p.root.replace(/\/+$/, "") || "/" };
+  if (p.endpoint || p.bucket || p.region) throw invalidInput("protocol.endpoint, bucket and region are for S3 RSEs; a POSIX RSE uses root", { field: "protocol.endpoint" });
+  return { endpoint: null, bucket: null, prefix, region: null, rootPath: p.root.replace(/\/+$/, "") || "/" };
 }
 
 export async function addRse(db: EntityManager, account: string, input: AddRseInput): Promise<RseRow> {
@@ -98,8 +103,8 @@ export async function addRse(db: EntityManager, account: string, input: AddRseIn
     try {
       const rows: RseRow[] = await tx.query(
         `INSERT INTO rses (name, facility, kind, endpoint, bucket, prefix, root_path, attributes,
-                           availability_read, availability_write, availability_delete, account)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING ${RSE_COLUMNS}`,
+                           availability_read, availability_write, availability_delete, account, region)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING ${RSE_COLUMNS}`,
         [
           name,
           facility,
@@ -113,6 +118,7 @@ export async function addRse(db: EntityManager, account: string, input: AddRseIn
           input.availabilityWrite ?? true,
           input.availabilityDelete ?? true,
           account,
+          protocol.region,
         ],
       );
       return rows[0];

@@ -36,6 +36,11 @@ export interface TransferRow {
   /** created_at at full (microsecond) precision, for cursors. */
   cursorAt: string;
   finishedAt: Date | null;
+  submittedAt: Date | null;
+  /** The file's path on the destination RSE (relative to its root or bucket prefix). */
+  destinationPath: string | null;
+  /** The file's path on the chosen source RSE, once claimed. */
+  sourcePath: string | null;
   /** Present only on the rows handed to the agent that claimed them. */
   lease?: string | null;
 }
@@ -43,7 +48,55 @@ export interface TransferRow {
 export const TRANSFER_COLUMNS = `t.id, t.scope, t.name, t.dest_rse_id AS "destRseId", t.source_rse_id AS "sourceRseId", t.rule_id AS "ruleId",
   t.state, t.attempts, t.next_attempt_at AS "nextAttemptAt", t.last_error AS "lastError", t.error_code AS "errorCode", t.bytes,
   t.activity, t.priority, t.claimed_by AS "claimedBy", t.lease_expires_at AS "leaseExpiresAt",
-  t.created_at AS "createdAt", t.updated_at AS "updatedAt", t.finished_at AS "finishedAt", t.created_at::text AS "cursorAt"`;
+  t.created_at AS "createdAt", t.updated_at AS "updatedAt", t.finished_at AS "finishedAt", t.submitted_at AS "submittedAt", t.created_at::text AS "cursorAt",
+  (SELECT r.path FROM replicas r WHERE r.scope = t.scope AND r.name = t.name AND r.rse_id = t.dest_rse_id) AS "destinationPath",
+  (SELECT r.path FROM replicas r WHERE r.scope = t.scope AND r.name = t.name AND r.rse_id = t.source_rse_id) AS "sourcePath"`;
+
+/** The failure reasons an agent reports (TransferRequest.errorCode); anything else is refused. */
+export const AGENT_FAILURE_CODES = [
+  ErrorCode.SOURCE_MISSING,
+  ErrorCode.SOURCE_DENIED,
+  ErrorCode.DESTINATION_DENIED,
+  ErrorCode.DESTINATION_FULL,
+  ErrorCode.CHECKSUM_MISMATCH,
+  ErrorCode.NETWORK,
+  ErrorCode.TIMEOUT,
+] as const;
+
+/**
+ * SQL for the URL of `path` on RSE alias `s`: `<endpoint>/<bucket>/<prefix>/<path>` for S3
+ * (path-style, usable by any S3 client given the endpoint), `file://<root>/<path>` for POSIX.
+ */
+export function rseUrlSql(s: string, path: string): string {
+  return `CASE WHEN ${s}.kind = 'S3' THEN ${s}.endpoint || '/' || ${s}.bucket || '/' || CASE WHEN ${s}.prefix <> '' THEN ${s}.prefix || '/' ELSE '' END || ${path}
+    ELSE 'file://' || rtrim(${s}.root_path, '/') || '/' || ${path} END`;
+}
+
+const RUCIO_TIME = `'YYYY-MM-DD HH24:MI:SS'`;
+
+/**
+ * The payload of transfer-done / transfer-failed in the field names of Rucio's messages for the
+ * same events (core/request.py, conveyor/common.py), so tools written for Rucio's messages read
+ * ours; `t` is the request, `s` the destination RSE, `src` the source RSE, `d` the file's DID.
+ * Our own keys (request, rse, facility, source, rules, attempts, error, errorCode) stay beside them.
+ */
+function rucioTransferFields(): string {
+  return `jsonb_build_object(
+    'request-id', t.id, 'transfer-id', t.id, 'previous-request-id', NULL, 'scope', t.scope, 'name', t.name, 'guid', NULL,
+    'src-rse', src.name, 'dst-rse', s.name, 'src-type', 'DISK', 'dst-type', 'DISK',
+    'src-url', (SELECT ${rseUrlSql('src', 'r.path')} FROM replicas r WHERE r.scope = t.scope AND r.name = t.name AND r.rse_id = t.source_rse_id),
+    'dst-url', (SELECT ${rseUrlSql('s', 'r.path')} FROM replicas r WHERE r.scope = t.scope AND r.name = t.name AND r.rse_id = t.dest_rse_id),
+    'protocol', CASE WHEN s.kind = 'S3' THEN 's3' ELSE 'file' END,
+    'bytes', d.bytes, 'file-size', d.bytes, 'checksum-adler', d.adler32, 'checksum-md5', d.md5,
+    'activity', t.activity, 'account', (SELECT ru.account FROM rules ru WHERE ru.id = t.rule_id),
+    'rule-ids', ${RULES_OF_REQUEST_JSON}, 'tool-id', 'dbb-agent', 'transfer-endpoint', t.claimed_by,
+    'reason', coalesce(t.last_error, ''),
+    'created_at', to_char(t.created_at AT TIME ZONE 'UTC', ${RUCIO_TIME}),
+    'submitted_at', to_char(t.submitted_at AT TIME ZONE 'UTC', ${RUCIO_TIME}),
+    'started_at', to_char(t.submitted_at AT TIME ZONE 'UTC', ${RUCIO_TIME}),
+    'transferred_at', to_char(now() AT TIME ZONE 'UTC', ${RUCIO_TIME}),
+    'duration', round(extract(epoch FROM now() - t.submitted_at)))`;
+}
 
 export interface TransferSettings {
   maxAttempts: number;
@@ -116,7 +169,7 @@ export async function claimTransfers(db: EntityManager, facility: string, limit:
          FOR UPDATE OF t SKIP LOCKED),
        upd AS (
          UPDATE transfer_requests t SET state = 'SUBMITTED', source_rse_id = p.source, lease = gen_random_uuid(),
-           lease_expires_at = now() + make_interval(secs => $3), claimed_by = $4, updated_at = now()
+           lease_expires_at = now() + make_interval(secs => $3), claimed_by = $4, submitted_at = now(), updated_at = now()
          FROM picked p WHERE t.id = p.id
          RETURNING t.*)
        SELECT ${TRANSFER_COLUMNS}, t.lease FROM upd t ORDER BY t.priority DESC, t.created_at`,
@@ -173,6 +226,8 @@ export interface TransferOutcome {
   adler32?: string | null;
   md5?: string | null;
   error?: string | null;
+  /** One of AGENT_FAILURE_CODES: why a FAILED copy failed. */
+  errorCode?: string | null;
 }
 
 /** The facility a request's destination belongs to (for the agent-scope check), or TRANSFER_NOT_FOUND. */
@@ -205,6 +260,9 @@ function verify(file: { bytes: number | null; adler32: string | null; md5: strin
  */
 export async function reportTransfer(db: EntityManager, id: string, lease: string, agent: string, outcome: TransferOutcome, settings: TransferSettings): Promise<TransferRow> {
   if (outcome.outcome !== "DONE" && outcome.outcome !== "FAILED") throw invalidInput("outcome must be DONE or FAILED", { field: "outcome" });
+  if (outcome.errorCode != null && !(AGENT_FAILURE_CODES as readonly string[]).includes(outcome.errorCode)) {
+    throw invalidInput(`errorCode must be one of ${AGENT_FAILURE_CODES.join(", ")}; got '${outcome.errorCode}'`, { field: "errorCode" });
+  }
   return db.transaction(async (tx) => {
     const rows: Array<TransferRow & { lease: string | null; leaseExpired: boolean | null; fileBytes: number | null; adler32: string | null; md5: string | null; rse: string; facility: string }> =
       await tx.query(
@@ -223,10 +281,11 @@ export async function reportTransfer(db: EntityManager, id: string, lease: strin
       });
     }
     const mismatch = outcome.outcome === "DONE" ? verify({ bytes: req.fileBytes, adler32: req.adler32, md5: req.md5 }, outcome) : null;
-    const payload = `jsonb_build_object('request', t.id, 'scope', t.scope, 'name', t.name, 'rse', s.name, 'facility', s.facility,
+    const payload = `${rucioTransferFields()} || jsonb_build_object('request', t.id, 'rse', s.name, 'facility', s.facility,
                       'source', src.name, 'attempts', t.attempts, 'error', t.last_error, 'errorCode', t.error_code,
                       'rules', ${RULES_OF_REQUEST_JSON})`;
-    const eventFrom = `FROM transfer_requests t JOIN rses s ON s.id = t.dest_rse_id LEFT JOIN rses src ON src.id = t.source_rse_id WHERE t.id = $1`;
+    const eventFrom = `FROM transfer_requests t JOIN rses s ON s.id = t.dest_rse_id LEFT JOIN rses src ON src.id = t.source_rse_id
+                       JOIN dids d ON d.scope = t.scope AND d.name = t.name WHERE t.id = $1`;
     if (outcome.outcome === "DONE" && !mismatch) {
       await tx.query(
         `UPDATE transfer_requests SET state = 'DONE', lease = NULL, lease_expires_at = NULL, finished_at = now(), updated_at = now(),
@@ -243,7 +302,7 @@ export async function reportTransfer(db: EntityManager, id: string, lease: strin
       );
       await appendEventsFrom(tx, "transfer-done", `SELECT s.facility, ${payload} AS payload ${eventFrom}`, [id]);
     } else {
-      const code = mismatch ? ErrorCode.CHECKSUM_MISMATCH : ErrorCode.TRANSFER_ERROR;
+      const code = mismatch ? ErrorCode.CHECKSUM_MISMATCH : (outcome.errorCode ?? ErrorCode.TRANSFER_ERROR);
       const message = mismatch ? `CHECKSUM_MISMATCH: ${mismatch}` : (outcome.error || "the agent reported a failure without a message").slice(0, 4000);
       const attempts = req.attempts + 1;
       const final = attempts >= settings.maxAttempts;
@@ -277,6 +336,23 @@ export async function reportTransfer(db: EntityManager, id: string, lease: strin
     const [result] = await tx.query(`SELECT ${TRANSFER_COLUMNS} FROM transfer_requests t WHERE t.id = $1`, [id]);
     return result;
   });
+}
+
+/**
+ * The requests among `ids` that `agent` holds right now for one of `facilities` (claimed by it,
+ * SUBMITTED, lease unexpired), in the order asked, null for every other id: what a source
+ * facility asks before it signs a read URL for an agent of another facility.
+ */
+export async function heldTransfers(db: EntityManager, ids: readonly string[], agent: string, facilities: string[]): Promise<Array<TransferRow | null>> {
+  if (ids.length > 10000) throw invalidInput("at most 10000 ids per call", { argument: "ids" });
+  const rows: TransferRow[] = await db.query(
+    `SELECT ${TRANSFER_COLUMNS} FROM transfer_requests t JOIN rses d ON d.id = t.dest_rse_id
+     WHERE t.id = ANY($1::uuid[]) AND t.state = 'SUBMITTED' AND t.lease_expires_at >= now() AND t.claimed_by = $2
+       AND lower(d.facility) = ANY($3::text[])`,
+    [ids.filter((i) => isUuid(i)), agent, facilities.map((f) => f.toLowerCase())],
+  );
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return ids.map((id) => byId.get(id.toLowerCase()) ?? null);
 }
 
 export async function transfersById(db: EntityManager, ids: readonly string[]): Promise<TransferRow[]> {

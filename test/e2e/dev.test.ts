@@ -1,10 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { EXAMPLE_QUERIES } from "../../gateway/graphiql/examples";
 import { lsstCamDetector } from "../../subgraphs/facility/instrument/lsstcam";
 import { graphql, ok } from "../support/graphql-client";
 import { freePorts, ServiceProcess, spawnDbb } from "../support/processes";
+import { waitFor } from "../support/wait-for";
 
 /**
  * `npm start` runs `dbb dev`: the whole local federation on embedded databases with demo data,
@@ -30,12 +31,14 @@ function alive(pid: number): boolean {
 
 /** The services table `dbb dev` prints: `  facility UKDF  pid 1234  http://127.0.0.1:4004/graphql`. */
 function servicesOf(output: string) {
-  return [...output.matchAll(/^ {2}(catalog|gateway|facility \S+)\s+pid (\d+)\s+(http:\S+)$/gm)].map((m) => ({ name: m[1], pid: Number(m[2]), url: m[3] }));
+  return [...output.matchAll(/^ {2}(s3|catalog|gateway|facility \S+|agent \S+)\s+pid (\d+)\s+(http:\S+)$/gm)].map((m) => ({ name: m[1], pid: Number(m[2]), url: m[3] }));
 }
+
+const CODES = ["USDF", "FrDF", "UKDF", "SUMMIT"];
 
 beforeAll(async () => {
   dataDir = mkdtempSync(path.join(tmpdir(), "dbb-dev-"));
-  [base] = await freePorts(6, 15000, 20000);
+  [base] = await freePorts(11, 15000, 20000);
   env = { ...process.env, DBB_DATA_DIR: dataDir, DBB_LOG_LEVEL: "warn" };
   delete env.DBB_DATABASE_URL;
 });
@@ -45,21 +48,27 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-it("starts catalog, four facilities and the gateway in their own processes with demo data, and prints each one's PID and port", async () => {
+it("starts the S3 server, catalog, four facilities, the gateway and four agents in their own processes with demo data, and prints each one's PID and port", async () => {
   dev = await spawnDbb(["dev", "--port-base", String(base)], base, env, START_MS);
   // Its own report, not just an answer on the port (another suite's service could hold it).
   await dev.waitForOutput(/GraphiQL: http:\/\/127\.0\.0\.1:\d+\//, START_MS);
   expect(dev.output()).toMatch(/demo data loaded/);
   services = servicesOf(dev.output());
-  expect(services.map((s) => s.name)).toEqual(["catalog", "facility USDF", "facility FrDF", "facility UKDF", "facility SUMMIT", "gateway"]);
-  expect(services.map((s) => s.url)).toEqual([1, 2, 3, 4, 5, 0].map((i) => `http://127.0.0.1:${base + i}/graphql`));
-  expect(new Set([dev.child.pid, ...services.map((s) => s.pid)]).size).toBe(7);
+  expect(services.map((s) => s.name)).toEqual(["s3", "catalog", ...CODES.map((c) => `facility ${c}`), "gateway", ...CODES.map((c) => `agent ${c}`)]);
+  expect(services.map((s) => s.url)).toEqual([
+    `http://127.0.0.1:${base + 6}`,
+    ...[1, 2, 3, 4, 5, 0].map((i) => `http://127.0.0.1:${base + i}/graphql`),
+    ...[7, 8, 9, 10].map((i) => `http://127.0.0.1:${base + i}`),
+  ]);
+  expect(new Set([dev.child.pid, ...services.map((s) => s.pid)]).size).toBe(12);
+  const command = (name: string) =>
+    name === "s3" ? "serve s3" : name === "catalog" ? "serve replicas" : name === "gateway" ? "serve gateway" : `serve ${name.split(" ")[0]} --facility ${name.split(" ")[1]}`;
   for (const s of services) {
     // A real process, running this service.
     expect({ name: s.name, alive: alive(s.pid) }).toEqual({ name: s.name, alive: true });
     const cmdline = readFileSync(`/proc/${s.pid}/cmdline`, "utf8").split("\0").join(" ");
-    expect(cmdline).toContain(s.name === "catalog" ? "serve replicas" : s.name === "gateway" ? "serve gateway" : `serve facility --facility ${s.name.split(" ")[1]}`);
-    expect((await fetch(s.url.replace(/graphql$/, "health"))).status).toBe(200);
+    expect(cmdline).toContain(command(s.name));
+    expect((await fetch(s.url.replace(/\/graphql$/, "") + "/health")).status).toBe(200);
   }
   const ready = await fetch(`http://127.0.0.1:${base}/ready`);
   expect(ready.status).toBe(200);
@@ -68,12 +77,32 @@ it("starts catalog, four facilities and the gateway in their own processes with 
   expect(await page.text()).toMatch(/graphiql/i);
 }, START_MS + 60000);
 
-it("serves the demo through the gateway: rules in three states, Butler datasets, GraphiQL's saved examples", async () => {
-  const q = `{ rules { nodes { state } }
-    facility(code: "FrDF") { code datasets(datasetType: "raw", collections: ["LSSTCam/raw/all"], where: "exposure.day_obs = 20250601") { totalCount } }
+it("replicates the demo while you watch: the second night to USDF and FrDF, the UK footprint to UKDF, STUCK on a rotten source", async () => {
+  const rules = async () =>
+    Object.fromEntries(
+      (await ok(dev!.url, `{ rules(first: 100) { nodes { state error comment did { name } } } }`)).rules.nodes.map((r: any) => [`${r.comment} ${r.did.name}`, r]),
+    );
+  await waitFor("the demo's rules to settle", async () => {
+    const r = await rules();
+    return r["raw to the USDF LSSTCam/raw/all"]?.state === "OK" && r["raw to FrDF LSSTCam/raw/20250602"]?.state === "OK" &&
+      r["UK sky footprint, sourced from FrDF LSSTCam/raw/uk-footprint"]?.state === "STUCK";
+  }, { timeoutMs: 300_000, intervalMs: 1000 });
+  expect((await rules())["UK sky footprint, sourced from FrDF LSSTCam/raw/uk-footprint"].error).toMatch(/not the catalog's file: adler32 \w+ != \w+; md5/);
+  // The bytes are there: UKDF's copies on its filesystem, byte-sized as the catalog says.
+  const { replicas } = await ok(dev!.url, `{ replicas(rse: "UKDF_DISK", state: AVAILABLE, first: 100) { totalCount nodes { path bytes } } }`);
+  expect(replicas.totalCount).toBeGreaterThan(0);
+  for (const r of replicas.nodes) expect(statSync(path.join(dataDir, "storage", "ukdf", r.path)).size).toBe(r.bytes);
+  // The Summit's agent deleted the first night there (its buffer rule is gone).
+  await waitFor("the Summit's first-night copies deleted", async () =>
+    (await ok(dev!.url, `{ replicas(rse: "SUMMIT_DISK", first: 1) { totalCount } }`)).replicas.totalCount === 36, { timeoutMs: 120_000, intervalMs: 1000 });
+  const agents = (await ok(dev!.url, `{ facilities { code agents { state transfersDone deletionsDone } } }`)).facilities;
+  expect(Object.fromEntries(agents.map((f: any) => [f.code, f.agents.map((a: any) => a.state)]))).toEqual({ FrDF: ["ALIVE"], SUMMIT: ["ALIVE"], UKDF: ["ALIVE"], USDF: ["ALIVE"] });
+}, 480_000);
+
+it("serves the demo through the gateway: Butler datasets, GraphiQL's saved examples", async () => {
+  const q = `{ facility(code: "FrDF") { code datasets(datasetType: "raw", collections: ["LSSTCam/raw/all"], where: "exposure.day_obs = 20250601") { totalCount } }
     dids(scope: "raw", type: FILE, first: 1) { nodes { replicas { facilityCode state butlerDataset { datasetType } } } } }`;
   const data = await ok(dev!.url, q);
-  expect(new Set(data.rules.nodes.map((n: any) => n.state))).toEqual(new Set(["OK", "REPLICATING", "STUCK"]));
   expect(data.facility.datasets.totalCount).toBe(36);
   const usdf = data.dids.nodes[0].replicas.find((r: any) => r.facilityCode === "USDF");
   expect(usdf).toEqual({ facilityCode: "USDF", state: "AVAILABLE", butlerDataset: { datasetType: "raw" } });
@@ -126,8 +155,9 @@ it("keeps running when one facility is stopped by its PID, and the gateway answe
   const file = replicas.nodes[0];
   const query = `query($s: String!, $n: String!) { did(scope: $s, name: $n) { name replicas { facilityCode state butlerDataset { datasetType } } } }`;
   const before = await ok(dev!.url, query, { s: file.scope, n: file.name });
-  expect(before.did.replicas.map((r: any) => [r.facilityCode, r.butlerDataset?.datasetType])).toEqual(
-    expect.arrayContaining([["UKDF", "raw"], ["USDF", "raw"], ["FrDF", "raw"]]),
+  // Copied to UKDF by its agent (not ingested there: ingest on arrival is not built yet), ingested at USDF and FrDF.
+  expect(before.did.replicas.map((r: any) => [r.facilityCode, r.butlerDataset?.datasetType ?? null])).toEqual(
+    expect.arrayContaining([["UKDF", null], ["USDF", "raw"], ["FrDF", "raw"]]),
   );
 
   const ukdf = services.find((s) => s.name === "facility UKDF")!;
@@ -155,8 +185,8 @@ it("reuses the data on the next start, and leaves no service behind when dbb dev
   await dev.waitForOutput(/GraphiQL:/, START_MS);
   expect(dev.output()).toMatch(/existing data reused/);
   services = servicesOf(dev.output());
-  expect((await ok(dev.url, `{ rules { totalCount } }`)).rules.totalCount).toBe(4);
-  expect((await ok(dev.url, `{ facility(code: "UKDF") { datasets(datasetType: "raw", collections: ["LSSTCam/raw/all"]) { totalCount } } }`)).facility.datasets.totalCount).toBeGreaterThan(0);
+  expect((await ok(dev.url, `{ rules { totalCount } }`)).rules.totalCount).toBe(5);
+  expect((await ok(dev.url, `{ facility(code: "USDF") { datasets(datasetType: "raw", collections: ["LSSTCam/raw/all"]) { totalCount } } }`)).facility.datasets.totalCount).toBeGreaterThan(0);
 
   await dev.kill(); // SIGKILL: no chance to stop its children; they notice their parent is gone
   for (const s of services) {

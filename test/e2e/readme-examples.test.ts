@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { waitFor } from "../support/wait-for";
 import { graphql } from "../support/graphql-client";
 import { DBB, freePorts, ServiceProcess, spawnDbb } from "../support/processes";
 import { emptyFields, readmeGraphqlBlocks, variablesFor } from "../support/readme-examples";
@@ -37,7 +38,14 @@ beforeAll(async () => {
   dev = await spawnDbb(["dev", "--port-base", String(base)], base, env, 480000);
   // Its own report, not just an answer on the port (another suite's service could hold it).
   await dev.waitForOutput(/GraphiQL:/, 480000);
-}, 540000);
+  // The examples describe the demo as its agents leave it (second night replicated, the UK
+  // footprint STUCK on its rotten source): wait for that, as a reader would see it.
+  await waitFor("the demo's rules to settle", async () => {
+    const res = await graphql(dev.url, `{ rules(first: 100) { nodes { state } } }`);
+    const states = (res.data?.rules.nodes ?? []).map((r: { state: string }) => r.state);
+    return states.length > 0 && states.every((s: string) => s === "OK" || s === "STUCK") && states.includes("STUCK");
+  }, { timeoutMs: 300_000, intervalMs: 1000 });
+}, 900000);
 
 afterAll(async () => {
   if (dev) expect(await dev.stop()).toBe(0);

@@ -1,5 +1,5 @@
 import type { EntityManager } from "typeorm";
-import { DEMO_ACCOUNT, DEMO_RSES, demoFiles } from "../../cli/demo/catalog-demo";
+import { DEMO_ACCOUNT, demoFiles, demoRses } from "../../cli/demo/catalog-demo";
 import { loadDemoPolicies } from "../../cli/demo/demo-policies";
 import { addDids } from "../../subgraphs/replicas/did";
 import { addReplicas } from "../../subgraphs/replicas/replica";
@@ -26,9 +26,8 @@ const inUk = (f: { ra: number; dec: number }) => (f.ra >= 300 || f.ra <= 60) && 
 beforeAll(async () => {
   cat = await startTestCatalog("demo_policies");
   db = cat.service.database.dataSource.manager;
-  for (const r of DEMO_RSES) {
-    await addRse(db, DEMO_ACCOUNT, { name: r.name, facility: r.facility, facilityDescription: r.description, kind: "POSIX", protocol: { root: r.root }, attributes: r.attributes });
-  }
+  // The catalog only: nothing is read from these stores here.
+  for (const r of demoRses({ s3Endpoint: "http://127.0.0.1:9", ukdfRoot: "/data/ukdf" })) await addRse(db, DEMO_ACCOUNT, { ...r, facilityDescription: r.description });
   await addScope(db, DEMO_ACCOUNT, "raw");
   expect(await loadDemoPolicies(db, DEMO_ACCOUNT)).toEqual({
     add: ["raw-to-usdf", "raw-to-frdf", "raw-ukdf-footprint", "lfa-to-usdf", "permanent-record-to-frdf"],
@@ -39,7 +38,7 @@ beforeAll(async () => {
   await addDids(
     db,
     DEMO_ACCOUNT,
-    files.map((f) => ({ scope: "raw", name: f.name, type: "FILE", bytes: f.bytes, adler32: f.adler32, metadata: { instrument: "LSSTCam", datasetType: "raw", ra: f.ra, dec: f.dec } })),
+    files.map((f) => ({ scope: "raw", name: f.name, type: "FILE", bytes: f.bytes, adler32: f.adler32, md5: f.md5, metadata: { instrument: "LSSTCam", datasetType: "raw", ra: f.ra, dec: f.dec } })),
   );
   await addReplicas(db, DEMO_ACCOUNT, "SUMMIT_DISK", files.map((f) => ({ scope: "raw", name: f.name })));
   await drainSubscriptions(db, { batchSize: 1000 });
@@ -58,8 +57,8 @@ async function complete(facility: string): Promise<Array<{ name: string; source:
   const claimed = await claimTransfers(db, facility, 10000, `test-agent-${facility}`, settings);
   const out = [];
   for (const t of claimed) {
-    const [row] = await db.query(`SELECT d.bytes, d.adler32, s.name AS source FROM dids d, rses s WHERE d.scope = $1 AND d.name = $2 AND s.id = $3`, [t.scope, t.name, t.sourceRseId]);
-    await reportTransfer(db, t.id, t.lease!, `test-agent-${facility}`, { outcome: "DONE", bytes: Number(row.bytes), adler32: row.adler32 }, settings);
+    const [row] = await db.query(`SELECT d.bytes, d.adler32, d.md5, s.name AS source FROM dids d, rses s WHERE d.scope = $1 AND d.name = $2 AND s.id = $3`, [t.scope, t.name, t.sourceRseId]);
+    await reportTransfer(db, t.id, t.lease!, `test-agent-${facility}`, { outcome: "DONE", bytes: Number(row.bytes), adler32: row.adler32, md5: row.md5 ?? undefined }, settings);
     out.push({ name: t.name, source: row.source });
   }
   return out;

@@ -141,6 +141,20 @@ describe("verification of a DONE report", () => {
     (await cat.ok(`query($n: String!) { did(scope: "raw", name: $n) { replicas { rse { name } state } } }`, { n: name })).did.replicas.find((x: any) => x.rse.name === site.rse)
       .state;
 
+  it("keeps the agent's failure reason as the request's errorCode, and refuses a reason that is not one of the agent's", async () => {
+    const site = await addSite(cat, "WHY");
+    const [agent] = site.agents;
+    const { c } = await claimOne(site, "why/f.fits");
+    const bad = await cat.errorOf(REPORT, { id: c.id, lease: c.lease, o: { outcome: "FAILED", error: "disk on fire", errorCode: "ON_FIRE" } }, agent);
+    expect(bad.code).toBe("INVALID_INPUT");
+    expect(bad.message).toMatch(/SOURCE_MISSING, SOURCE_DENIED, DESTINATION_DENIED, DESTINATION_FULL, CHECKSUM_MISMATCH, NETWORK, TIMEOUT/);
+    const res = await report(c, { outcome: "FAILED", error: "the source has no such object (HTTP 404)", errorCode: "SOURCE_MISSING" }, agent);
+    expect(res).toMatchObject({ state: "QUEUED", attempts: 1, errorCode: "SOURCE_MISSING", lastError: "the source has no such object (HTTP 404)" });
+    const [again] = await claim(site.facility, 10, agent);
+    // Without a reason the failure is TRANSFER_ERROR, as before agents gave reasons.
+    expect(await report(again, { outcome: "FAILED", error: "?" }, agent)).toMatchObject({ errorCode: "TRANSFER_ERROR" });
+  });
+
   it("never makes a replica AVAILABLE on an adler32 or size mismatch", async () => {
     const site = await addSite(cat, "BAD");
     const [agent] = site.agents;

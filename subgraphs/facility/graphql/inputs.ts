@@ -1,5 +1,5 @@
 import { GraphQLJSON, GraphQLJSONObject } from "graphql-scalars";
-import { Field, Float, InputType } from "type-graphql";
+import { Field, Float, InputType, Int } from "type-graphql";
 import { IdGenerationMode } from "./types";
 
 @InputType({ description: "A dimension record: the element (exposure, visit, detector, …) and its fields as daf_butler's toDict (timespan as {begin, end} or timespan_begin/timespan_end, ISO 8601 UTC)." })
@@ -100,3 +100,60 @@ export class IngestDatasetsInput {
 }
 
 export { GraphQLJSON };
+
+@InputType()
+export class AgentErrorInput {
+  @Field()
+  code: string;
+
+  @Field()
+  message: string;
+
+  @Field({ description: "ISO 8601 time." })
+  at: string;
+}
+
+@InputType({ description: "What an agent reports of itself every agent.reportSeconds." })
+export class AgentStatusInput {
+  @Field({ description: "Stable for the process: `<subject>@<host>:<pid>`." })
+  id: string;
+
+  @Field()
+  host: string;
+
+  @Field(() => Int)
+  pid: number;
+
+  @Field()
+  version: string;
+
+  @Field(() => Int)
+  streams: number;
+
+  @Field(() => Int)
+  activeTransfers: number;
+
+  @Field(() => Float)
+  bytesPerSecond: number;
+
+  @Field(() => Float)
+  bytesTotal: number;
+
+  @Field(() => Float)
+  transfersDone: number;
+
+  @Field(() => Float)
+  transfersFailed: number;
+
+  @Field(() => Float)
+  deletionsDone: number;
+
+  @Field(() => [AgentErrorInput])
+  recentErrors: AgentErrorInput[];
+
+  @Field(() => Float)
+  reportSeconds: number;
+
+  @Field(() => Boolean, { nullable: true, description: "true in the last report of an agent stopping cleanly." })
+  stopped?: boolean | null;
+}

@@ -216,3 +216,100 @@ export const ButlerDatasetConnection = Connection(ButlerDataset, "ButlerDataset"
 export const DimensionRecordConnection = Connection(DimensionRecord, "DimensionRecord");
 
 export { GraphQLJSON, GraphQLJSONObject };
+
+export enum AgentState {
+  ALIVE = "ALIVE",
+  LATE = "LATE",
+  STOPPED = "STOPPED",
+}
+registerEnumType(AgentState, {
+  name: "AgentState",
+  description: "ALIVE: reported within three report intervals. LATE: silent longer (stuck or dead; its leases lapse and others take its work). STOPPED: stopped cleanly.",
+});
+
+@ObjectType({ description: "An error an agent met recently, newest first." })
+export class AgentError {
+  @Field({ description: "SOURCE_MISSING, SOURCE_DENIED, DESTINATION_DENIED, DESTINATION_FULL, CHECKSUM_MISMATCH, NETWORK, TIMEOUT, LEASE_LOST, …" })
+  code: string;
+
+  @Field()
+  message: string;
+
+  @Field()
+  at: Date;
+}
+
+@ObjectType({ description: "A transfer agent of the facility, as it last reported itself." })
+export class Agent {
+  @Field({ description: "`<token subject>@<host>:<pid>`." })
+  id: string;
+
+  @Field({ description: "The token subject it acts as (TransferRequest.claimedBy)." })
+  subject: string;
+
+  @Field()
+  host: string;
+
+  @Field(() => Int)
+  pid: number;
+
+  @Field()
+  version: string;
+
+  @Field(() => AgentState)
+  state: AgentState;
+
+  @Field(() => Int, { description: "Copies it runs at once at most (agent.streams)." })
+  streams: number;
+
+  @Field(() => Int)
+  activeTransfers: number;
+
+  @Field(() => Float, { description: "Bytes written per second over the last report interval." })
+  bytesPerSecond: number;
+
+  @Field(() => Float, { description: "Bytes written since it started." })
+  bytesTotal: number;
+
+  @Field(() => Float)
+  transfersDone: number;
+
+  @Field(() => Float)
+  transfersFailed: number;
+
+  @Field(() => Float)
+  deletionsDone: number;
+
+  @Field(() => [AgentError])
+  recentErrors: AgentError[];
+
+  @Field()
+  startedAt: Date;
+
+  @Field()
+  lastSeen: Date;
+}
+
+@ObjectType({ description: "Why no read URL was signed for a request." })
+export class ReadUrlError {
+  @Field({ description: "FORBIDDEN (not a request the catalog handed to the caller's facility with this facility as source), OBJECT_NOT_FOUND, STORAGE_DENIED, STORAGE_ERROR." })
+  code: string;
+
+  @Field()
+  message: string;
+}
+
+@ObjectType({ description: "A short-lived URL to read one file from this facility's storage, for an agent of another facility." })
+export class ReadUrl {
+  @Field({ description: "The transfer request it is for." })
+  request: string;
+
+  @Field(() => String, { nullable: true, description: "GET it (range requests supported) until expiresAt; null with an error." })
+  url: string | null;
+
+  @Field(() => Date, { nullable: true })
+  expiresAt: Date | null;
+
+  @Field(() => ReadUrlError, { nullable: true })
+  error: ReadUrlError | null;
+}

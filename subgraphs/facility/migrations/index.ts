@@ -1,5 +1,6 @@
 import { FacilityInit1733000000000 } from "./1733000000000-FacilityInit";
 import { RegionBounds1764000000000 } from "./1764000000000-RegionBounds";
+import { Agents1764800000000 } from "./1764800000000-Agents";
 
 /** The facility registry's migrations, oldest first. */
-export const facilityMigrations = [FacilityInit1733000000000, RegionBounds1764000000000];
+export const facilityMigrations = [FacilityInit1733000000000, RegionBounds1764000000000, Agents1764800000000];

@@ -41,6 +41,7 @@
  * tree recurse at most as deep as the nesting limit allows (AND/OR chains are walked without recursion by
  * the compiler), so no input can drive them past the stack, and the SQL sent nests as little as the tree.
  */
+import { calendarOfMjd, CalendarTime, daysInMonth, formatIso, isLeapYear, MJD_OF_UNIX_EPOCH, mjdOfCalendar } from "../time";
 import { DbbError } from "../../../lib/errors";
 
 export const WHERE_SYNTAX_ERROR = "WHERE_SYNTAX_ERROR";
@@ -470,19 +471,6 @@ const TIME_STRING = new RegExp(
 const DATE_TIME = /^(\+?\d+)-(\d+)-(\d+)(?:([ Tt])(\d+):(\d+)(?::(\d+)(?:\.(\d*))?)?)?$/;
 const YDAY = /^(\d+):(\d+)(?::(\d+):(\d+)(?::(\d+)(?:\.(\d*))?)?)?$/;
 
-const MJD_OF_UNIX_EPOCH = 40587;
-
-interface CalendarTime {
-  year: number;
-  month: number;
-  day: number;
-  hour: number;
-  minute: number;
-  second: number;
-  /** Digits after the decimal point of the seconds, as written (may be ""). */
-  fraction: string;
-}
-
 class TimeError extends Error {}
 
 function parseTimeString(raw: string): { format: TimeFormat; scale: TimeScale; iso?: string; mjd?: number } {
@@ -613,70 +601,6 @@ function field(text: string, what: string, min: number, max: number): number {
   const value = Number(text);
   if (value < min || value > max) throw new TimeError(`${what} ${text} is out of range ${min}..${max}`);
   return value;
-}
-
-function isLeapYear(year: number): boolean {
-  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
-}
-
-function daysInMonth(year: number, month: number): number {
-  return [31, isLeapYear(year) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
-}
-
-/** Days from 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
-function daysFromCivil(year: number, month: number, day: number): number {
-  const y = month <= 2 ? year - 1 : year;
-  const era = Math.floor(y / 400);
-  const yoe = y - era * 400;
-  const mp = (month + 9) % 12;
-  const doy = Math.floor((153 * mp + 2) / 5) + day - 1;
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  return era * 146097 + doe - 719468;
-}
-
-function civilFromDays(days: number): { year: number; month: number; day: number } {
-  const z = days + 719468;
-  const era = Math.floor(z / 146097);
-  const doe = z - era * 146097;
-  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
-  const month = mp < 10 ? mp + 3 : mp - 9;
-  return { year: yoe + era * 400 + (month <= 2 ? 1 : 0), month, day };
-}
-
-function mjdOfCalendar(t: CalendarTime): number {
-  const seconds = t.hour * 3600 + t.minute * 60 + t.second + (t.fraction ? Number("0." + t.fraction) : 0);
-  return daysFromCivil(t.year, t.month, t.day) + MJD_OF_UNIX_EPOCH + seconds / 86400;
-}
-
-/** The calendar time of an MJD, rounded to the microsecond. */
-function calendarOfMjd(mjd: number): CalendarTime {
-  let days = Math.floor(mjd);
-  let micros = Math.round((mjd - days) * 86400e6);
-  if (micros >= 86400e6) {
-    days += 1;
-    micros -= 86400e6;
-  }
-  const { year, month, day } = civilFromDays(days - MJD_OF_UNIX_EPOCH);
-  const totalSeconds = Math.floor(micros / 1e6);
-  const fraction = String(micros - totalSeconds * 1e6).padStart(6, "0").replace(/0+$/, "");
-  return {
-    year,
-    month,
-    day,
-    hour: Math.floor(totalSeconds / 3600),
-    minute: Math.floor((totalSeconds % 3600) / 60),
-    second: totalSeconds % 60,
-    fraction,
-  };
-}
-
-function formatIso(t: CalendarTime): string {
-  const p = (v: number, width = 2): string => String(v).padStart(width, "0");
-  const base = `${p(t.year, 4)}-${p(t.month)}-${p(t.day)}T${p(t.hour)}:${p(t.minute)}:${p(t.second)}`;
-  return t.fraction ? `${base}.${t.fraction}` : base;
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@ import { GraphQLJSON, GraphQLJSONObject } from "graphql-scalars";
 import { Field, Float, InputType, Int } from "type-graphql";
 import { DidType, ReplicaState, RequestState, RseKind, RuleGrouping, RuleState, TransferOutcomeKind } from "./types";
 
-@InputType({ description: "S3: endpoint (http(s) URL), bucket and optional prefix. POSIX: root (absolute path)." })
+@InputType({ description: "S3: endpoint (http(s) URL), bucket, optional prefix and region. POSIX: root (absolute path)." })
 export class RseProtocolInput {
   @Field(() => String, { nullable: true })
   endpoint?: string | null;
@@ -12,6 +12,9 @@ export class RseProtocolInput {
 
   @Field(() => String, { nullable: true })
   prefix?: string | null;
+
+  @Field(() => String, { nullable: true, description: "S3 only: the region to sign requests for, e.g. us-east-1 (the default)." })
+  region?: string | null;
 
   @Field(() => String, { nullable: true })
   root?: string | null;
@@ -218,6 +221,12 @@ export class TransferOutcomeInput {
 
   @Field(() => String, { nullable: true })
   error?: string | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description: "Why a FAILED copy failed: SOURCE_MISSING, SOURCE_DENIED, DESTINATION_DENIED, DESTINATION_FULL, CHECKSUM_MISMATCH, NETWORK or TIMEOUT.",
+  })
+  errorCode?: string | null;
 }
 
 @InputType()

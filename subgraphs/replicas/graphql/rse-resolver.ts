@@ -31,7 +31,7 @@ export class RseResolver {
 
   @FieldResolver(() => RseProtocol)
   protocol(@Root() rse: RseRow): RseProtocol {
-    return { endpoint: rse.endpoint, bucket: rse.bucket, prefix: rse.prefix, root: rse.rootPath };
+    return { endpoint: rse.endpoint, bucket: rse.bucket, prefix: rse.prefix, region: rse.region, root: rse.rootPath };
   }
 
   @Directive(PAGE_LIST_SIZE)

@@ -4,7 +4,7 @@ import { agentFacilities, requireAgent, requireAnyAgent, requireScope } from "..
 import { toConnection } from "../../../lib/connection";
 import { claimDeletions, deletionFacility, DeletionRow, reportDeletion } from "../deletion";
 import { canonicalFacility } from "../facility";
-import { claimTransfers, heartbeat, listTransfers, reportTransfer, transferFacility, TransferRow } from "../transfer";
+import { claimTransfers, heartbeat, heldTransfers, listTransfers, reportTransfer, transferFacility, TransferRow } from "../transfer";
 import type { ReplicasContext } from "./context";
 import { DeletionOutcomeInput, TransferFilterInput, TransferOutcomeInput } from "./inputs";
 import { Deletion, Did, Rse, Rule, TransferRequest, TransferRequestConnection } from "./types";
@@ -25,6 +25,16 @@ export class TransferResolver {
     @Ctx() ctx: ReplicasContext,
   ) {
     return toConnection(await listTransfers(ctx.db, { ...(filter ?? {}), first, after }));
+  }
+
+  @Query(() => [TransferRequest], {
+    nullable: "items",
+    description:
+      "The requests among `ids` the calling agent holds now (claimed by it, lease unexpired), in the order asked; null for any other id. A source facility asks this, with the agent's token, before it signs a read URL (scope agent:<FACILITY>).",
+  })
+  transfersHeld(@Arg("ids", () => [String]) ids: string[], @Ctx() ctx: ReplicasContext) {
+    const who = requireAnyAgent(ctx.caller);
+    return heldTransfers(ctx.db, ids, who.subject, agentFacilities(who));
   }
 
   @FieldResolver(() => Did)

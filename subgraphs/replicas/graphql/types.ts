@@ -45,6 +45,9 @@ export class RseProtocol {
   @Field()
   prefix: string;
 
+  @Field(() => String, { nullable: true, description: "S3: the region requests are signed for (null: us-east-1)." })
+  region: string | null;
+
   @Field(() => String, { nullable: true })
   root: string | null;
 }
@@ -324,7 +327,11 @@ export class TransferRequest {
   @Field(() => String, { nullable: true })
   lastError: string | null;
 
-  @Field(() => String, { nullable: true, description: "CHECKSUM_MISMATCH, TRANSFER_ERROR or CANCELLED." })
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "Why the last attempt failed: the agent's reason (SOURCE_MISSING, SOURCE_DENIED, DESTINATION_DENIED, DESTINATION_FULL, CHECKSUM_MISMATCH, NETWORK, TIMEOUT), TRANSFER_ERROR when it gave none, or CANCELLED.",
+  })
   errorCode: string | null;
 
   @Field(() => Float)
@@ -353,6 +360,15 @@ export class TransferRequest {
 
   @Field(() => Date, { nullable: true })
   finishedAt: Date | null;
+
+  @Field(() => Date, { nullable: true, description: "When an agent last claimed it." })
+  submittedAt: Date | null;
+
+  @Field(() => String, { nullable: true, description: "The file's path on the destination RSE, relative to its root or bucket prefix." })
+  destinationPath: string | null;
+
+  @Field(() => String, { nullable: true, description: "The file's path on the source RSE, once an agent claimed the request." })
+  sourcePath: string | null;
 }
 
 @ObjectType({ description: "A replica handed to an agent for deletion." })

@@ -1,0 +1,103 @@
+import { GraphqlClient } from "../lib/graphql-client";
+import type { StorageLocation } from "../lib/storage/driver";
+
+/**
+ * What an agent asks of the Data Backbone, as GraphQL through the gateway: the catalog's claims,
+ * heartbeats and reports, the source facilities' read URLs, and its own facility's agent status.
+ * Errors come back as DbbErrors with the server's code (lib/graphql-client.ts).
+ */
+export interface ClaimedTransfer {
+  id: string;
+  lease: string;
+  destinationPath: string;
+  file: { scope: string; name: string; bytes: number | null; adler32: string | null; md5: string | null };
+  source: { name: string; facility: { code: string } };
+  destination: { name: string; kind: "S3" | "POSIX"; protocol: { endpoint: string | null; bucket: string | null; prefix: string; region: string | null; root: string | null } };
+  attempts: number;
+}
+
+export interface ClaimedDeletion {
+  id: string;
+  lease: string;
+  path: string;
+  bytes: number;
+  rse: ClaimedTransfer["destination"];
+}
+
+export interface ReadUrl {
+  request: string;
+  url: string | null;
+  error: { code: string; message: string } | null;
+}
+
+export interface TransferReport {
+  outcome: "DONE" | "FAILED";
+  bytes?: number;
+  adler32?: string;
+  md5?: string;
+  error?: string;
+  errorCode?: string;
+}
+
+const RSE_FIELDS = `name kind protocol { endpoint bucket prefix region root }`;
+
+export function locationOf(rse: ClaimedTransfer["destination"]): StorageLocation {
+  return { rse: rse.name, kind: rse.kind, ...rse.protocol };
+}
+
+export class AgentApi {
+  constructor(readonly client: GraphqlClient, readonly facility: string) {}
+
+  async claimTransfers(limit: number): Promise<ClaimedTransfer[]> {
+    const data = await this.client.request<{ claimTransfers: ClaimedTransfer[] }>(
+      `mutation ($facility: String!, $limit: Int!) { claimTransfers(facility: $facility, limit: $limit) {
+         id lease destinationPath attempts file { scope name bytes adler32 md5 } source { name facility { code } } destination { ${RSE_FIELDS} } } }`,
+      { facility: this.facility, limit },
+    );
+    return data.claimTransfers;
+  }
+
+  async readUrls(sourceFacility: string, requests: string[]): Promise<ReadUrl[]> {
+    const data = await this.client.request<{ readUrls: ReadUrl[] | null }>(
+      `query ($facility: String!, $requests: [String!]!) { readUrls(facility: $facility, requests: $requests) { request url error { code message } } }`,
+      { facility: sourceFacility, requests },
+    );
+    return data.readUrls ?? [];
+  }
+
+  async heartbeat(leases: string[]): Promise<string[]> {
+    const data = await this.client.request<{ heartbeat: string[] }>(`mutation ($leases: [String!]!) { heartbeat(leases: $leases) }`, { leases });
+    return data.heartbeat;
+  }
+
+  async reportTransfer(id: string, lease: string, outcome: TransferReport): Promise<{ state: string; errorCode: string | null }> {
+    const data = await this.client.request<{ reportTransfer: { state: string; errorCode: string | null } }>(
+      `mutation ($id: String!, $lease: String!, $outcome: TransferOutcomeInput!) { reportTransfer(id: $id, lease: $lease, outcome: $outcome) { state errorCode } }`,
+      { id, lease, outcome },
+    );
+    return data.reportTransfer;
+  }
+
+  async claimDeletions(limit: number): Promise<ClaimedDeletion[]> {
+    const data = await this.client.request<{ claimDeletions: ClaimedDeletion[] }>(
+      `mutation ($facility: String!, $limit: Int!) { claimDeletions(facility: $facility, limit: $limit) { id lease path bytes rse { ${RSE_FIELDS} } } }`,
+      { facility: this.facility, limit },
+    );
+    return data.claimDeletions;
+  }
+
+  async reportDeletion(id: string, lease: string, ok: boolean, error?: string): Promise<void> {
+    await this.client.request(`mutation ($id: String!, $lease: String!, $outcome: DeletionOutcomeInput!) { reportDeletion(id: $id, lease: $lease, outcome: $outcome) }`, {
+      id,
+      lease,
+      outcome: { ok, error: error ?? null },
+    });
+  }
+
+  async reportStatus(status: Record<string, unknown>): Promise<void> {
+    await this.client.request(`mutation ($facility: String!, $status: AgentStatusInput!) { reportAgentStatus(facility: $facility, status: $status) { id } }`, {
+      facility: this.facility,
+      status,
+    });
+  }
+}

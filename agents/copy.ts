@@ -1,0 +1,121 @@
+import { PassThrough, Readable } from "node:stream";
+import { DbbError, ErrorCode } from "../lib/errors";
+import type { StorageDriver, WriteResult } from "../lib/storage/driver";
+
+/**
+ * One copy, as the destination's agent makes it: GET the source's signed URL, stream the body
+ * into the destination driver (which computes size, adler32 and md5 on the way and makes nothing
+ * visible until the end), check what was received against the catalog's file before the object
+ * appears, and say why when it fails, in the agent's failure reasons:
+ * SOURCE_MISSING, SOURCE_DENIED, DESTINATION_DENIED, DESTINATION_FULL, CHECKSUM_MISMATCH, NETWORK, TIMEOUT.
+ */
+export interface CopyRequest {
+  url: string;
+  destination: StorageDriver;
+  path: string;
+  expected: { bytes: number | null; adler32: string | null; md5: string | null };
+  /** Aborting (lease lost, agent stopping) stops the copy and leaves nothing behind. */
+  signal: AbortSignal;
+  /** A copy that receives nothing for this long fails with TIMEOUT. */
+  stallMs: number;
+  /** Told of every chunk received, for the agent's bytes-per-second. */
+  onBytes?: (n: number) => void;
+}
+
+/** A failure of the copy, with the reason reported to the catalog. */
+export class CopyError extends DbbError {}
+
+const same = (a: string | null | undefined, b: string) => (a ?? "").toLowerCase().replace(/^0+/, "") === b.toLowerCase().replace(/^0+/, "");
+
+/** Why what arrived is not the catalog's file, or null when size and every known checksum agree. */
+export function mismatchOf(received: WriteResult, expected: CopyRequest["expected"]): string | null {
+  const problems: string[] = [];
+  if (expected.bytes != null && received.bytes !== expected.bytes) problems.push(`size ${received.bytes} != ${expected.bytes}`);
+  if (expected.adler32 && !same(received.adler32, expected.adler32)) problems.push(`adler32 ${received.adler32} != ${expected.adler32}`);
+  if (expected.md5 && !same(received.md5, expected.md5)) problems.push(`md5 ${received.md5} != ${expected.md5}`);
+  return problems.length ? problems.join("; ") : null;
+}
+
+/** The failure reason of an error met while writing at the destination. */
+function destinationReason(err: unknown): CopyError {
+  if (err instanceof CopyError) return err;
+  const e = err as DbbError & { code?: string };
+  const message = (err as Error).message;
+  switch (e.code) {
+    case ErrorCode.STORAGE_DENIED:
+    case ErrorCode.PATH_OUTSIDE_ROOT:
+      return new CopyError(ErrorCode.DESTINATION_DENIED, `destination refused the write: ${message}`);
+    case ErrorCode.STORAGE_FULL:
+      return new CopyError(ErrorCode.DESTINATION_FULL, `destination is full: ${message}`);
+    case ErrorCode.CHECKSUM_MISMATCH:
+      return new CopyError(ErrorCode.CHECKSUM_MISMATCH, message);
+    case ErrorCode.TIMEOUT:
+      return new CopyError(ErrorCode.TIMEOUT, message);
+    default:
+      return new CopyError(ErrorCode.NETWORK, `writing at the destination failed: ${message}`);
+  }
+}
+
+/** Copies one file; resolves with what was written, or rejects with a CopyError naming the reason. */
+export async function copyObject(req: CopyRequest): Promise<WriteResult> {
+  // The stall timer and the caller's signal both end the GET and the write.
+  const stall = new AbortController();
+  const signal = AbortSignal.any([req.signal, stall.signal]);
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => stall.abort(), req.stallMs);
+  };
+  let sourceFailure: CopyError | undefined;
+  const stalled = () => new CopyError(ErrorCode.TIMEOUT, `no bytes from the source for ${Math.round(req.stallMs / 1000)} s`);
+  arm();
+  try {
+    let res: Response;
+    try {
+      res = await fetch(req.url, { signal });
+    } catch (err) {
+      if (stall.signal.aborted) throw stalled();
+      if (req.signal.aborted) throw new CopyError(ErrorCode.NETWORK, `copy abandoned: ${String(req.signal.reason ?? "aborted")}`);
+      throw new CopyError(ErrorCode.NETWORK, `cannot reach the source: ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}`);
+    }
+    if (res.status === 404) throw new CopyError(ErrorCode.SOURCE_MISSING, `the source has no such object (HTTP 404)`);
+    if (res.status === 401 || res.status === 403) {
+      const text = (await res.text().catch(() => "")).slice(0, 300);
+      throw new CopyError(ErrorCode.SOURCE_DENIED, `the source refused the read (HTTP ${res.status}) ${text}`.trim());
+    }
+    if (res.status !== 200 || !res.body) throw new CopyError(ErrorCode.NETWORK, `the source answered HTTP ${res.status}`);
+    const length = Number(res.headers.get("content-length"));
+    const source = Readable.fromWeb(res.body as import("node:stream/web").ReadableStream<Uint8Array>);
+    // Failures of the source are told apart from the destination's: the body is tapped, and an
+    // error on the way in ends the tap with its own reason.
+    const body = new PassThrough({ highWaterMark: 1 << 20 });
+    source.on("data", (chunk: Buffer) => {
+      arm();
+      req.onBytes?.(chunk.length);
+    });
+    source.on("error", (err) => {
+      sourceFailure = stall.signal.aborted ? stalled() : new CopyError(ErrorCode.NETWORK, `reading the source failed: ${err.message}`);
+      body.destroy(sourceFailure);
+    });
+    source.pipe(body);
+    try {
+      return await req.destination.write(req.path, body, {
+        bytes: Number.isFinite(length) && length >= 0 ? length : req.expected.bytes,
+        signal,
+        beforeCommit: (received) => {
+          const mismatch = mismatchOf(received, req.expected);
+          if (mismatch) throw new CopyError(ErrorCode.CHECKSUM_MISMATCH, `what the source sent is not the catalog's file: ${mismatch}`);
+        },
+      });
+    } catch (err) {
+      if (sourceFailure) throw sourceFailure;
+      if (stall.signal.aborted) throw stalled();
+      if (req.signal.aborted && !(err instanceof CopyError)) throw new CopyError(ErrorCode.NETWORK, `copy abandoned: ${String(req.signal.reason ?? "aborted")}`);
+      throw destinationReason(err);
+    } finally {
+      source.destroy();
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,105 @@
+import { createHash, Hash } from "node:crypto";
+import { Transform, TransformCallback } from "node:stream";
+
+/** Size and checksums of some bytes, as the catalog records them (lower-case hex). */
+export interface Checksums {
+  bytes: number;
+  /** 8 hex digits. */
+  adler32: string;
+  /** 32 hex digits. */
+  md5: string;
+}
+
+const ADLER_MOD = 65521;
+/**
+ * Bytes summed between two reductions: 3800 keeps `b` below 2^31 (255·n(n+1)/2 + (n+1)·65520), so
+ * the inner loop stays on small integers (zlib's NMAX, 5552, is the 2^32 bound).
+ */
+const ADLER_BLOCK = 3800;
+
+/** Adler-32 running state (RFC 1950 §8.2): a starts at 1, b at 0. */
+export class Adler32 {
+  private a = 1;
+  private b = 0;
+
+  update(chunk: Uint8Array): this {
+    let a = this.a;
+    let b = this.b;
+    const n = chunk.length;
+    let i = 0;
+    while (i < n) {
+      const end = Math.min(i + ADLER_BLOCK, n);
+      for (; i < end; i++) {
+        a += chunk[i];
+        b += a;
+      }
+      a %= ADLER_MOD;
+      b %= ADLER_MOD;
+    }
+    this.a = a;
+    this.b = b;
+    return this;
+  }
+
+  /** 8 lower-case hex digits. */
+  digest(): string {
+    return ((this.b * 65536 + this.a) >>> 0).toString(16).padStart(8, "0");
+  }
+}
+
+/** Size, adler32 and md5 of a whole buffer. */
+export function checksumsOf(buffer: Uint8Array): Checksums {
+  return {
+    bytes: buffer.length,
+    adler32: new Adler32().update(buffer).digest(),
+    md5: createHash("md5").update(buffer).digest("hex"),
+  };
+}
+
+/**
+ * A pass-through stream that computes size, adler32 and md5 of the bytes as they go by, in
+ * constant memory. `result()` is valid once the stream has ended (after 'finish' on the writable
+ * side, or 'end' on the readable side).
+ */
+export class ChecksumTap extends Transform {
+  private size = 0;
+  private readonly adler = new Adler32();
+  private readonly md5: Hash = createHash("md5");
+  private done: Checksums | null = null;
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.size += chunk.length;
+    this.adler.update(chunk);
+    this.md5.update(chunk);
+    callback(null, chunk);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    this.done = { bytes: this.size, adler32: this.adler.digest(), md5: this.md5.digest("hex") };
+    callback();
+  }
+
+  /** Bytes seen so far (also before the end). */
+  get bytesSeen(): number {
+    return this.size;
+  }
+
+  /** The checksums of everything that went through; throws when the stream has not ended. */
+  result(): Checksums {
+    if (!this.done) throw new Error("ChecksumTap.result() called before the stream ended");
+    return this.done;
+  }
+}
+
+/** Size, adler32 and md5 of a whole stream (reads it to the end). */
+export async function checksumsOfStream(source: AsyncIterable<Uint8Array>): Promise<Checksums> {
+  const adler = new Adler32();
+  const md5 = createHash("md5");
+  let bytes = 0;
+  for await (const chunk of source) {
+    bytes += chunk.length;
+    adler.update(chunk);
+    md5.update(chunk);
+  }
+  return { bytes, adler32: adler.digest(), md5: md5.digest("hex") };
+}

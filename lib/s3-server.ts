@@ -1,0 +1,241 @@
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { mkdirSync, promises as fsp } from "node:fs";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+
+/* s3rver (jamhall/s3rver) ships no types: the few parts used here are typed by hand. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const S3rver = require("s3rver") as new (options: Record<string, unknown>) => S3rverApp;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const AWSAccount = require("s3rver/lib/models/account") as AccountModule;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const S3Error = require("s3rver/lib/models/error") as new (code: string, message: string, detail?: Record<string, unknown>) => Error;
+
+interface KoaContext {
+  method: string;
+  path: string;
+  query: Record<string, string | string[]>;
+  querystring: string;
+  originalUrl: string;
+  headers: Record<string, string | string[] | undefined>;
+  status: number;
+  body: unknown;
+  type: string;
+  set(name: string, value: string): void;
+}
+type Middleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
+interface S3rverApp {
+  middleware: Middleware[];
+  store: { getResourcePath(bucket: string, key: string | undefined, resource: string): string };
+  run(): Promise<AddressInfo>;
+  close(): Promise<void>;
+  httpServer?: { closeAllConnections?: () => void };
+}
+interface AccountModule {
+  new (id: number, displayName: string): { createKeyPair(accessKeyId: string, secret: string): void };
+  registry: Map<string, unknown>;
+  DUMMY_ACCOUNT: { revokeAccessKey(accessKeyId: string): void };
+}
+
+export interface S3ServerOptions {
+  host?: string;
+  port: number;
+  /** Where objects are kept (created when missing). */
+  directory: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** Buckets created at start (existing ones are kept). */
+  buckets?: string[];
+}
+
+export interface RunningS3Server {
+  endpoint: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+function header(ctx: KoaContext, name: string): string | undefined {
+  const value = ctx.headers[name];
+  return Array.isArray(value) ? value.join(",") : value;
+}
+
+/** RFC 3986 encoding as AWS Signature V4 wants it (A-Z a-z 0-9 - _ . ~ kept). */
+function uriEncode(text: string): string {
+  return encodeURIComponent(text).replace(/[!'()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+function hmac(key: Buffer | string, text: string): Buffer {
+  return createHmac("sha256", key).update(text, "utf8").digest();
+}
+
+/** The raw query pairs of a URL, decoded (SigV4 encodes them again, its own way). */
+function queryPairs(search: string): Array<[string, string]> {
+  if (!search) return [];
+  return search.split("&").filter(Boolean).map((pair) => {
+    const at = pair.indexOf("=");
+    const decode = (s: string) => decodeURIComponent(s.replace(/\+/g, "%20"));
+    return at < 0 ? [decode(pair), ""] : [decode(pair.slice(0, at)), decode(pair.slice(at + 1))];
+  });
+}
+
+function denied(code: string, message: string): Error {
+  return new S3Error(code, message);
+}
+
+/**
+ * Checks an AWS Signature V4 (Authorization header or presigned query) against the one key pair
+ * this server knows. s3rver itself only looks the access key id up and never checks a V4
+ * signature; this does, so a wrong secret is refused as real S3 refuses it. The payload hash is
+ * taken as declared (x-amz-content-sha256), not recomputed over the body.
+ */
+function verifySignatureV4(ctx: KoaContext, keys: { accessKeyId: string; secretAccessKey: string }): void {
+  const rawUrl = ctx.originalUrl;
+  const q = rawUrl.indexOf("?");
+  const rawPath = q < 0 ? rawUrl : rawUrl.slice(0, q);
+  const pairs = queryPairs(q < 0 ? "" : rawUrl.slice(q + 1));
+  const auth = header(ctx, "authorization");
+  let credential: string;
+  let signedHeaders: string;
+  let signature: string;
+  let amzDate: string;
+  let payloadHash: string;
+  const presigned = pairs.some(([k]) => k === "X-Amz-Algorithm");
+  if (auth) {
+    const m = /^AWS4-HMAC-SHA256\s+Credential=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-f]{64})\s*$/.exec(auth);
+    if (!m) throw denied("AccessDenied", "only AWS Signature Version 4 (AWS4-HMAC-SHA256) is accepted");
+    [, credential, signedHeaders, signature] = m;
+    amzDate = header(ctx, "x-amz-date") ?? "";
+    payloadHash = header(ctx, "x-amz-content-sha256") ?? "";
+  } else if (presigned) {
+    const get = (k: string) => pairs.find(([key]) => key === k)?.[1] ?? "";
+    if (get("X-Amz-Algorithm") !== "AWS4-HMAC-SHA256") throw denied("AccessDenied", "only AWS4-HMAC-SHA256 presigned URLs are accepted");
+    credential = get("X-Amz-Credential");
+    signedHeaders = get("X-Amz-SignedHeaders");
+    signature = get("X-Amz-Signature");
+    amzDate = get("X-Amz-Date");
+    payloadHash = "UNSIGNED-PAYLOAD";
+    const expires = Number(get("X-Amz-Expires"));
+    const signedAt = Date.parse(amzDate.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, "$1-$2-$3T$4:$5:$6Z"));
+    if (!Number.isFinite(signedAt) || !Number.isFinite(expires) || Date.now() > signedAt + expires * 1000) {
+      throw denied("AccessDenied", "Request has expired");
+    }
+  } else {
+    throw denied("AccessDenied", "this server answers signed requests only (AWS Signature Version 4)");
+  }
+  const [accessKeyId, date, region, service, terminator] = credential.split("/");
+  if (accessKeyId !== keys.accessKeyId) throw denied("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.");
+  if (!date || !region || !service || terminator !== "aws4_request" || !amzDate.startsWith(date)) {
+    throw denied("AuthorizationHeaderMalformed", "the credential scope is malformed");
+  }
+  const canonicalQuery = pairs
+    .filter(([k]) => k !== "X-Amz-Signature")
+    .map(([k, v]) => [uriEncode(k), uriEncode(v)] as const)
+    .sort(([a, av], [b, bv]) => (a < b ? -1 : a > b ? 1 : av < bv ? -1 : av > bv ? 1 : 0))
+    .map(([k, v]) => `${k}=${v}`)
+    .join("&");
+  const names = signedHeaders.split(";");
+  const canonicalHeaders = names.map((name) => `${name}:${(header(ctx, name) ?? "").trim().replace(/\s+/g, " ")}\n`).join("");
+  const canonicalRequest = [ctx.method, rawPath, canonicalQuery, canonicalHeaders, signedHeaders, payloadHash].join("\n");
+  const scope = `${date}/${region}/${service}/aws4_request`;
+  const stringToSign = ["AWS4-HMAC-SHA256", amzDate, scope, createHash("sha256").update(canonicalRequest, "utf8").digest("hex")].join("\n");
+  const signingKey = hmac(hmac(hmac(hmac(`AWS4${keys.secretAccessKey}`, date), region), service), "aws4_request");
+  const expected = createHmac("sha256", signingKey).update(stringToSign, "utf8").digest();
+  const given = Buffer.from(signature, "hex");
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    throw denied("SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method.");
+  }
+  if (auth) {
+    const at = Date.parse(amzDate.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, "$1-$2-$3T$4:$5:$6Z"));
+    if (!Number.isFinite(at) || Math.abs(Date.now() - at) > 15 * 60 * 1000) throw denied("RequestTimeTooSkewed", "The difference between the request time and the current time is too large.");
+  }
+}
+
+function xmlEscape(text: string): string {
+  return text.replace(/[<>&'"]/g, (ch) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", "'": "&apos;", '"': "&quot;" })[ch]!);
+}
+
+/**
+ * A local S3-protocol server: s3rver (objects as files under `directory`), with in front of it
+ * GET /health, Signature V4 verification against the one key pair, and the two multipart calls
+ * s3rver lacks (AbortMultipartUpload, ListMultipartUploads) over s3rver's own upload folders.
+ */
+export async function startS3Server(options: S3ServerOptions): Promise<RunningS3Server> {
+  if (!options.accessKeyId || !options.secretAccessKey) throw new Error("an access key id and a secret access key are required");
+  mkdirSync(options.directory, { recursive: true });
+  const host = options.host ?? "127.0.0.1";
+  // s3rver keeps accounts in a module-wide registry: only our key pair opens it.
+  AWSAccount.DUMMY_ACCOUNT.revokeAccessKey("S3RVER");
+  new AWSAccount(123456789000, "dbb").createKeyPair(options.accessKeyId, options.secretAccessKey);
+  const app = new S3rver({
+    address: host,
+    port: options.port,
+    directory: path.resolve(options.directory),
+    silent: true,
+    vhostBuckets: false,
+    configureBuckets: (options.buckets ?? []).map((name) => ({ name })),
+  });
+  const uploadsDir = (bucket: string) => app.store.getResourcePath(bucket, undefined, "uploads");
+
+  const front: Middleware = async (ctx, next) => {
+    if (ctx.path === "/health" && (ctx.method === "GET" || ctx.method === "HEAD")) {
+      ctx.type = "application/json";
+      ctx.body = JSON.stringify({ status: "ok", service: "s3" });
+      return;
+    }
+    verifySignatureV4(ctx, options);
+    // s3rver would store aws-chunked framing (chunk signatures, CRC trailers) as the object's bytes.
+    if ((header(ctx, "x-amz-content-sha256") ?? "").startsWith("STREAMING-") || /aws-chunked/i.test(header(ctx, "content-encoding") ?? "")) {
+      throw new S3Error("NotImplemented", "aws-chunked bodies are not supported by this server: send the body as is (SDK: requestChecksumCalculation WHEN_REQUIRED)");
+    }
+    const [, bucket, ...keyParts] = ctx.path.split("/");
+    const key = keyParts.join("/");
+    const uploadId = typeof ctx.query.uploadId === "string" ? ctx.query.uploadId : undefined;
+    if (ctx.method === "DELETE" && bucket && key && uploadId) {
+      if (!/^[0-9a-f]{32}$/.test(uploadId)) throw new S3Error("NoSuchUpload", "The specified upload does not exist.");
+      const dir = path.join(uploadsDir(bucket), uploadId);
+      try {
+        await fsp.access(dir);
+      } catch {
+        throw new S3Error("NoSuchUpload", "The specified upload does not exist.");
+      }
+      await fsp.rm(dir, { recursive: true, force: true });
+      ctx.status = 204;
+      return;
+    }
+    if (ctx.method === "GET" && bucket && !key && "uploads" in ctx.query) {
+      const uploads: Array<{ key: string; id: string; initiated: Date }> = [];
+      const root = uploadsDir(bucket);
+      for (const id of await fsp.readdir(root).catch(() => [] as string[])) {
+        try {
+          const [text, info] = await Promise.all([fsp.readFile(path.join(root, id, "key"), "utf8"), fsp.stat(path.join(root, id))]);
+          uploads.push({ key: text, id, initiated: info.mtime });
+        } catch {
+          /* completed or aborted meanwhile */
+        }
+      }
+      const prefix = typeof ctx.query.prefix === "string" ? ctx.query.prefix : "";
+      const listed = uploads.filter((u) => u.key.startsWith(prefix)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      ctx.type = "application/xml";
+      ctx.body =
+        `<?xml version="1.0" encoding="UTF-8"?>\n<ListMultipartUploadsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">` +
+        `<Bucket>${xmlEscape(bucket)}</Bucket><KeyMarker></KeyMarker><UploadIdMarker></UploadIdMarker><Prefix>${xmlEscape(prefix)}</Prefix>` +
+        `<MaxUploads>1000</MaxUploads><IsTruncated>false</IsTruncated>` +
+        listed.map((u) => `<Upload><Key>${xmlEscape(u.key)}</Key><UploadId>${u.id}</UploadId><Initiated>${u.initiated.toISOString()}</Initiated><StorageClass>STANDARD</StorageClass></Upload>`).join("") +
+        `</ListMultipartUploadsResult>`;
+      return;
+    }
+    await next();
+  };
+  // Koa composes its middleware when the server starts: this one runs before s3rver's own.
+  app.middleware.unshift(front);
+  const address = await app.run();
+  return {
+    endpoint: `http://${host}:${address.port}`,
+    port: address.port,
+    async close() {
+      const closing = app.close();
+      app.httpServer?.closeAllConnections?.();
+      await closing;
+    },
+  };
+}

@@ -1,0 +1,398 @@
+import { createHash } from "node:crypto";
+import { Readable } from "node:stream";
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+} from "@aws-sdk/client-s3";
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import { Adler32 } from "../checksum";
+import { DbbError, ErrorCode, invalidInput } from "../errors";
+import type { ObjectInfo, PresigningDriver, StorageCredentials, StorageLocation, WriteOptions, WriteResult } from "./driver";
+import { checkRange, pathSegments } from "./object-path";
+import { isAbortError, systemStorageError, watchSourceErrors } from "./storage-errors";
+
+const MiB = 1024 * 1024;
+/** S3's own limits: parts of 5 MiB at least (but the last), 5 GiB at most, 10,000 of them. */
+export const MIN_PART_BYTES = 5 * MiB;
+const MAX_PART_BYTES = 5 * 1024 * MiB;
+const MAX_PARTS = 10000;
+
+export interface S3DriverSettings {
+  /** Absent: the SDK's default chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, profiles, instance roles). */
+  credentials?: StorageCredentials | null;
+  /** Objects up to this size go in one PutObject (held in memory, at most this much); larger ones multipart. Default 64 MiB. */
+  multipartThresholdBytes?: number;
+  /** Size of each multipart part (at least 5 MiB). Default 16 MiB. */
+  partSizeBytes?: number;
+  /** Parts uploaded at once; memory held is about (queueSize + 1) × partSizeBytes. Default 2. */
+  queueSize?: number;
+  /** Milliseconds to wait for a connection / for a response to start. */
+  connectTimeoutMs?: number;
+  requestTimeoutMs?: number;
+}
+
+function isAwsEndpoint(endpoint: string): boolean {
+  try {
+    return /(^|\.)amazonaws\.com(\.cn)?$/i.test(new URL(endpoint).hostname);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The S3 error as a storage DbbError. S3 says what went wrong in the error's name (its XML
+ * `Code`); the HTTP status is the fallback.
+ */
+export function s3StorageError(err: unknown, what: string): Error {
+  if (err instanceof DbbError || isAbortError(err)) return err as Error;
+  const e = err as { name?: string; Code?: string; message?: string; $metadata?: { httpStatusCode?: number }; code?: string };
+  const name = e.Code ?? e.name ?? "";
+  const status = e.$metadata?.httpStatusCode;
+  const said = e.message && e.message !== "UnknownError" && e.message !== "Unknown" ? e.message : `HTTP ${status ?? "?"}`;
+  const details = { s3Code: name || undefined, httpStatus: status };
+  switch (name) {
+    case "NoSuchKey":
+    case "NotFound":
+      return new DbbError(ErrorCode.OBJECT_NOT_FOUND, `${what}: no such object`, details);
+    case "NoSuchBucket":
+      return new DbbError(ErrorCode.STORAGE_ERROR, `${what}: the bucket does not exist (${said}); create it or fix the RSE's protocol`, details);
+    case "AccessDenied":
+    case "InvalidAccessKeyId":
+    case "SignatureDoesNotMatch":
+    case "AllAccessDisabled":
+    case "AccountProblem":
+    case "InvalidToken":
+    case "ExpiredToken":
+    case "RequestTimeTooSkewed":
+      return new DbbError(ErrorCode.STORAGE_DENIED, `${what}: the store refused the request (${name}: ${said}); check the storage.credentials of the RSE`, details);
+    case "QuotaExceeded":
+    case "EntityTooLarge":
+      return new DbbError(ErrorCode.STORAGE_FULL, `${what}: the store has no room for it (${name}: ${said})`, details);
+    case "XAmzContentSHA256Mismatch":
+    case "BadDigest":
+    case "InvalidDigest":
+    case "InvalidPart":
+      return new DbbError(ErrorCode.CHECKSUM_MISMATCH, `${what}: the store received other bytes than were sent (${name}: ${said})`, details);
+    case "TimeoutError":
+    case "RequestTimeout":
+      return new DbbError(ErrorCode.TIMEOUT, `${what}: the store did not answer in time (${said})`, details);
+  }
+  if (status === 401 || status === 403) return new DbbError(ErrorCode.STORAGE_DENIED, `${what}: the store refused the request (HTTP ${status}: ${said})`, details);
+  if (status === 404) return new DbbError(ErrorCode.OBJECT_NOT_FOUND, `${what}: no such object`, details);
+  if (status === undefined) return systemStorageError(err, what);
+  return new DbbError(ErrorCode.STORAGE_ERROR, `${what}: ${said}`, details);
+}
+
+/**
+ * Pulls exact-sized buffers off a stream while computing size, adler32 and md5 of everything
+ * read. Holds at most what one `read(n)` returns plus one chunk of the source.
+ */
+class BlockReader {
+  private readonly iterator: AsyncIterator<Buffer>;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private ended = false;
+  private readonly adler = new Adler32();
+  private readonly md5 = createHash("md5");
+  bytes = 0;
+
+  constructor(source: Readable) {
+    this.iterator = source[Symbol.asyncIterator]();
+  }
+
+  private async pull(): Promise<boolean> {
+    if (this.ended) return false;
+    const next = await this.iterator.next();
+    if (next.done) {
+      this.ended = true;
+      return false;
+    }
+    const chunk = Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value);
+    this.adler.update(chunk);
+    this.md5.update(chunk);
+    this.bytes += chunk.length;
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    return true;
+  }
+
+  /** Up to `n` bytes (fewer only at the end; an empty buffer once all is read). */
+  async read(n: number): Promise<Buffer> {
+    while (this.pendingBytes < n && (await this.pull()));
+    const all = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
+    const out = all.subarray(0, Math.min(n, all.length));
+    const rest = all.subarray(out.length);
+    this.pending = rest.length ? [rest] : [];
+    this.pendingBytes = rest.length;
+    return out;
+  }
+
+  /** Whether the source has more bytes (pulls one chunk to know). */
+  async hasMore(): Promise<boolean> {
+    return this.pendingBytes > 0 || (await this.pull());
+  }
+
+  /** Puts bytes back in front (they were read, and counted, already). */
+  unread(buffer: Buffer): void {
+    if (!buffer.length) return;
+    this.pending.unshift(buffer);
+    this.pendingBytes += buffer.length;
+  }
+
+  private done: WriteResult | undefined;
+
+  /** Size and checksums of everything read; valid once the source is exhausted (asked again, the same answer). */
+  result(): WriteResult {
+    this.done ??= { bytes: this.bytes, adler32: this.adler.digest(), md5: this.md5.digest("hex") };
+    return this.done;
+  }
+
+  /** Stops reading the source (destroys it). */
+  async close(): Promise<void> {
+    await this.iterator.return?.();
+  }
+}
+
+function md5Of(buffer: Buffer): { hex: string; base64: string } {
+  const digest = createHash("md5").update(buffer).digest();
+  return { hex: digest.toString("hex"), base64: digest.toString("base64") };
+}
+
+/**
+ * The store's ETag of a single PUT or a part is the MD5 of what it stored, except under SSE-KMS or
+ * SSE-C; checked where it is, so a store that ignores Content-MD5 (s3rver) still cannot keep other
+ * bytes than were sent without the write failing.
+ */
+function checkEtag(what: string, etag: string | undefined, md5hex: string, sse: { ServerSideEncryption?: string; SSECustomerAlgorithm?: string }): void {
+  if (!etag || sse.SSECustomerAlgorithm || (sse.ServerSideEncryption ?? "").startsWith("aws:kms")) return;
+  const plain = etag.replace(/"/g, "").toLowerCase();
+  if (/^[0-9a-f]{32}$/.test(plain) && plain !== md5hex) {
+    throw new DbbError(ErrorCode.CHECKSUM_MISMATCH, `${what}: the store's ETag ${plain} is not the MD5 ${md5hex} of the bytes sent`, { etag: plain, md5: md5hex });
+  }
+}
+
+/**
+ * An S3-protocol bucket (AWS, Ceph RGW, MinIO, s3rver). Objects up to multipartThresholdBytes are
+ * sent in one PutObject with Content-MD5; larger ones as a multipart upload, each part with its
+ * Content-MD5 and its ETag checked, `queueSize` parts in flight; a failed or aborted multipart
+ * upload is aborted, so nothing is visible under the key.
+ */
+export class S3Driver implements PresigningDriver {
+  readonly client: S3Client;
+  private readonly bucket: string;
+  private readonly prefix: string;
+  private readonly threshold: number;
+  private readonly partSize: number;
+  private readonly queueSize: number;
+
+  constructor(
+    readonly location: StorageLocation,
+    settings: S3DriverSettings = {},
+  ) {
+    if (!location.bucket) throw invalidInput(`RSE ${location.rse}: an S3 protocol needs a bucket`);
+    this.bucket = location.bucket;
+    this.prefix = (location.prefix ?? "").split("/").filter(Boolean).join("/");
+    this.threshold = settings.multipartThresholdBytes ?? 64 * MiB;
+    this.partSize = Math.max(MIN_PART_BYTES, settings.partSizeBytes ?? 16 * MiB);
+    this.queueSize = Math.max(1, settings.queueSize ?? 2);
+    const endpoint = location.endpoint ?? undefined;
+    this.client = new S3Client({
+      endpoint,
+      region: location.region || "us-east-1",
+      forcePathStyle: location.pathStyle ?? (endpoint ? !isAwsEndpoint(endpoint) : false),
+      credentials: settings.credentials
+        ? { accessKeyId: settings.credentials.accessKeyId, secretAccessKey: settings.credentials.secretAccessKey, sessionToken: settings.credentials.sessionToken }
+        : undefined,
+      // Checksums only where S3 requires them: CRC trailers (aws-chunked bodies) are not understood
+      // by every S3-protocol server (s3rver stores them as data); integrity comes from Content-MD5.
+      requestChecksumCalculation: "WHEN_REQUIRED",
+      responseChecksumValidation: "WHEN_REQUIRED",
+      requestHandler: { connectionTimeout: settings.connectTimeoutMs ?? 10000, requestTimeout: settings.requestTimeoutMs ?? 300000 },
+    });
+  }
+
+  /** The object's key: the RSE's prefix, then the path. */
+  key(objectPath: string): string {
+    const segments = pathSegments(objectPath);
+    return this.prefix ? `${this.prefix}/${segments.join("/")}` : segments.join("/");
+  }
+
+  private describe(objectPath: string): string {
+    return `${this.location.rse}:${objectPath}`;
+  }
+
+  async write(objectPath: string, body: Readable, options: WriteOptions = {}): Promise<WriteResult> {
+    const what = `writing ${this.describe(objectPath)}`;
+    const sourceError = watchSourceErrors(body);
+    const key = this.key(objectPath);
+    const signal = options.signal;
+    const reader = new BlockReader(body);
+    const onAbort = () => body.destroy(signal?.reason instanceof Error ? signal.reason : abortError());
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      signal?.throwIfAborted();
+      const known = options.bytes ?? null;
+      if (known === null || known <= this.threshold) {
+        const head = await reader.read(this.threshold);
+        signal?.throwIfAborted();
+        if (!(await reader.hasMore())) {
+          await options.beforeCommit?.(reader.result());
+          await this.putSingle(what, key, head, signal);
+          return reader.result();
+        }
+        reader.unread(head);
+      }
+      return await this.putMultipart(what, key, reader, known, signal, options.beforeCommit);
+    } catch (err) {
+      const failure = err === sourceError() && !(err instanceof DbbError) ? err : s3StorageError(err, what);
+      throw signal?.aborted && !isAbortError(failure) ? abortError(signal) : failure;
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+      await reader.close().catch(() => undefined);
+    }
+  }
+
+  private async putSingle(what: string, key: string, data: Buffer, signal?: AbortSignal): Promise<void> {
+    const md5 = md5Of(data);
+    const out = await this.client.send(
+      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: data, ContentLength: data.length, ContentMD5: md5.base64 }),
+      { abortSignal: signal },
+    );
+    try {
+      checkEtag(what, out.ETag, md5.hex, out);
+    } catch (err) {
+      // The store kept other bytes than were sent: they must not stay under the name.
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Size of part `n` (1-based): fixed when the total is known, else doubling every 1,000 parts so 10,000 parts reach past 5 TiB. */
+  private partBytes(n: number, known: number | null): number {
+    if (known !== null) return Math.min(MAX_PART_BYTES, Math.max(this.partSize, Math.ceil(known / MAX_PARTS)));
+    return Math.min(MAX_PART_BYTES, this.partSize * 2 ** Math.floor((n - 1) / 1000));
+  }
+
+  private async putMultipart(
+    what: string,
+    key: string,
+    reader: BlockReader,
+    known: number | null,
+    signal?: AbortSignal,
+    beforeCommit?: WriteOptions["beforeCommit"],
+  ): Promise<WriteResult> {
+    const created = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal });
+    const uploadId = created.UploadId!;
+    const parts: Array<{ PartNumber: number; ETag: string }> = [];
+    const inFlight = new Set<Promise<void>>();
+    let failure: unknown;
+    try {
+      for (let n = 1; ; n++) {
+        if (n > MAX_PARTS) throw new DbbError(ErrorCode.STORAGE_FULL, `${what}: more than ${MAX_PARTS} parts; raise storage.partSizeBytes`);
+        const size = this.partBytes(n, known);
+        const data = await reader.read(size);
+        if (failure) throw failure;
+        if (data.length === 0 && n > 1) break;
+        signal?.throwIfAborted();
+        const md5 = md5Of(data);
+        const upload = this.client
+          .send(new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: n, Body: data, ContentLength: data.length, ContentMD5: md5.base64 }), { abortSignal: signal })
+          .then((out) => {
+            checkEtag(`${what} (part ${n})`, out.ETag, md5.hex, out);
+            parts.push({ PartNumber: n, ETag: out.ETag! });
+          })
+          .catch((err) => {
+            failure ??= err;
+          });
+        const tracked: Promise<void> = upload.finally(() => inFlight.delete(tracked));
+        inFlight.add(tracked);
+        if (inFlight.size >= this.queueSize) await Promise.race(inFlight);
+        if (failure) throw failure;
+        // The reader returns less than asked only at the end of the source.
+        if (data.length < size) break;
+      }
+      await Promise.all(inFlight);
+      if (failure) throw failure;
+      parts.sort((a, b) => a.PartNumber - b.PartNumber);
+      await beforeCommit?.(reader.result());
+      await this.client.send(
+        new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
+        { abortSignal: signal },
+      );
+      return reader.result();
+    } catch (err) {
+      await Promise.allSettled(inFlight);
+      // Without the signal: the upload is abandoned even when the write was aborted.
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async read(objectPath: string, range?: { start: number; end?: number }, options: { signal?: AbortSignal } = {}): Promise<Readable> {
+    const what = `reading ${this.describe(objectPath)}`;
+    checkRange(range);
+    try {
+      const out = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: this.key(objectPath), Range: range ? `bytes=${range.start}-${range.end ?? ""}` : undefined }),
+        { abortSignal: options.signal },
+      );
+      return out.Body as Readable;
+    } catch (err) {
+      const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+      // A range starting past the end: no bytes, as a file read gives.
+      if (range && (e.name === "InvalidRange" || e.$metadata?.httpStatusCode === 416)) return Readable.from([]);
+      throw s3StorageError(err, what);
+    }
+  }
+
+  async stat(objectPath: string): Promise<ObjectInfo | null> {
+    try {
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(objectPath) }));
+      return { bytes: Number(out.ContentLength ?? 0) };
+    } catch (err) {
+      const mapped = s3StorageError(err, `stat of ${this.describe(objectPath)}`);
+      if (mapped instanceof DbbError && mapped.code === ErrorCode.OBJECT_NOT_FOUND) return null;
+      throw mapped;
+    }
+  }
+
+  async delete(objectPath: string): Promise<boolean> {
+    // DeleteObject answers 204 whether or not there was an object: ask first.
+    if (!(await this.stat(objectPath))) return false;
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(objectPath) }));
+      return true;
+    } catch (err) {
+      throw s3StorageError(err, `deleting ${this.describe(objectPath)}`);
+    }
+  }
+
+  async presignRead(objectPath: string, expiresSeconds: number): Promise<string> {
+    if (!Number.isInteger(expiresSeconds) || expiresSeconds < 1 || expiresSeconds > 604800) {
+      throw invalidInput(`a presigned URL lives 1 to 604800 seconds (7 days), not ${expiresSeconds}`);
+    }
+    try {
+      return await getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: this.key(objectPath) }), { expiresIn: expiresSeconds });
+    } catch (err) {
+      throw s3StorageError(err, `presigning ${this.describe(objectPath)}`);
+    }
+  }
+
+  close(): void {
+    this.client.destroy();
+  }
+}
+
+function abortError(signal?: AbortSignal): Error {
+  if (signal?.reason instanceof Error && signal.reason.name === "AbortError") return signal.reason;
+  const err = new Error("the write was aborted");
+  err.name = "AbortError";
+  return err;
+}

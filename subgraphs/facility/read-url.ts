@@ -1,0 +1,118 @@
+import { DbbError, ErrorCode } from "../../lib/errors";
+import { GraphqlClient } from "../../lib/graphql-client";
+import type { Logger } from "../../lib/logger";
+import type { PresigningDriver, StorageDriver, StorageLocation } from "../../lib/storage/driver";
+import { openStorage, StorageSettings } from "../../lib/storage/factory";
+import { signObjectUrl } from "../../lib/storage/signed-url";
+
+/**
+ * The facility's signed-read door: an agent of another facility that the catalog handed a
+ * transfer with a source here gets a short-lived URL to read that one file, and nothing else.
+ * The check is the catalog's: the door asks it, with the agent's own token, which of the
+ * requests that agent holds right now (transfersHeld), and signs only those whose source RSE is
+ * one of this facility's. S3 RSEs answer with presigned GETs (the facility's own credentials
+ * never leave it); POSIX RSEs with an HMAC-signed URL of this service's GET /objects/….
+ */
+export interface ReadUrlRow {
+  request: string;
+  url: string | null;
+  expiresAt: Date | null;
+  error: { code: string; message: string } | null;
+}
+
+export interface ReadDoorOptions {
+  facility: string;
+  /** The catalog subgraph (facility.catalog). */
+  catalogUrl: string;
+  storage: StorageSettings;
+  /** HMAC key of the POSIX door's URLs (read on first use). */
+  signingKey: () => string | Uint8Array;
+  /** This service's URL as other facilities reach it (facility.publicUrl), without /graphql. */
+  publicUrl: () => string;
+  expiresSeconds: number;
+  logger: Logger;
+}
+
+export interface ReadDoor {
+  sign(authorization: string | undefined, requests: string[]): Promise<ReadUrlRow[]>;
+  /** The driver of one of this facility's RSEs (null for an unknown RSE or another facility's), for GET /objects. */
+  driver(rse: string): Promise<StorageDriver | null>;
+}
+
+interface HeldTransfer {
+  id: string;
+  sourcePath: string | null;
+  source: { name: string; kind: "S3" | "POSIX"; facility: { code: string }; protocol: { endpoint: string | null; bucket: string | null; prefix: string; region: string | null; root: string | null } } | null;
+}
+
+const HELD = `query ($ids: [String!]!) { transfersHeld(ids: $ids) {
+  id sourcePath source { name kind facility { code } protocol { endpoint bucket prefix region root } } } }`;
+const RSE = `query ($name: String!) { rse(name: $name) { name kind facility { code } protocol { endpoint bucket prefix region root } } }`;
+
+/** How long an RSE's protocol, once looked up, is trusted for GET /objects. */
+const RSE_CACHE_MS = 60_000;
+export const MAX_READ_URLS = 1000;
+
+function locationOf(rse: NonNullable<HeldTransfer["source"]>): StorageLocation {
+  return { rse: rse.name, kind: rse.kind, ...rse.protocol };
+}
+
+export function createReadDoor(o: ReadDoorOptions): ReadDoor {
+  const mine = (code: string) => code.toLowerCase() === o.facility.toLowerCase();
+  const rses = new Map<string, { at: number; driver: StorageDriver | null }>();
+
+  const driverFor = (location: StorageLocation): StorageDriver => openStorage(location, o.storage);
+
+  return {
+    async sign(authorization, requests) {
+      if (requests.length > MAX_READ_URLS) throw new DbbError(ErrorCode.INVALID_INPUT, `at most ${MAX_READ_URLS} requests per call`, { argument: "requests" });
+      const catalog = new GraphqlClient({ url: o.catalogUrl, token: authorization?.replace(/^Bearer\s+/i, ""), timeoutMs: 15_000, userAgent: `dbb-facility-${o.facility}` });
+      const { transfersHeld } = await catalog.request<{ transfersHeld: Array<HeldTransfer | null> }>(HELD, { ids: requests });
+      const expiresAt = new Date(Date.now() + o.expiresSeconds * 1000);
+      return Promise.all(
+        requests.map(async (request, i): Promise<ReadUrlRow> => {
+          const held = transfersHeld[i];
+          if (!held || !held.source || held.sourcePath == null || !mine(held.source.facility.code)) {
+            return {
+              request,
+              url: null,
+              expiresAt: null,
+              error: {
+                code: ErrorCode.FORBIDDEN,
+                message: `request ${request} is not one the catalog has handed to your agent with a source at ${o.facility}; ask for read URLs only for requests you hold, at their source facility`,
+              },
+            };
+          }
+          try {
+            const location = locationOf(held.source);
+            if (location.kind === "S3") {
+              const url = await (driverFor(location) as PresigningDriver).presignRead(held.sourcePath, o.expiresSeconds);
+              return { request, url, expiresAt, error: null };
+            }
+            const url = signObjectUrl({ baseUrl: o.publicUrl(), rse: location.rse, path: held.sourcePath, expiresAt, key: o.signingKey() });
+            return { request, url, expiresAt, error: null };
+          } catch (err) {
+            const e = err instanceof DbbError ? err : new DbbError(ErrorCode.STORAGE_ERROR, (err as Error).message);
+            o.logger.warn({ request, code: e.code, err: e.message }, "signing a read URL failed");
+            return { request, url: null, expiresAt: null, error: { code: e.code, message: e.message } };
+          }
+        }),
+      );
+    },
+
+    async driver(rse) {
+      const cached = rses.get(rse);
+      if (cached && Date.now() - cached.at < RSE_CACHE_MS) return cached.driver;
+      const catalog = new GraphqlClient({ url: o.catalogUrl, timeoutMs: 15_000, userAgent: `dbb-facility-${o.facility}` });
+      let driver: StorageDriver | null = null;
+      try {
+        const { rse: row } = await catalog.request<{ rse: HeldTransfer["source"] }>(RSE, { name: rse });
+        if (row && mine(row.facility.code) && row.kind === "POSIX") driver = driverFor(locationOf(row));
+      } catch (err) {
+        if (!(err instanceof DbbError && err.code === ErrorCode.RSE_NOT_FOUND)) throw err;
+      }
+      rses.set(rse, { at: Date.now(), driver });
+      return driver;
+    },
+  };
+}
