@@ -253,6 +253,38 @@ describe("matching", () => {
     }
   });
 
+  it("splits by dataset or file: one rule per dataset of a matched container, one per file below it, or one on the container", async () => {
+    await addDids(db, "test", [
+      { scope: "sky", name: "split/all", type: "CONTAINER", metadata: { campaign: "split" } },
+      { scope: "sky", name: "split/ds1", type: "DATASET" },
+      { scope: "sky", name: "split/ds2", type: "DATASET" },
+      ...[1, 2, 3].map((i) => ({ scope: "sky", name: `split/f${i}`, type: "FILE" as const, bytes: 1 })),
+    ]);
+    await cat.ok(`mutation { a: attachDids(parent: {scope: "sky", name: "split/ds1"}, children: [{scope: "sky", name: "split/f1"}, {scope: "sky", name: "split/f2"}]) { count }
+      b: attachDids(parent: {scope: "sky", name: "split/ds2"}, children: [{scope: "sky", name: "split/f3"}]) { count }
+      c: attachDids(parent: {scope: "sky", name: "split/all"}, children: [{scope: "sky", name: "split/ds1"}, {scope: "sky", name: "split/ds2"}]) { count } }`);
+    await addSubscription(db, "test", {
+      name: "split",
+      filter: { metadata: { campaign: "split" } },
+      rules: [{ rseExpression: "USDF_DISK" }, { rseExpression: "FRDF_DISK", splitBy: "DATASET" }, { rseExpression: "UKDF_DISK", splitBy: "FILE" }],
+    });
+    await reevaluateSubscription(db, "test", "split");
+    await drainSubscriptions(db, batch);
+    const rows = await db.query(
+      `SELECT ru.rse_expression AS rse, ru.name, ru.locks_ok_cnt + ru.locks_replicating_cnt AS locks FROM rules ru JOIN subscriptions s ON s.id = ru.subscription_id
+       WHERE s.name = 'split' ORDER BY 1, 2`,
+    );
+    expect(rows).toEqual([
+      { rse: "FRDF_DISK", name: "split/ds1", locks: 2 },
+      { rse: "FRDF_DISK", name: "split/ds2", locks: 1 },
+      { rse: "UKDF_DISK", name: "split/f1", locks: 1 },
+      { rse: "UKDF_DISK", name: "split/f2", locks: 1 },
+      { rse: "UKDF_DISK", name: "split/f3", locks: 1 },
+      { rse: "USDF_DISK", name: "split/all", locks: 3 },
+    ]);
+    expect((await cat.ok(`{ subscription(name: "split") { matchedDids rulesCreated } }`)).subscription).toEqual({ matchedDids: 6, rulesCreated: 6 });
+  });
+
   it("records a template that cannot be placed as lastError without holding up other subscriptions", async () => {
     await addSubscription(db, "test", { name: "nowhere", filter: { scopes: ["sky"], namePattern: "err-*" }, rules: [{ rseExpression: "NOWHERE_DISK" }] });
     await addSubscription(db, "test", { name: "somewhere", filter: { scopes: ["sky"], namePattern: "err-*" }, rules: [{ rseExpression: "USDF_DISK" }] });
