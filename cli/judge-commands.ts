@@ -4,6 +4,7 @@ import { createLogger } from "../lib/logger";
 import { runRound } from "../lib/loop";
 import { JudgeSettings, runJudgeOnce, startJudge } from "../subgraphs/replicas/judge";
 import { openCatalogDatabase } from "../subgraphs/replicas/service";
+import { startSubscriptionMatcher } from "../subgraphs/replicas/subscription-matcher";
 import { stopOn } from "./options";
 
 /** `dbb judge`: the catalog's periodic housekeeping on its own, as a daemon or one round at a time. */
@@ -11,7 +12,7 @@ export function registerJudgeCommands(program: Command): void {
   program
     .command("judge")
     .description(
-      "the catalog's periodic work without serving GraphQL (rule expiry, lapsed transfer leases), every transfers.judgeIntervalSeconds; " +
+      "the catalog's periodic work without serving GraphQL (rule expiry, lapsed transfer leases every transfers.judgeIntervalSeconds; the subscription matcher every subscriptions.intervalSeconds); " +
         "safe beside other catalog processes on the same database. --once runs one round, prints what it did as JSON, and exits",
     )
     .option("--once", "run one round and exit (for cron-style operation and tests)")
@@ -30,7 +31,9 @@ export function registerJudgeCommands(program: Command): void {
           await database.close();
           return;
         }
-        const stop = await startJudge(db, settings, logger);
+        const stopJudge = await startJudge(db, settings, logger);
+        const stopMatcher = startSubscriptionMatcher(db, config.subscriptions, logger);
+        const stop = () => Promise.all([stopJudge(), stopMatcher()]);
         process.stderr.write(`judge running every ${settings.judgeIntervalSeconds} s; Ctrl-C stops it\n`);
         stopOn(async () => {
           await stop();

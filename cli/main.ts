@@ -8,6 +8,7 @@ import { registerDidCommands } from "./did-commands";
 import { registerJudgeCommands } from "./judge-commands";
 import { registerMigrateCommands } from "./migrate-commands";
 import { ExitCode, reportError } from "./options";
+import { registerPolicyCommands } from "./policy-commands";
 import { registerRuleCommands } from "./rule-commands";
 import { registerS3Commands } from "./s3-commands";
 import { registerSchemaCommands } from "./schema-commands";
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
   registerStatusCommands(program);
   registerDidCommands(program);
   registerTransferCommands(program);
+  registerPolicyCommands(program);
   registerButlerCommands(program);
 
   registerMigrateCommands(program);

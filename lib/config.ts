@@ -28,6 +28,9 @@ import { DbbError, ErrorCode } from "./errors";
  *   leaseSeconds: 300             # DBB_TRANSFER_LEASE_SECONDS
  *   tombstoneDelaySeconds: 86400  # DBB_TOMBSTONE_DELAY_SECONDS
  *   judgeIntervalSeconds: 30      # DBB_JUDGE_INTERVAL_SECONDS
+ * subscriptions:
+ *   intervalSeconds: 5            # DBB_SUBSCRIPTIONS_INTERVAL_SECONDS: the matcher's pace
+ *   batchSize: 5000               # DBB_SUBSCRIPTIONS_BATCH_SIZE: events or DIDs per transaction
  * facility:
  *   code: FrDF                    # DBB_FACILITY (or --facility)
  *   port: 4002                    # DBB_FACILITY_PORT
@@ -125,6 +128,15 @@ const ConfigSchema = z
       })
       .strict()
       .default({ maxAttempts: 5, backoffSeconds: 60, leaseSeconds: 300, tombstoneDelaySeconds: 86400, judgeIntervalSeconds: 30 }),
+    subscriptions: z
+      .object({
+        /** How often each catalog process runs the subscription matcher (new DIDs, metadata changes, re-evaluation jobs). */
+        intervalSeconds: z.number().min(0.1).default(5),
+        /** Events (or, re-evaluating, DIDs) matched per transaction. */
+        batchSize: z.number().int().min(1).max(100000).default(5000),
+      })
+      .strict()
+      .prefault({}),
     facility: z
       .object({
         /** The facility this process serves (USDF, FrDF, …); `--facility` wins. */
@@ -252,6 +264,8 @@ const ENV_OVERRIDES: Array<[string, string[], "string" | "int"]> = [
   ["DBB_TRANSFER_LEASE_SECONDS", ["transfers", "leaseSeconds"], "int"],
   ["DBB_TOMBSTONE_DELAY_SECONDS", ["transfers", "tombstoneDelaySeconds"], "int"],
   ["DBB_JUDGE_INTERVAL_SECONDS", ["transfers", "judgeIntervalSeconds"], "int"],
+  ["DBB_SUBSCRIPTIONS_INTERVAL_SECONDS", ["subscriptions", "intervalSeconds"], "int"],
+  ["DBB_SUBSCRIPTIONS_BATCH_SIZE", ["subscriptions", "batchSize"], "int"],
   ["DBB_FACILITY", ["facility", "code"], "string"],
   ["DBB_FACILITY_PORT", ["facility", "port"], "int"],
   ["DBB_FACILITY_CATALOG", ["facility", "catalog"], "string"],

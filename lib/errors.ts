@@ -22,6 +22,10 @@ export const ErrorCode = {
   RULE_LOCKED: "RULE_LOCKED",
   INSUFFICIENT_TARGET_RSES: "INSUFFICIENT_TARGET_RSES",
   TRANSFER_NOT_FOUND: "TRANSFER_NOT_FOUND",
+  SUBSCRIPTION_NOT_FOUND: "SUBSCRIPTION_NOT_FOUND",
+  SUBSCRIPTION_ALREADY_EXISTS: "SUBSCRIPTION_ALREADY_EXISTS",
+  /** reevaluateSubscription's job id names no job. */
+  SUBSCRIPTION_JOB_NOT_FOUND: "SUBSCRIPTION_JOB_NOT_FOUND",
   DELETION_NOT_FOUND: "DELETION_NOT_FOUND",
   LEASE_LOST: "LEASE_LOST",
   /** Bytes whose size or checksums differ from those expected; also a store that saw other bytes than were sent (S3 BadDigest, a part's ETag not its MD5). */

@@ -4,7 +4,7 @@ import { DbbError, ErrorCode, invalidInput } from "../../lib/errors";
 import { keysetPage, SqlFilter } from "../../lib/keyset-page";
 import { decodeCursor, Page } from "../../lib/pagination";
 import { checkAdler32, checkBytes, checkDidName, checkMd5, checkMetadata, checkScope, DID_NAME_PATTERN, SCOPE_PATTERN } from "./identifiers";
-import { compileMetadataFilter } from "./metadata-filter";
+import { compileMetadataFilter, globToLike } from "./metadata-filter";
 import { requireScopes } from "./scope";
 
 export type DidType = "FILE" | "DATASET" | "CONTAINER";
@@ -103,7 +103,10 @@ export async function addDids(db: EntityManager, account: string, inputs: AddDid
            SELECT scope, name, did_type, $9, bytes, adler32, md5, metadata::jsonb, is_open
            FROM unnest($1::text[], $2::text[], $3::did_type[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::boolean[])
                 AS i(scope, name, did_type, bytes, adler32, md5, metadata, is_open)
-           RETURNING 1)
+           RETURNING scope, name, did_type),
+         ev AS (
+           INSERT INTO events (type, facility, payload)
+           SELECT 'did-registered', NULL, jsonb_build_object('scope', scope, 'name', name, 'type', did_type) FROM ins)
          SELECT count(*) AS n FROM ins`,
         [col("scope"), col("name"), col("type"), col("bytes"), col("adler32"), col("md5"), col("metadata"), col("open"), account],
       );
@@ -148,10 +151,7 @@ export async function getDid(db: EntityManager, key: DidKey): Promise<DidRow> {
   return rows[0];
 }
 
-/** `*` matches any run of characters and `?` one character; everything else is literal. */
-export function globToLike(pattern: string): string {
-  return pattern.replace(/[\\%_]/g, (c) => `\\${c}`).replace(/\*/g, "%").replace(/\?/g, "_");
-}
+export { globToLike };
 
 export interface DidFilter {
   scope: string;
@@ -187,10 +187,16 @@ export async function listDids(db: EntityManager, filter: DidFilter): Promise<Pa
  */
 export async function setDidMetadata(db: EntityManager, key: DidKey, metadata: unknown, replace = false): Promise<DidRow> {
   const patch = checkMetadata(metadata, { argument: "metadata" });
+  // The event is written by the same statement, so it commits with the change (the matcher's input).
   const rows = await queryRows<{ scope: string }>(db,
-    `UPDATE dids SET metadata = jsonb_strip_nulls(${replace ? "" : "metadata || "}$3::jsonb), updated_at = now()
-     WHERE scope = $1 AND name = $2 RETURNING scope`,
-    [key.scope, key.name, JSON.stringify(patch)],
+    `WITH upd AS (
+       UPDATE dids SET metadata = jsonb_strip_nulls(${replace ? "" : "metadata || "}$3::jsonb), updated_at = now()
+       WHERE scope = $1 AND name = $2 RETURNING scope, name),
+     ev AS (
+       INSERT INTO events (type, facility, payload)
+       SELECT 'did-metadata-changed', NULL, jsonb_build_object('scope', scope, 'name', name, 'keys', $4::jsonb) FROM upd)
+     SELECT scope FROM upd`,
+    [key.scope, key.name, JSON.stringify(patch), JSON.stringify(Object.keys(patch))],
   );
   if (!rows.length) throw didNotFound(key);
   return getDid(db, key);

@@ -4,10 +4,13 @@ import { keysetPage, SqlFilter } from "../../lib/keyset-page";
 import { decodeCursor, Page } from "../../lib/pagination";
 
 /**
- * The catalog's event log: every state change of rules, transfers and deletions appends one
- * event, in the same transaction as the change. Agents and tools follow it with a cursor.
+ * The catalog's event log: every new DID, metadata change, and state change of rules, transfers
+ * and deletions appends one event, in the same transaction as the change. Agents, tools and the
+ * subscription matcher follow it with a cursor.
  */
 export type EventType =
+  | "did-registered"
+  | "did-metadata-changed"
   | "rule-created"
   | "rule-ok"
   | "rule-replicating"
@@ -27,6 +30,8 @@ export type EventType =
   | "deletion-failed";
 
 export const EVENT_TYPES: readonly EventType[] = [
+  "did-registered",
+  "did-metadata-changed",
   "rule-created",
   "rule-ok",
   "rule-replicating",

@@ -8,6 +8,7 @@ import { LockRow, locksByKey, locksOfDids, locksOfRules } from "./lock";
 import { decodeCursor, pageSize } from "../../lib/pagination";
 import { RseRow, rsesByFacility, rsesById, rsesByName } from "./rse";
 import { AssociatedRuleRow, ReplicaRuleRow, RuleRow, rulesById, rulesOfDids, rulesOfReplicas } from "./rule";
+import { SubscriptionRow, subscriptionsById } from "./subscription";
 import { countTransfersToRses, RequestState, TransferRow, transfersById, transfersToRses } from "./transfer";
 
 /**
@@ -81,6 +82,7 @@ export function createLoaders(db: EntityManager) {
     childrenOfDid: (args: ChildPageArgs) =>
       paged<ChildRow>("children", args, (keys) => childrenOf(db, keys, args), (r) => `${r.parentScope}:${r.parentName}`),
     rule: byKey<string, RuleRow>((ids) => rulesById(db, ids), (r) => r.id, identity),
+    subscription: byKey<string, SubscriptionRow>((ids) => subscriptionsById(db, ids), (r) => r.id, identity),
     rulesOfDid: groupBy<DidKey, AssociatedRuleRow>((keys) => rulesOfDids(db, keys), (r) => `${r.forScope}:${r.forName}`, didKey),
     rulesOfReplica: groupBy<{ scope: string; name: string; rseId: string }, ReplicaRuleRow>(
       (keys) => rulesOfReplicas(db, keys),

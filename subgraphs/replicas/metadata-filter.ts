@@ -9,11 +9,13 @@ import { METADATA_KEY_PATTERN } from "./identifiers";
  *   { "day_obs": { "gte": 20250101, "lt": 20250201 } } ranges: gt, gte, lt, lte (numbers or strings)
  *   { "exposure": { "ne": 12 } }                      not equal (or missing)
  *   { "note": { "exists": false } }                   key present or absent
+ *   { "obs_id": { "glob": "MC_O_202506*" } }          a string matching a glob (`*` any run, `?` one character)
+ *   { "date": { "gte": "2025-06-01T00:00:00Z" } }     time ranges: ISO-8601 strings of one form compare in time order
  *
  * Compiled to parameterized SQL over the jsonb column; equality uses the GIN index through `@>`.
  */
 type Scalar = string | number | boolean;
-const OPERATORS = new Set(["eq", "ne", "in", "gt", "gte", "lt", "lte", "exists"]);
+const OPERATORS = new Set(["eq", "ne", "in", "gt", "gte", "lt", "lte", "exists", "glob"]);
 const RANGE_SQL: Record<string, string> = { gt: ">", gte: ">=", lt: "<", lte: "<=" };
 /** Conditions per filter (each takes up to three SQL parameters; a statement may have 65,535). */
 const MAX_CONDITIONS = 1000;
@@ -21,6 +23,11 @@ const MAX_CONDITIONS = 1000;
 export interface CompiledFilter {
   sql: string[];
   params: unknown[];
+}
+
+/** `*` matches any run of characters and `?` one character; everything else is literal. */
+export function globToLike(pattern: string): string {
+  return pattern.replace(/[\\%_]/g, (c) => `\\${c}`).replace(/\*/g, "%").replace(/\?/g, "_");
 }
 
 function isScalar(v: unknown): v is Scalar {
@@ -56,7 +63,7 @@ export function compileMetadataFilter(filter: unknown, column: string, firstPara
       continue;
     }
     if (condition === null || typeof condition !== "object" || Array.isArray(condition)) {
-      throw bad("expected a value or an object of operators (eq, ne, in, gt, gte, lt, lte, exists)");
+      throw bad("expected a value or an object of operators (eq, ne, in, gt, gte, lt, lte, exists, glob)");
     }
     const entries = Object.entries(condition);
     if (!entries.length) throw bad("empty condition");
@@ -64,7 +71,7 @@ export function compileMetadataFilter(filter: unknown, column: string, firstPara
     let valueSql: string | undefined;
     const valueOf = () => (valueSql ??= `${column} -> ${keyParam(key)}`);
     for (const [op, arg] of entries) {
-      if (!OPERATORS.has(op)) throw bad(`unknown operator '${op}'; use eq, ne, in, gt, gte, lt, lte or exists`);
+      if (!OPERATORS.has(op)) throw bad(`unknown operator '${op}'; use eq, ne, in, gt, gte, lt, lte, exists or glob`);
       if (op === "eq") {
         if (!isScalar(arg)) throw bad("eq needs a string, number or boolean");
         equal[key] = arg;
@@ -77,6 +84,9 @@ export function compileMetadataFilter(filter: unknown, column: string, firstPara
       } else if (op === "exists") {
         if (typeof arg !== "boolean") throw bad("exists needs true or false");
         out.sql.push(`(${valueOf()}) IS ${arg ? "NOT " : ""}NULL`);
+      } else if (op === "glob") {
+        if (typeof arg !== "string" || !arg) throw bad("glob needs a non-empty string pattern");
+        out.sql.push(`(CASE WHEN jsonb_typeof(${valueOf()}) = 'string' THEN ${column} ->> ${keyParam(key)} END) LIKE ${param(globToLike(arg))}`);
       } else if (typeof arg === "number" && Number.isFinite(arg)) {
         // CASE keeps the cast away from non-numeric values (Postgres does not promise AND order).
         out.sql.push(`(CASE WHEN jsonb_typeof(${valueOf()}) = 'number' THEN (${column} ->> ${keyParam(key)})::numeric END) ${RANGE_SQL[op]} ${param(arg)}`);

@@ -30,13 +30,15 @@ export interface RuleRow extends RuleForEvaluation {
   updatedAt: Date;
   /** created_at at full (microsecond) precision, for cursors. */
   cursorAt: string;
+  /** The subscription that created the rule, if one did. */
+  subscriptionId: string | null;
 }
 
 export const RULE_COLUMNS = `ru.id, ru.scope, ru.name, ru.account, ru.rse_expression AS "rseExpression", ru.copies, ru.grouping,
   ru.source_replica_expression AS "sourceReplicaExpression", ru.source_rse_ids AS "sourceRseIds", ru.expires_at AS "expiresAt",
   ru.activity, ru.priority, ru.purge_replicas AS "purgeReplicas", ru.locked, ru.comment, ru.state,
   ru.locks_ok_cnt AS "locksOk", ru.locks_replicating_cnt AS "locksReplicating", ru.locks_stuck_cnt AS "locksStuck",
-  ru.error, ru.created_at AS "createdAt", ru.updated_at AS "updatedAt", ru.created_at::text AS "cursorAt"`;
+  ru.error, ru.created_at AS "createdAt", ru.updated_at AS "updatedAt", ru.created_at::text AS "cursorAt", ru.subscription_id AS "subscriptionId"`;
 
 export interface AddRuleInput {
   did: DidKey;
@@ -62,19 +64,19 @@ export function checkRuleId(id: string): string {
   return id.toLowerCase();
 }
 
-function checkLifetime(lifetime: number | null | undefined): number | null {
+export function checkLifetime(lifetime: number | null | undefined): number | null {
   if (lifetime === null || lifetime === undefined) return null;
   if (!Number.isInteger(lifetime) || lifetime < 1) throw invalidInput(`lifetime must be a whole number of seconds, 1 or more`, { field: "lifetime" });
   return lifetime;
 }
 
-function checkPriority(priority: number | null | undefined): number {
+export function checkPriority(priority: number | null | undefined): number {
   if (priority === null || priority === undefined) return 3;
   if (!Number.isInteger(priority) || priority < 1 || priority > 5) throw invalidInput(`priority must be 1 (lowest) to 5 (highest)`, { field: "priority" });
   return priority;
 }
 
-function checkActivity(activity: string | null | undefined): string {
+export function checkActivity(activity: string | null | undefined): string {
   if (activity === null || activity === undefined) return "default";
   if (!/^[A-Za-z0-9 _.\-]{1,64}$/.test(activity)) throw invalidInput(`activity must be 1-64 letters, digits, spaces, '_', '.', '-'`, { field: "activity" });
   return activity;
@@ -84,7 +86,7 @@ function checkActivity(activity: string | null | undefined): string {
  * The writable RSEs an expression selects: where a rule may place its copies.
  * INSUFFICIENT_TARGET_RSES when there are fewer than `copies`.
  */
-async function targetCandidates(tx: EntityManager, expression: string, copies: number): Promise<Candidate[]> {
+export async function targetCandidates(tx: EntityManager, expression: string, copies: number): Promise<Candidate[]> {
   const candidates = (await listRses(tx, expression)).filter((r) => r.availabilityWrite).map((r) => ({ id: r.id, name: r.name }));
   if (candidates.length < copies) {
     throw new DbbError(
@@ -265,11 +267,13 @@ export interface RuleFilter {
   scope?: string | null;
   name?: string | null;
   activity?: string | null;
+  /** The name of the subscription that created the rules. */
+  subscription?: string | null;
   first?: number | null;
   after?: string | null;
 }
 
-/** Rules by state, account, DID and activity; newest first. */
+/** Rules by state, account, DID, activity and creating subscription; newest first. */
 export async function listRules(db: EntityManager, filter: RuleFilter): Promise<Page<RuleRow>> {
   const where = new SqlFilter();
   if (filter.state) where.add((p) => `ru.state = ${p}`, filter.state);
@@ -277,6 +281,7 @@ export async function listRules(db: EntityManager, filter: RuleFilter): Promise<
   if (filter.scope) where.add((p) => `ru.scope = ${p}`, filter.scope);
   if (filter.name) where.add((p) => `ru.name = ${p}`, filter.name);
   if (filter.activity) where.add((p) => `ru.activity = ${p}`, filter.activity);
+  if (filter.subscription) where.add((p) => `ru.subscription_id = (SELECT id FROM subscriptions WHERE name = ${p})`, filter.subscription);
   return keysetPage<RuleRow>(db, {
     select: `SELECT ${RULE_COLUMNS}`,
     from: "FROM rules ru",

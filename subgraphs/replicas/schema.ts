@@ -9,6 +9,7 @@ import { RseResolver } from "./graphql/rse-resolver";
 import { EventResolver } from "./graphql/event-resolver";
 import { LockResolver, RuleResolver } from "./graphql/rule-resolver";
 import { ScopeResolver } from "./graphql/scope-resolver";
+import { RuleSubscriptionResolver, SubscriptionJobResolver, SubscriptionResolver } from "./graphql/subscription-resolver";
 import { DeletionResolver, TransferResolver } from "./graphql/transfer-resolver";
 
 /** The central replica catalog's subgraph schema (Apollo Federation 2). */
@@ -27,6 +28,9 @@ export function buildReplicasSchema(): Promise<GraphQLSchema> {
         DeletionResolver,
         EventResolver,
         CatalogWorkerResolver,
+        SubscriptionResolver,
+        SubscriptionJobResolver,
+        RuleSubscriptionResolver,
       ],
     },
     {

@@ -7,6 +7,7 @@ import { JudgeSettings, startJudge } from "./judge";
 import { createLoaders } from "./loaders";
 import { catalogMigrations } from "./migrations";
 import { buildReplicasSchema } from "./schema";
+import { startSubscriptionMatcher } from "./subscription-matcher";
 
 export function openCatalogDatabase(config: Config, logger?: Logger): Promise<Database> {
   return openDatabase({
@@ -25,7 +26,8 @@ export type ReplicasService = SubgraphService;
 
 /**
  * Starts the central replica catalog subgraph: opens the database, runs pending migrations,
- * then serves POST /graphql and GET /health, and runs the judge (rule expiry, lapsed leases).
+ * then serves POST /graphql and GET /health, and runs the judge (rule expiry, lapsed leases) and
+ * the subscription matcher.
  */
 export async function startReplicasService(config: Config, options: { port?: number; logger?: Logger } = {}): Promise<ReplicasService> {
   const logger = options.logger ?? createLogger(config.log.level, "replicas");
@@ -40,6 +42,12 @@ export async function startReplicasService(config: Config, options: { port?: num
     host: config.replicas.host,
     port: options.port ?? config.replicas.port,
     context: (base) => ({ ...base, loaders: createLoaders(base.db), settings }),
-    background: (metrics) => startJudge(database.dataSource.manager, settings, logger, metrics),
+    background: async (metrics) => {
+      const stopJudge = await startJudge(database.dataSource.manager, settings, logger, metrics);
+      const stopMatcher = startSubscriptionMatcher(database.dataSource.manager, config.subscriptions, logger, metrics);
+      return async () => {
+        await Promise.all([stopJudge(), stopMatcher()]);
+      };
+    },
   });
 }

@@ -19,8 +19,8 @@ export interface TestCatalog extends TestClient {
  * talked to over real HTTP.
  */
 export async function startTestCatalog(label: string, env: Record<string, string> = {}): Promise<TestCatalog> {
-  // Tests run the judge themselves; a background round would add statements to their counts.
-  const t = await testEnvironment(label, { DBB_JUDGE_INTERVAL_SECONDS: "3600", ...env });
+  // Tests run the judge and the matcher themselves; a background round would add statements to their counts.
+  const t = await testEnvironment(label, { DBB_JUDGE_INTERVAL_SECONDS: "3600", DBB_SUBSCRIPTIONS_INTERVAL_SECONDS: "3600", ...env });
   const service = await startReplicasService(t.config, { port: 0 });
   const tokens = {
     admin: await t.token("alice", ["catalog:admin"]),

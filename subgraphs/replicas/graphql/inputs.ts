@@ -176,6 +176,9 @@ export class RuleFilterInput {
 
   @Field(() => String, { nullable: true })
   activity?: string | null;
+
+  @Field(() => String, { nullable: true, description: "Only the rules this subscription (by name) created." })
+  subscription?: string | null;
 }
 
 @InputType()

@@ -3,6 +3,14 @@ import { RulesAndTransfers1732500000000 } from "./1732500000000-RulesAndTransfer
 import { CatalogWorkers1764600000000 } from "./1764600000000-CatalogWorkers";
 import { DeletionClaimer1764700000000 } from "./1764700000000-DeletionClaimer";
 import { RseRegion1764800000000 } from "./1764800000000-RseRegion";
+import { Subscriptions1764900000000 } from "./1764900000000-Subscriptions";
 
 /** The catalog's migrations, oldest first. */
-export const catalogMigrations = [CatalogInit1732400000000, RulesAndTransfers1732500000000, CatalogWorkers1764600000000, DeletionClaimer1764700000000, RseRegion1764800000000];
+export const catalogMigrations = [
+  CatalogInit1732400000000,
+  RulesAndTransfers1732500000000,
+  CatalogWorkers1764600000000,
+  DeletionClaimer1764700000000,
+  RseRegion1764800000000,
+  Subscriptions1764900000000,
+];
