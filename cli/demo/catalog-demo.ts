@@ -6,18 +6,21 @@ import { addReplicas, deterministicPath } from "../../subgraphs/replicas/replica
 import { addRse, AddRseInput } from "../../subgraphs/replicas/rse";
 import { addRule, deleteRule } from "../../subgraphs/replicas/rule";
 import { addScope } from "../../subgraphs/replicas/scope";
+import { drainSubscriptions } from "../../subgraphs/replicas/subscription";
+import { loadDemoPolicies } from "./demo-policies";
 import { seededRandom } from "../../lib/seeded-random";
 import { LSSTCAM, lsstCamDetector, lsstCamPhysicalFilter } from "../../subgraphs/facility/instrument/lsstcam";
 import { rawFileBytes } from "./raw-files";
 
 /**
  * Demo data for `dbb dev`: the four facilities' RSEs (S3 buckets on the local S3-protocol server
- * for the Summit, USDF and FrDF, a filesystem root for UKDF), two nights of LSSTCam raws as real
- * small FITS objects with sky positions, and rules the agents carry out while you watch: the
- * first night is already at USDF and FrDF, the second replicates from the Summit to both, the
- * southern raws of the first night go to UKDF from FrDF, where one copy has rotted (its rule goes
- * STUCK with CHECKSUM_MISMATCH), and the Summit's copies of the first night are deleted by the
- * Summit's agent. Deterministic: the same data every time.
+ * for the Summit, USDF and FrDF, a filesystem root for UKDF), the Data Backbone's five policies
+ * (cli/demo/policies.yaml), two nights of LSSTCam raws as real small FITS objects with sky
+ * positions, and the rules the policies make, which the agents carry out while you watch: the
+ * first night is already at USDF and FrDF, the second replicates from the Summit to both, the raws
+ * in the UK footprint go to UKDF from FrDF, where one copy has rotted (its rule goes STUCK with
+ * CHECKSUM_MISMATCH), and the Summit's copies of the first night are deleted by the Summit's
+ * agent. Deterministic: the same data every time.
  */
 export const DEMO_ACCOUNT = "demo";
 export const DEMO_NIGHTS = [20250601, 20250602];
@@ -119,6 +122,8 @@ export async function loadCatalogDemo(db: EntityManager, storage: DemoStorage, p
   for (const r of demoRses(storage)) {
     await addRse(db, DEMO_ACCOUNT, { ...r, facilityDescription: r.description });
   }
+  // The Data Backbone's policies (cli/demo/policies.yaml): they make the rules, not the demo.
+  await loadDemoPolicies(db, DEMO_ACCOUNT);
   await addScope(db, DEMO_ACCOUNT, "raw");
   const files = demoFiles();
   const dids: AddDidInput[] = files.map((f) => ({
@@ -150,24 +155,12 @@ export async function loadCatalogDemo(db: EntityManager, storage: DemoStorage, p
     await attachDids(db, DEMO_ACCOUNT, { scope: "raw", name: datasetOf(night) }, files.filter((f) => f.night === night).map((f) => ({ scope: "raw", name: f.name })));
   }
   await attachDids(db, DEMO_ACCOUNT, { scope: "raw", name: "LSSTCam/raw/all" }, DEMO_NIGHTS.map((n) => ({ scope: "raw", name: datasetOf(n) })));
-  const southern = files.filter((f) => f.night === DEMO_NIGHTS[0] && f.dec < -30);
-  await addDids(db, DEMO_ACCOUNT, [{ scope: "raw", name: "LSSTCam/raw/uk-footprint", type: "DATASET" }]);
-  await attachDids(db, DEMO_ACCOUNT, { scope: "raw", name: "LSSTCam/raw/uk-footprint" }, southern.map((f) => ({ scope: "raw", name: f.name })));
 
   // What exists before the agents start: every raw at the Summit, the first night also at USDF
-  // and FrDF. One FrDF copy has rotted on disk (a byte of its pixels flipped): UKDF's agent,
-  // which takes the southern raws from FrDF, will find its checksum wrong.
-  const rotten = southern[0].name;
+  // and FrDF.
   const night1 = files.filter((f) => f.night === DEMO_NIGHTS[0]);
   const place = async (rse: string, list: DemoFile[]) => {
-    for (const f of list) {
-      let bytes = f.content;
-      if (rse === "FRDF_DISK" && f.name === rotten) {
-        bytes = Buffer.from(f.content);
-        bytes[bytes.length - 100] ^= 0x40;
-      }
-      await put(rse, deterministicPath("raw", f.name), bytes);
-    }
+    for (const f of list) await put(rse, deterministicPath("raw", f.name), f.content);
     await addReplicas(db, DEMO_ACCOUNT, rse, list.map((f) => ({ scope: "raw", name: f.name })));
   };
   await place("SUMMIT_DISK", files);
@@ -184,17 +177,20 @@ export async function loadCatalogDemo(db: EntityManager, storage: DemoStorage, p
     comment: "Summit buffer until safe at USDF and FrDF",
   });
   await deleteRule(db, buffer.id, { tombstoneDelaySeconds: settings.tombstoneDelaySeconds });
-  // raw → USDF from the Summit: the first night is there (OK), the second replicates.
-  await addRule(db, DEMO_ACCOUNT, { did: { scope: "raw", name: "LSSTCam/raw/all" }, rseExpression: "USDF_DISK", sourceReplicaExpression: "SUMMIT_DISK", comment: "raw to the USDF" });
-  // raw → FrDF: the first night is there, the second replicates from the Summit.
-  await addRule(db, DEMO_ACCOUNT, { did: { scope: "raw", name: datasetOf(DEMO_NIGHTS[0]) }, rseExpression: "FRDF_DISK", comment: "raw to FrDF" });
-  await addRule(db, DEMO_ACCOUNT, { did: { scope: "raw", name: datasetOf(DEMO_NIGHTS[1]) }, rseExpression: "FRDF_DISK", sourceReplicaExpression: "SUMMIT_DISK", comment: "raw to FrDF" });
-  // Southern-sky raws of the first night → UKDF from FrDF; the rotten copy makes it STUCK.
-  await addRule(db, DEMO_ACCOUNT, {
-    did: { scope: "raw", name: "LSSTCam/raw/uk-footprint" },
-    rseExpression: "UKDF_DISK",
-    sourceReplicaExpression: "FRDF_DISK",
-    comment: "UK sky footprint, sourced from FrDF",
-  });
+
+  // The policies match the new raws now (the catalog's matcher would within seconds): a rule per
+  // raw to USDF and to FrDF (the first night's are OK at once), and to UKDF from FrDF for the raws
+  // in the UK footprint, which wait for FrDF's copies of the second night.
+  await drainSubscriptions(db, { batchSize: 5000 });
+  // One FrDF copy of a first-night raw in the UK footprint has rotted on disk (a byte of its pixels
+  // flipped): UKDF's agent finds its checksum wrong, and that rule goes STUCK.
+  const [rotten] = await db.query(
+    `SELECT r.name FROM rules r JOIN subscriptions s ON s.id = r.subscription_id WHERE s.name = 'raw-ukdf-footprint' AND r.name LIKE $1 ORDER BY r.name LIMIT 1`,
+    [`${datasetOf(DEMO_NIGHTS[0])}/%`],
+  );
+  const rottenFile = files.find((f) => f.name === rotten.name)!;
+  const bytes = Buffer.from(rottenFile.content);
+  bytes[bytes.length - 100] ^= 0x40;
+  await put("FRDF_DISK", deterministicPath("raw", rottenFile.name), bytes);
   return files;
 }
