@@ -125,7 +125,7 @@ export async function startAgent(config: Config, o: AgentOptions): Promise<Runni
       logger,
       metrics: loopMetrics,
       round: deletions,
-      describe: (r) => (r.deleted || r.failed ? `deleted ${r.deleted} objects, ${r.failed} failed` : undefined),
+      describe: (r) => (r.deleted || r.failed ? `deleted ${r.deleted} objects (and ${r.datasetsRemoved} Butler datasets), ${r.failed} failed` : undefined),
     }),
     startLoop({
       name: "agent-leases",

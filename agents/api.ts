@@ -21,6 +21,7 @@ export interface ClaimedDeletion {
   lease: string;
   path: string;
   bytes: number;
+  file: { scope: string; name: string };
   rse: ClaimedTransfer["destination"];
 }
 
@@ -92,7 +93,7 @@ export class AgentApi {
 
   async claimDeletions(limit: number): Promise<ClaimedDeletion[]> {
     const data = await this.client.request<{ claimDeletions: ClaimedDeletion[] }>(
-      `mutation ($facility: String!, $limit: Int!) { claimDeletions(facility: $facility, limit: $limit) { id lease path bytes rse { ${RSE_FIELDS} } } }`,
+      `mutation ($facility: String!, $limit: Int!) { claimDeletions(facility: $facility, limit: $limit) { id lease path bytes file { scope name } rse { ${RSE_FIELDS} } } }`,
       { facility: this.facility, limit },
     );
     return data.claimDeletions;
@@ -113,6 +114,15 @@ export class AgentApi {
       { facility: this.facility, arrivals },
     );
     return data.recordArrivals ?? [];
+  }
+
+  /** Tells the agent's own facility which files it deleted: their Butler datasets go too. */
+  async recordDepartures(files: Array<{ scope: string; name: string }>): Promise<{ files: number; datasetsRemoved: number }> {
+    const data = await this.client.request<{ recordDepartures: { files: number; datasetsRemoved: number } | null }>(
+      `mutation ($facility: String, $files: [DepartureInput!]!) { recordDepartures(facility: $facility, files: $files) { files datasetsRemoved } }`,
+      { facility: this.facility, files },
+    );
+    return data.recordDepartures ?? { files: 0, datasetsRemoved: 0 };
   }
 
   async reportStatus(status: Record<string, unknown>): Promise<void> {

@@ -43,7 +43,21 @@ export class ArrivalQueue {
       } catch (err) {
         const e = err as DbbError;
         this.o.state.error(e.code ?? ErrorCode.NETWORK, `telling the facility of ${batch.length} arrivals failed: ${e.message}`);
-        throw err;
+        if (e.code !== ErrorCode.INVALID_INPUT) throw err;
+        // The facility refused the batch for one file's input: tell it one at a time, so one
+        // refused file never holds up the others (it is dropped, with its error kept).
+        answers = [];
+        for (const one of batch) {
+          try {
+            answers.push(...(await this.o.api.recordArrivals([one])));
+          } catch (err1) {
+            const e1 = err1 as DbbError;
+            if (e1.code !== ErrorCode.INVALID_INPUT) throw err1;
+            failed++;
+            this.o.state.error(e1.code, `the facility refused the arrival of ${one.scope}:${one.name}: ${e1.message}`);
+            this.o.logger.warn({ did: `${one.scope}:${one.name}`, err: e1.message }, "arrival refused by the facility; dropped");
+          }
+        }
       }
       this.queue.splice(0, batch.length);
       sent += batch.length;

@@ -60,10 +60,15 @@ class HeaderCapture {
     if (this.size >= MAX_HEADER_BLOCKS * FITS_BLOCK) this.full = true;
   }
 
+  /**
+   * A FITS header is printable ASCII; any other byte (a file that is not FITS under a FITS name)
+   * becomes '?', so the facility reads it and says what is wrong (BAD_FITS_HEADER) instead of
+   * refusing text it cannot store (a NUL).
+   */
   text(): string | null {
     const bytes = this.chunks[0];
     if (!bytes?.length) return null;
-    return bytes.toString("latin1", 0, this.end >= 0 ? this.end : Math.min(bytes.length, FITS_BLOCK));
+    return bytes.toString("latin1", 0, this.end >= 0 ? this.end : Math.min(bytes.length, FITS_BLOCK)).replace(/[^\x20-\x7e]/g, "?");
   }
 }
 

@@ -20,8 +20,9 @@ export interface DeletionWorkOptions {
   logger: Logger;
 }
 
-export async function runDeletionsOnce(o: DeletionWorkOptions): Promise<{ deleted: number; failed: number }> {
+export async function runDeletionsOnce(o: DeletionWorkOptions): Promise<{ deleted: number; failed: number; datasetsRemoved: number }> {
   const claimed = await o.api.claimDeletions(o.batch);
+  const gone: Array<{ scope: string; name: string }> = [];
   let deleted = 0;
   let failed = 0;
   let next = 0;
@@ -43,6 +44,7 @@ export async function runDeletionsOnce(o: DeletionWorkOptions): Promise<{ delete
           o.state.error(ErrorCode.STORAGE_ERROR, `deleting ${d.rse.name}:${d.path} failed: ${error}`);
         } else {
           deleted++;
+          gone.push(d.file);
           o.state.deletionsDone++;
           o.state.deletions.inc({ outcome: "done" });
         }
@@ -54,5 +56,16 @@ export async function runDeletionsOnce(o: DeletionWorkOptions): Promise<{ delete
     }
   };
   await Promise.all(Array.from({ length: Math.min(o.concurrency, claimed.length) }, worker));
-  return { deleted, failed };
+  // The facility's Butler forgets what was ingested from the deleted files (registry and storage agree).
+  let datasetsRemoved = 0;
+  if (gone.length) {
+    try {
+      datasetsRemoved = (await o.api.recordDepartures(gone)).datasetsRemoved;
+    } catch (err) {
+      const e = err as DbbError;
+      o.state.error(e.code ?? ErrorCode.NETWORK, `removing the Butler datasets of ${gone.length} deleted files failed: ${e.message}`);
+      o.logger.warn({ code: e.code, err: e.message, files: gone.length }, "the facility did not remove the datasets of deleted files");
+    }
+  }
+  return { deleted, failed, datasetsRemoved };
 }

@@ -3,6 +3,8 @@ import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync, symlinkSync, unlinkSync } from "node:fs";
 import path from "node:path";
 import { checksumsOf } from "../../lib/checksum";
+import { writeFitsFile } from "../../lib/fits-header";
+import { lsstCamRawHeader } from "../../subgraphs/facility/instrument/lsstcam-raw-header";
 import { openStorage } from "../../lib/storage/factory";
 import type { StorageDriver } from "../../lib/storage/driver";
 import { loadConfig } from "../../lib/config";
@@ -62,6 +64,9 @@ async function addRule(name: string, rse: string, source?: string): Promise<stri
 beforeAll(async () => {
   fed = await startDataFederation("agent", { leaseSeconds: 5, backoffSeconds: 1, maxAttempts: 3 });
   for (const name of SMALL) content.set(name, randomBytes(64 * 1024 + Math.floor(Math.random() * 1000)));
+  // The first is a real LSSTCam raw (a FITS file with the camera's primary header): ingested on
+  // arrival. The others are not FITS files under FITS names: their ingest fails, coded.
+  content.set(SMALL[0], writeFitsFile(lsstCamRawHeader({ begin: new Date("2025-06-02T03:02:00Z"), seqNum: 1, detector: 94, ra: 42.25, dec: -53.9 }), { width: 64, height: 64 }));
   content.set(BAD, randomBytes(100_000));
   content.set(BIG, randomBytes(160 * 1024 * 1024));
   await gw(`mutation { addScope(name: "raw") { name } }`);
@@ -122,6 +127,31 @@ it("copies Summit → USDF → FrDF and FrDF → UKDF (sourced only from FrDF), 
     "rule-ids": [ukdf],
   });
   expect(ev["request-id"]).toMatch(/^[0-9a-f-]{36}$/);
+});
+
+it("ingests what arrives into each destination's Butler: the raw from its FITS header with one dataset id everywhere, the others failed with a coded reason", async () => {
+  const ingest = async (name: string) =>
+    (await gw(`query($n: String!) { did(scope: "raw", name: $n) { replicas { facilityCode ingest { state datasetId source error { code message } } butlerDataset { dataId run } } } }`, { n: name })).did.replicas;
+  let last: unknown;
+  const raw = await waitFor("the raw ingested at USDF, FrDF and UKDF", async () => {
+    const r = await ingest(SMALL[0]);
+    last = r;
+    return r.filter((x: any) => x.ingest?.state === "INGESTED").length === 3 ? r : null;
+  }, { timeoutMs: 20_000, intervalMs: 200 }).catch((err) => {
+    throw new Error(`${(err as Error).message}; last seen: ${JSON.stringify(last)}; UKDF agent: ${agents.get("UKDF")!.output().slice(-2000)}`);
+  });
+  const at = Object.fromEntries(raw.map((r: any) => [r.facilityCode, r]));
+  expect(at.SUMMIT.ingest).toBeNull();
+  expect(new Set(["USDF", "FrDF", "UKDF"].map((f) => at[f].ingest.datasetId)).size).toBe(1);
+  expect(at.UKDF.ingest.source).toBe("header");
+  expect(at.UKDF.butlerDataset).toEqual({
+    run: "LSSTCam/raw/all",
+    dataId: { instrument: "LSSTCam", detector: 94, exposure: 2025060100001, day_obs: 20250601, group: expect.any(String), physical_filter: "r_57", band: "r" },
+  });
+  const other = await ingest(SMALL[1]);
+  const ukdf = other.find((r: any) => r.facilityCode === "UKDF");
+  expect(ukdf.ingest).toMatchObject({ state: "FAILED", error: { code: "BAD_FITS_HEADER" } });
+  expect(ukdf.butlerDataset).toBeNull();
 });
 
 it("shows each facility's agents with what they did (Facility.agents) and serves Prometheus metrics", async () => {
@@ -211,6 +241,12 @@ it("removes the objects when the rule that kept them is deleted", async () => {
   expect(files.filter((f) => existsSync(f))).toEqual([]);
   // The other facilities keep theirs.
   expect(await storeOf("FrDF").stat(deterministicPath("raw", SMALL[0]))).not.toBeNull();
+  // UKDF's Butler forgot the raw whose file its agent deleted; USDF's keeps it.
+  await waitFor("UKDF's raw removed from its Butler", async () => {
+    const d = await gw(`query($n: String!) { did(scope: "raw", name: $n) { replicas { facilityCode } } ukdf: facility(code: "UKDF") { datasets(datasetType: "raw") { totalCount } }
+      usdf: facility(code: "USDF") { datasets(datasetType: "raw") { totalCount } } }`, { n: SMALL[0] });
+    return d.ukdf.datasets.totalCount === 0 && d.usdf.datasets.totalCount === 1;
+  }, { timeoutMs: 20_000 });
   // Nothing else is left in the root but empty folders and no temporary files of finished copies.
   const walk = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]));
   expect(walk(fed.ukdfRoot).filter((f) => !f.endsWith(".part"))).toEqual([]);

@@ -2,11 +2,12 @@ import { Arg, Ctx, FieldResolver, Mutation, Resolver, Root } from "type-graphql"
 import { requireAgent } from "../../../lib/auth";
 import { invalidInput } from "../../../lib/errors";
 import { ArrivalResult as ArrivalOutcome, ingestArrivals } from "../arrival/arrival";
+import { MAX_DEPARTURES_PER_CALL, recordDepartures } from "../arrival/departure";
 import type { FacilityContext } from "./context";
-import { ArrivalInput } from "./inputs";
+import { ArrivalInput, DepartureInput } from "./inputs";
 import { FACILITY_ARGUMENT } from "./registry-resolver";
 import { sameFacility } from "./replica-resolver";
-import { ArrivalResult, Replica, ReplicaIngest } from "./types";
+import { ArrivalResult, DepartureResult, Replica, ReplicaIngest } from "./types";
 
 /** An arrival outcome as the API shows it (times as ISO text). */
 export function ingestView(r: ArrivalOutcome) {
@@ -30,6 +31,22 @@ export class ArrivalResolver {
     }
     requireAgent(ctx.caller, ctx.facility);
     return (await ingestArrivals(ctx.db, arrivals)).map(ingestView);
+  }
+
+  @Mutation(() => DepartureResult, {
+    nullable: true,
+    description: `Files the facility's agent deleted (up to ${MAX_DEPARTURES_PER_CALL}): the Butler datasets ingested from them are removed with their file records and associations, and their arrival records forgotten, so registry and storage agree. Idempotent (scope agent:<FACILITY> of this facility).`,
+  })
+  async recordDepartures(
+    @Arg("files", () => [DepartureInput]) files: DepartureInput[],
+    @Arg("facility", () => String, { nullable: true, description: FACILITY_ARGUMENT }) facility: string | null,
+    @Ctx() ctx: FacilityContext,
+  ) {
+    if (facility != null && !sameFacility(facility, ctx.facility)) {
+      throw invalidInput(`this service holds the registry of ${ctx.facility}, not of ${facility}`, { argument: "facility", facility: ctx.facility });
+    }
+    requireAgent(ctx.caller, ctx.facility);
+    return recordDepartures(ctx.db, files);
   }
 
   @FieldResolver(() => ReplicaIngest, {

@@ -196,3 +196,12 @@ export class ArrivalInput {
   @Field(() => String, { nullable: true, description: "rubin_butler zip_file: the text of its _butler_zip_index.json; dim_file: the file's text (a Butler YAML export)." })
   butlerFile?: string | null;
 }
+
+@InputType({ description: "A file the facility's agent deleted." })
+export class DepartureInput {
+  @Field()
+  scope: string;
+
+  @Field()
+  name: string;
+}

@@ -364,3 +364,12 @@ export class ArrivalResult extends ReplicaIngest {
   @Field()
   name: string;
 }
+
+@ObjectType({ description: "What recordDepartures removed." })
+export class DepartureResult {
+  @Field(() => Int, { description: "Files told." })
+  files: number;
+
+  @Field(() => Int, { description: "Butler datasets removed (those ingested from the files)." })
+  datasetsRemoved: number;
+}
