@@ -1,11 +1,10 @@
 import { Arg, Ctx, Directive, FieldResolver, Mutation, Resolver, Root } from "type-graphql";
 import { requireAgent } from "../../../lib/auth";
-import { invalidInput } from "../../../lib/errors";
 import { assumedListSize } from "../../../lib/list-size";
 import { listAgents, reportAgentStatus } from "../agent-status";
 import type { FacilityContext } from "./context";
 import { AgentStatusInput } from "./inputs";
-import { FACILITY_ARGUMENT } from "./registry-resolver";
+import { checkFacilityArgument, FACILITY_ARGUMENT } from "./registry-resolver";
 import { Agent, Facility } from "./types";
 
 @Resolver(() => Facility)
@@ -22,9 +21,7 @@ export class AgentResolver {
     @Arg("facility", () => String, { nullable: true, description: FACILITY_ARGUMENT }) facility: string | null,
     @Ctx() ctx: FacilityContext,
   ) {
-    if (facility != null && facility.toLowerCase() !== ctx.facility.toLowerCase()) {
-      throw invalidInput(`this service is facility ${ctx.facility}, not ${facility}`, { argument: "facility", facility: ctx.facility });
-    }
+    checkFacilityArgument(ctx, facility);
     const who = requireAgent(ctx.caller, ctx.facility);
     return reportAgentStatus(ctx.db, who.subject, status);
   }

@@ -1,11 +1,10 @@
 import { Arg, Ctx, FieldResolver, Mutation, Resolver, Root } from "type-graphql";
 import { requireAgent } from "../../../lib/auth";
-import { invalidInput } from "../../../lib/errors";
 import { ArrivalResult as ArrivalOutcome, ingestArrivals } from "../arrival/arrival";
 import { MAX_DEPARTURES_PER_CALL, recordDepartures } from "../arrival/departure";
 import type { FacilityContext } from "./context";
 import { ArrivalInput, DepartureInput } from "./inputs";
-import { FACILITY_ARGUMENT } from "./registry-resolver";
+import { checkFacilityArgument, FACILITY_ARGUMENT } from "./registry-resolver";
 import { sameFacility } from "./replica-resolver";
 import { ArrivalResult, DepartureResult, Replica, ReplicaIngest } from "./types";
 
@@ -26,9 +25,7 @@ export class ArrivalResolver {
     @Arg("facility", () => String, { nullable: true, description: FACILITY_ARGUMENT }) facility: string | null,
     @Ctx() ctx: FacilityContext,
   ) {
-    if (facility != null && !sameFacility(facility, ctx.facility)) {
-      throw invalidInput(`this service holds the registry of ${ctx.facility}, not of ${facility}`, { argument: "facility", facility: ctx.facility });
-    }
+    checkFacilityArgument(ctx, facility);
     requireAgent(ctx.caller, ctx.facility);
     return (await ingestArrivals(ctx.db, arrivals)).map(ingestView);
   }
@@ -42,9 +39,7 @@ export class ArrivalResolver {
     @Arg("facility", () => String, { nullable: true, description: FACILITY_ARGUMENT }) facility: string | null,
     @Ctx() ctx: FacilityContext,
   ) {
-    if (facility != null && !sameFacility(facility, ctx.facility)) {
-      throw invalidInput(`this service holds the registry of ${ctx.facility}, not of ${facility}`, { argument: "facility", facility: ctx.facility });
-    }
+    checkFacilityArgument(ctx, facility);
     requireAgent(ctx.caller, ctx.facility);
     return recordDepartures(ctx.db, files);
   }

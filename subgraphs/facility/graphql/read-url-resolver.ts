@@ -1,8 +1,9 @@
 import { Arg, Ctx, Query, Resolver } from "type-graphql";
 import { requireAnyAgent } from "../../../lib/auth";
-import { DbbError, ErrorCode, invalidInput } from "../../../lib/errors";
+import { DbbError, ErrorCode } from "../../../lib/errors";
 import { MAX_READ_URLS } from "../read-url";
 import type { FacilityContext } from "./context";
+import { checkFacilityArgument } from "./registry-resolver";
 import { ReadUrl } from "./types";
 
 @Resolver()
@@ -18,9 +19,7 @@ export class ReadUrlResolver {
     @Arg("facility", () => String, { nullable: true, description: "The source facility; required through the gateway, which routes on it." }) facility: string | null,
     @Ctx() ctx: FacilityContext,
   ) {
-    if (facility != null && facility.toLowerCase() !== ctx.facility.toLowerCase()) {
-      throw invalidInput(`this service is facility ${ctx.facility}, not ${facility}`, { argument: "facility", facility: ctx.facility });
-    }
+    checkFacilityArgument(ctx, facility);
     requireAnyAgent(ctx.caller);
     if (!ctx.readDoor) throw new DbbError(ErrorCode.OPERATION_NOT_SUPPORTED, `facility ${ctx.facility} serves no read URLs (started without storage)`);
     return ctx.readDoor.sign(ctx.authorization, requests);

@@ -18,10 +18,15 @@ export const FACILITY_ARGUMENT =
  * must name the facility this service serves (the gateway routes mutations on it).
  */
 export function requireWriter(ctx: FacilityContext, facility?: string | null) {
+  checkFacilityArgument(ctx, facility);
+  return requireAgentOrScope(ctx.caller, ctx.facility, "butler:admin");
+}
+
+/** A `facility` argument, when given, must name the facility this service serves (INVALID_INPUT otherwise). */
+export function checkFacilityArgument(ctx: FacilityContext, facility?: string | null): void {
   if (facility != null && facility.toLowerCase() !== ctx.facility.toLowerCase()) {
     throw invalidInput(`this service holds the registry of ${ctx.facility}, not of ${facility}`, { argument: "facility", facility: ctx.facility });
   }
-  return requireAgentOrScope(ctx.caller, ctx.facility, "butler:admin");
 }
 
 async function collectionView(ctx: FacilityContext, name: string): Promise<ButlerCollection> {
