@@ -20,10 +20,16 @@ let env: NodeJS.ProcessEnv;
 let dev: ServiceProcess | undefined;
 let services: Array<{ name: string; pid: number; url: string }> = [];
 
+/** Whether a process runs: it exists and is not a zombie (an exited child nobody has reaped yet). */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    // /proc/<pid>/stat: "pid (comm) state …"; Z is a zombie, which has stopped running.
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
   } catch {
     return false;
   }
@@ -186,8 +192,9 @@ it("stops every service on Ctrl-C with exit code 0", async () => {
 });
 
 it("reuses the data on the next start, and leaves no service behind when dbb dev itself is killed", async () => {
-  dev = await spawnDbb(["dev", "--port-base", String(base)], base, env, START_MS);
-  await dev.waitForOutput(/GraphiQL:/, START_MS);
+  dev = await spawnDbb(["dev", "--port-base", String(base)], base, env, START_MS / 2);
+  // Well within the test's own timeout, so a start that never completes fails saying what dev printed.
+  await dev.waitForOutput(/GraphiQL:/, START_MS / 2);
   expect(dev.output()).toMatch(/existing data reused/);
   services = servicesOf(dev.output());
   // The Summit's buffer rule and the policies' rules: one per raw to USDF and FrDF, and those of the UK footprint.
@@ -195,7 +202,8 @@ it("reuses the data on the next start, and leaves no service behind when dbb dev
   expect((await ok(dev.url, `{ facility(code: "USDF") { datasets(datasetType: "raw", collections: ["LSSTCam/raw/all"]) { totalCount } } }`)).facility.datasets.totalCount).toBeGreaterThan(0);
 
   await dev.kill(); // SIGKILL: no chance to stop its children; they notice their parent is gone
-  for (const s of services) {
-    while (alive(s.pid)) await new Promise((r) => setTimeout(r, 100));
-  }
+  // Each stops cleanly within its own grace (an agent lets its copies finish for up to 10 s).
+  await waitFor("every service gone after dbb dev was killed", () => services.every((s) => !alive(s.pid)), { timeoutMs: 90_000, intervalMs: 200 }).catch((err) => {
+    throw new Error(`${(err as Error).message}; still running: ${services.filter((s) => alive(s.pid)).map((s) => `${s.name} (pid ${s.pid})`).join(", ")}`);
+  });
 }, START_MS + 60000);

@@ -54,7 +54,8 @@ export async function spawnDbb(args: string[], port: number, env: NodeJS.Process
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`dbb ${args.join(" ")} exited with ${child.exitCode}: ${output}`);
     try {
-      const res = await fetch(`http://127.0.0.1:${port}/health`);
+      // A probe that is never answered must not hold the wait past its deadline.
+      const res = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(5000) });
       if (res.status === 200) {
         return {
           child,
