@@ -1,4 +1,5 @@
 import { PassThrough, Readable } from "node:stream";
+import { checksumDifferences } from "../lib/checksum";
 import { DbbError, ErrorCode } from "../lib/errors";
 import type { StorageDriver, WriteResult } from "../lib/storage/driver";
 
@@ -75,14 +76,9 @@ class HeaderCapture {
 /** A failure of the copy, with the reason reported to the catalog. */
 export class CopyError extends DbbError {}
 
-const same = (a: string | null | undefined, b: string) => (a ?? "").toLowerCase().replace(/^0+/, "") === b.toLowerCase().replace(/^0+/, "");
-
 /** Why what arrived is not the catalog's file, or null when size and every known checksum agree. */
 export function mismatchOf(received: WriteResult, expected: CopyRequest["expected"]): string | null {
-  const problems: string[] = [];
-  if (expected.bytes != null && received.bytes !== expected.bytes) problems.push(`size ${received.bytes} != ${expected.bytes}`);
-  if (expected.adler32 && !same(received.adler32, expected.adler32)) problems.push(`adler32 ${received.adler32} != ${expected.adler32}`);
-  if (expected.md5 && !same(received.md5, expected.md5)) problems.push(`md5 ${received.md5} != ${expected.md5}`);
+  const problems = checksumDifferences(expected, received);
   return problems.length ? problems.join("; ") : null;
 }
 

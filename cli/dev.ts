@@ -193,8 +193,8 @@ export function devFederation(config: Config, options: { portBase: number }): De
   const services: ServiceProcess[] = [];
   let stopping = false;
 
-  const spawnChild = (name: string, args: string[], host: string, port: number, configFile: string) => {
-    const s = spawnService(name, [...args, "--port", String(port), "--config", configFile], { host, port, env: childEnvironment(config) });
+  const spawnChild = (name: string, args: string[], host: string, port: number, configFile: string, env: NodeJS.ProcessEnv = {}) => {
+    const s = spawnService(name, [...args, "--port", String(port), "--config", configFile], { host, port, env: { ...childEnvironment(config), ...env } });
     services.push(s);
     void s.exited.then((e) => {
       if (!stopping) process.stderr.write(`dbb dev: ${name} (pid ${s.pid}) exited with ${describeExit(e)}; the other services keep running\n`);
@@ -253,16 +253,7 @@ export function devFederation(config: Config, options: { portBase: number }): De
       const agents = await Promise.all(
         ports.agents.map(async (a) => {
           const token = await signToken(embedded, { subject: `agent-${a.code.toLowerCase()}`, scopes: [`agent:${a.code}`], ttlSeconds: 30 * 86400 });
-          const s = spawnService(`agent ${a.code}`, ["serve", "agent", "--facility", a.code, "--port", String(a.port), "--config", configs.facility(a.code)], {
-            host: config.agent.host,
-            port: a.port,
-            env: { ...childEnvironment(config), DBB_TOKEN: token },
-          });
-          services.push(s);
-          void s.exited.then((e) => {
-            if (!stopping) process.stderr.write(`dbb dev: agent ${a.code} (pid ${s.pid}) exited with ${describeExit(e)}; the other services keep running\n`);
-          });
-          return s;
+          return spawnChild(`agent ${a.code}`, ["serve", "agent", "--facility", a.code], config.agent.host, a.port, configs.facility(a.code), { DBB_TOKEN: token });
         }),
       );
       await Promise.all(agents.map((s) => waitHealthy(s, START_TIMEOUT_MS)));

@@ -103,3 +103,20 @@ export async function checksumsOfStream(source: AsyncIterable<Uint8Array>): Prom
   }
   return { bytes, adler32: adler.digest(), md5: md5.digest("hex") };
 }
+
+/**
+ * How `received` differs from a file's registered size and checksums, one text per difference
+ * (`size 1 != 4096`, `adler32 0a1b2c3d != …`); empty when they agree. Hex is compared regardless
+ * of case and leading zeros; a checksum the file has none of is not compared.
+ */
+export function checksumDifferences(
+  expected: { bytes: number | null; adler32: string | null; md5: string | null },
+  received: { bytes?: number | null; adler32?: string | null; md5?: string | null },
+): string[] {
+  const problems: string[] = [];
+  if (expected.bytes !== null && received.bytes != null && received.bytes !== expected.bytes) problems.push(`size ${received.bytes} != ${expected.bytes}`);
+  const same = (a: string | null | undefined, b: string) => (a ?? "").toLowerCase().replace(/^0+/, "") === b.toLowerCase().replace(/^0+/, "");
+  if (expected.adler32 && !same(received.adler32, expected.adler32)) problems.push(`adler32 ${received.adler32 ?? "(none)"} != ${expected.adler32}`);
+  if (expected.md5 && !same(received.md5, expected.md5)) problems.push(`md5 ${received.md5 ?? "(none)"} != ${expected.md5}`);
+  return problems;
+}

@@ -1,4 +1,5 @@
 import type { EntityManager } from "typeorm";
+import { checksumDifferences } from "../../lib/checksum";
 import { DbbError, ErrorCode, invalidInput } from "../../lib/errors";
 import { keysetPage, SqlFilter } from "../../lib/keyset-page";
 import { decodeCursor, Page } from "../../lib/pagination";
@@ -244,12 +245,8 @@ export async function transferFacility(db: EntityManager, id: string, facilities
 
 /** Why a DONE report does not match the file, or null when size and every known checksum agree. */
 function verify(file: { bytes: number | null; adler32: string | null; md5: string | null }, o: TransferOutcome): string | null {
-  const problems: string[] = [];
-  if (o.bytes === null || o.bytes === undefined) problems.push(`no size reported (expected ${file.bytes})`);
-  else if (file.bytes !== null && o.bytes !== file.bytes) problems.push(`size ${o.bytes} != ${file.bytes}`);
-  const same = (a: string | null | undefined, b: string) => (a ?? "").toLowerCase().replace(/^0+/, "") === b.toLowerCase().replace(/^0+/, "");
-  if (file.adler32 && !same(o.adler32, file.adler32)) problems.push(`adler32 ${o.adler32 ?? "(none)"} != ${file.adler32}`);
-  if (file.md5 && !same(o.md5, file.md5)) problems.push(`md5 ${o.md5 ?? "(none)"} != ${file.md5}`);
+  const problems = o.bytes == null ? [`no size reported (expected ${file.bytes})`] : [];
+  problems.push(...checksumDifferences(file, o));
   return problems.length ? problems.join("; ") : null;
 }
 
