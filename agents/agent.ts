@@ -40,6 +40,8 @@ export interface RunningAgent {
 
 /** How long a stopping agent lets its copies finish before it abandons them. */
 const STOP_GRACE_MS = 10_000;
+/** How long a stopping agent waits for its last calls at most (its copies' grace included). */
+const STOP_DEADLINE_MS = 20_000;
 
 export function agentId(subject: string): string {
   return `${subject}@${os.hostname()}:${process.pid}`;
@@ -190,11 +192,18 @@ export async function startAgent(config: Config, o: AgentOptions): Promise<Runni
     url: `http://${config.agent.host}:${port}`,
     state,
     async close() {
-      await transfers.stop(STOP_GRACE_MS);
-      await Promise.all(loops.map((l) => l.stop()));
-      await arrivals.flush().catch((err) => logger.warn({ err: (err as Error).message, waiting: arrivals.size() }, "arrivals not told to the facility at stop"));
+      // A clean stop is bounded: when the gateway is gone too (dbb dev killed), each last call
+      // would otherwise wait out the client's 60 s timeout; what is not done by then is left to
+      // the leases.
+      const graceful = (async () => {
+        await transfers.stop(STOP_GRACE_MS);
+        await Promise.all(loops.map((l) => l.stop()));
+        await arrivals.flush().catch((err) => logger.warn({ err: (err as Error).message, waiting: arrivals.size() }, "arrivals not told to the facility at stop"));
+        await api.reportStatus(status(true)).catch(() => undefined);
+      })();
+      await Promise.race([graceful, new Promise<void>((resolve) => setTimeout(resolve, STOP_DEADLINE_MS).unref())]);
       closeDrivers();
-      await api.reportStatus(status(true)).catch(() => undefined);
+      server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
