@@ -22,18 +22,27 @@ function Metric({ label, value, tone, metric }) {
 function Agents({ agents, now }) {
   if (!agents) return <p className="muted">no answer</p>;
   if (!agents.length) return <p className="muted">no agent reported in the last day</p>;
+  // Agents that stopped cleanly are history: counted, not listed.
+  const running = agents.filter((a) => a.state !== "STOPPED");
+  const stopped = agents.filter((a) => a.state === "STOPPED");
   return (
     <ul className="agents">
-      {agents.map((a) => (
+      {running.map((a) => (
         <li key={a.id} data-agent={a.id} data-state={a.state}>
-          <span className={`dot ${a.state === "ALIVE" ? "ok" : a.state === "LATE" ? "bad" : "idle"}`} aria-hidden="true" />
-          <span className="agent-id">{a.id}</span> <span className="agent-state">{a.state}</span>
+          <span className={`dot ${a.state === "ALIVE" ? "ok" : "bad"}`} aria-hidden="true" />
+          <span className="agent-id">{a.id}</span> <span className={`agent-state${a.state === "LATE" ? " bad-text" : ""}`}>{a.state}</span>
           <span className="muted">
             {" "}
             · heartbeat {formatAge(a.lastSeen, now)} · {a.activeTransfers}/{a.streams} streams · {formatBytesPerSecond(a.bytesPerSecond)}
           </span>
         </li>
       ))}
+      {!running.length ? <li className="bad-text">no agent running</li> : null}
+      {stopped.length ? (
+        <li className="muted" data-stopped={stopped.length}>
+          <span className="dot idle" aria-hidden="true" /> {stopped.length} stopped in the last day (last heartbeat {formatAge(stopped[0].lastSeen, now)})
+        </li>
+      ) : null}
     </ul>
   );
 }
@@ -52,7 +61,11 @@ export function FacilityCard({ facility, rses, health, now }) {
         <StateBadge state={state} />
       </header>
       {state !== "up" && health.error ? <p className="down-note">{health.error}</p> : null}
-      {stale ? <p className="down-note" data-stale="true">Agents as of {formatAge(stale, now)}: no answer since</p> : null}
+      {stale ? (
+        <p className="down-note" data-stale="true">
+          No answer since {new Date(stale).toLocaleTimeString("en-GB")} ({formatAge(stale, now)}): its agents as they were then
+        </p>
+      ) : null}
       <div className="card-body">
         <p className="muted description">{facility.description}</p>
         <div className="metrics">

@@ -66,16 +66,32 @@ function Subscriptions({ subscriptions }) {
 }
 
 function StuckRules({ stuck, now, retry }) {
-  const [outcome, setOutcome] = useState({});
-  if (!stuck) return <p className="muted">Waiting for the first answer…</p>;
-  if (!stuck.totalCount) return <p className="ok-text">No rule is STUCK.</p>;
-  const onRetry = async (id) => {
-    setOutcome((o) => ({ ...o, [id]: { busy: true } }));
-    const result = await retry(id);
-    setOutcome((o) => ({ ...o, [id]: result }));
+  const [busy, setBusy] = useState(null);
+  // The last Retry's outcome stays above the table: a rule re-queued leaves the table at the next refresh.
+  const [outcome, setOutcome] = useState(null);
+  const onRetry = async (rule) => {
+    setBusy(rule.id);
+    const result = await retry(rule.id);
+    setOutcome({ ...result, rule: rule.id, did: rule.did ? `${rule.did.scope}:${rule.did.name}` : rule.id, at: Date.now() });
+    setBusy(null);
   };
+  const message = outcome ? (
+    <p className={`retry-outcome ${outcome.ok ? "ok-text" : "bad-text"}`} role="status" data-rule={outcome.rule}>
+      Retry of {outcome.did} ({formatAge(outcome.at, now)}): {outcome.text}
+    </p>
+  ) : null;
+  if (!stuck) return <p className="muted">Waiting for the first answer…</p>;
+  if (!stuck.totalCount) {
+    return (
+      <>
+        {message}
+        <p className="ok-text">No rule is STUCK.</p>
+      </>
+    );
+  }
   return (
     <>
+      {message}
       <table className="rules stuck">
         <thead>
           <tr>
@@ -103,14 +119,9 @@ function StuckRules({ stuck, now, retry }) {
               <td className="error-text">{r.error ?? "–"}</td>
               <td title={`created ${r.createdAt}`}>{formatAge(r.updatedAt, now).replace(/ ago$/, "")}</td>
               <td>
-                <button type="button" className="retry" disabled={outcome[r.id]?.busy} onClick={() => onRetry(r.id)}>
+                <button type="button" className="retry" disabled={busy === r.id} onClick={() => onRetry(r)}>
                   Retry
                 </button>
-                {outcome[r.id] && !outcome[r.id].busy ? (
-                  <div className={`retry-outcome small ${outcome[r.id].ok ? "ok-text" : "bad-text"}`} role="status">
-                    {outcome[r.id].text}
-                  </div>
-                ) : null}
               </td>
             </tr>
           ))}

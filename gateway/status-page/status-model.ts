@@ -58,11 +58,11 @@ export interface FacilityHealth {
 export function facilityHealth(code: string, ready: ReadyBody | null | undefined, unavailable: Set<string>): FacilityHealth {
   const entry = ready?.facilities?.find((f) => f.name.toLowerCase() === code.toLowerCase());
   if (unavailable.has(code.toLowerCase())) {
-    return { state: "down", error: entry && entry.state !== "up" && entry.error ? entry.error : "did not answer the gateway" };
+    return { state: "down", error: entry && entry.state !== "up" && entry.error ? `not answering: ${entry.error}` : "did not answer the gateway" };
   }
   if (!entry) return { state: "unknown", error: null };
   const state = (["up", "down", "schema-mismatch"].includes(entry.state) ? entry.state : "unknown") as EndpointState;
-  return { state, error: state === "up" ? null : (entry.error ?? null) };
+  return { state, error: state === "up" ? null : entry.error ? (state === "down" ? `not answering: ${entry.error}` : entry.error) : null };
 }
 
 /** The facility fields the facility subgraphs answer (null from a facility that is down). */
@@ -152,7 +152,7 @@ export function problemsOf(input: ProblemInput): Problem[] {
   ]);
   for (const code of facilityCodes) {
     const health = facilityHealth(code, input.ready, input.unavailable);
-    if (health.state === "down") out.push({ severity: "bad", key: `facility-down:${code}`, text: `${code} is down${health.error ? `: ${health.error}` : ""}` });
+    if (health.state === "down") out.push({ severity: "bad", key: `facility-down:${code}`, text: `${code} is down${health.error ? ` (${health.error})` : ""}: its parts below are greyed, as last known` });
     if (health.state === "schema-mismatch") {
       out.push({ severity: "bad", key: `facility-schema:${code}`, text: `${code} serves another schema version and is left out${health.error ? `: ${health.error}` : ""}` });
     }
