@@ -287,10 +287,8 @@ it("sends as many SQL statements to each service for a larger state: none per ro
   expect((await slow()).data.sky.files).toBe(76);
   // A batch boundary may move by one statement when sibling resolvers reach a loader in different turns.
   for (const service of ["catalog", "USDF", "UKDF"] as const) {
-    expect({ service, statements: large[service] }).toEqual({ service, statements: expect.any(Number) });
-    expect(large[service]).toBeLessThanOrEqual(small[service] + 2);
+    expect({ service, statements: large[service] <= small[service] + 2 }).toEqual({ service, statements: true });
   }
-  console.log(JSON.stringify({ small, large }));
   expect(large.catalog).toBeLessThanOrEqual(20);
   expect(large.UKDF).toBeLessThanOrEqual(6);
 });
