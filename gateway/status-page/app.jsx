@@ -215,7 +215,7 @@ function App() {
         }
         void refreshLive();
         const r = reply.data.retryRule;
-        return { ok: true, text: `re-queued: now ${r.state}, ${r.locksReplicating} copies replicating` };
+        return { ok: true, text: `re-queued: now ${r.state}, ${r.locksReplicating} ${r.locksReplicating === 1 ? "copy" : "copies"} replicating` };
       } catch (err) {
         return { ok: false, text: err.message };
       }

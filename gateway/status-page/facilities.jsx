@@ -74,7 +74,7 @@ export function FacilityCard({ facility, rses, health, now }) {
           <Metric label="active" value={formatCount(t?.active)} metric="active" />
           <Metric label="retrying" value={formatCount(t?.retrying)} tone={t?.retrying ? "warn" : ""} metric="retrying" />
           <Metric label={`failed (${t?.hours ?? 24} h)`} value={formatCount(t?.failed)} tone={t?.failed ? "bad" : ""} metric="failed" />
-          <Metric label={`done (${t?.hours ?? 24} h)`} value={`${formatCount(t?.done)} · ${formatBytes(t?.bytes)}`} metric="done" />
+          <Metric label={`done (${t?.hours ?? 24} h), ${formatBytes(t?.bytes)}`} value={formatCount(t?.done)} metric="done" />
         </div>
         <h4>Agents</h4>
         <Agents agents={agents} now={now} />

@@ -27,9 +27,9 @@ function Sparkline({ window, link, theme }) {
       make={() =>
         Plot.plot({
           width: 220,
-          height: 56,
+          height: 62,
           marginTop: 4,
-          marginBottom: 14,
+          marginBottom: 18,
           marginLeft: 4,
           marginRight: 4,
           x: { type: "utc", domain: [points[0].t0, points[points.length - 1].t1], ticks: 2, tickSize: 2, tickFormat: "%H:%M", label: null },
