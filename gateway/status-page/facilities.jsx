@@ -10,9 +10,9 @@ export function StateBadge({ state }) {
   return <span className={`badge ${state}`}>{STATE_TEXT[state] ?? state}</span>;
 }
 
-function Metric({ label, value, tone, metric }) {
+function Metric({ label, value, tone, metric, wide }) {
   return (
-    <div className={`metric${tone ? ` ${tone}` : ""}`} data-metric={metric}>
+    <div className={`metric${tone ? ` ${tone}` : ""}${wide ? " wide" : ""}`} data-metric={metric}>
       <div className="metric-value">{value}</div>
       <div className="metric-label">{label}</div>
     </div>
@@ -69,12 +69,12 @@ export function FacilityCard({ facility, rses, health, now }) {
       <div className="card-body">
         <p className="muted description">{facility.description}</p>
         <div className="metrics">
-          <Metric label="copying now" value={agents ? formatBytesPerSecond(rate) : "–"} metric="rate" />
+          <Metric label="copying now" value={agents ? formatBytesPerSecond(rate) : "–"} metric="rate" wide />
           <Metric label="queued" value={formatCount(t?.queued)} metric="queued" />
           <Metric label="active" value={formatCount(t?.active)} metric="active" />
           <Metric label="retrying" value={formatCount(t?.retrying)} tone={t?.retrying ? "warn" : ""} metric="retrying" />
           <Metric label={`failed (${t?.hours ?? 24} h)`} value={formatCount(t?.failed)} tone={t?.failed ? "bad" : ""} metric="failed" />
-          <Metric label={`done (${t?.hours ?? 24} h), ${formatBytes(t?.bytes)}`} value={formatCount(t?.done)} metric="done" />
+          <Metric label={`done (${t?.hours ?? 24} h)`} value={`${formatCount(t?.done)} · ${formatBytes(t?.bytes)}`} metric="done" wide />
         </div>
         <h4>Agents</h4>
         <Agents agents={agents} now={now} />
