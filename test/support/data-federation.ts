@@ -60,6 +60,7 @@ export async function startDataFederation(
     log: { level: "warn" },
     transfers: { ...settings, judgeIntervalSeconds: 1, tombstoneDelaySeconds: 0 },
     agent: { gateway: gatewayUrl, streams: storageSettings.streams ?? 4, pollSeconds: 0.3, reportSeconds: 1, stallSeconds: 20 },
+    removals: { gateway: gatewayUrl, resolveRetrySeconds: 1, timeoutMs: 10000 },
   };
   const credentialsOf = (code: Code) =>
     code === "UKDF" ? {} : { [RSES[code]]: code === "FrDF" ? s3[1].credentials : s3[0].credentials };
