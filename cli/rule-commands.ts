@@ -75,6 +75,7 @@ interface AddOptions extends ClientOptions {
 
 interface ListOptions extends ClientOptions {
   state?: string;
+  subscription?: string;
   did?: DidRef;
   account?: string;
   activity?: string;
@@ -140,16 +141,17 @@ export function registerRuleCommands(program: Command): void {
       }),
     );
 
-  clientOptions(rule.command("list").description("rules by state, DID, account and activity, newest first"))
+  clientOptions(rule.command("list").description("rules by state, DID, account, activity and subscription, newest first"))
     .addOption(choiceOption("--state <state>", "OK, REPLICATING, STUCK or SUSPENDED", RULE_STATES))
     .option("--did <did>", "rules made on this DID (SCOPE:NAME)", didRef)
     .option("--account <account>", "rules made by this account")
     .option("--activity <name>", "rules of this activity")
+    .option("--subscription <name>", "rules this subscription made")
     .option("--limit <n>", "at most this many (default all)", integer(1, 10_000_000))
     .action(
       clientAction(async (opts: ListOptions) => {
         const gw = gatewayOf(opts);
-        const filter = { state: opts.state, account: opts.account, activity: opts.activity, scope: opts.did?.scope, name: opts.did?.name };
+        const filter = { state: opts.state, account: opts.account, activity: opts.activity, subscription: opts.subscription, scope: opts.did?.scope, name: opts.did?.name };
         const rules: RuleView[] = [];
         let after: string | null = null;
         let total = 0;

@@ -61,7 +61,7 @@ export interface ButlerLookup {
 
 export interface RemovalSettings {
   tombstoneDelaySeconds: number;
-  /** First retry of a facility that did not answer; doubles each time, up to an hour. */
+  /** First retry of a facility that did not answer; doubles each time, up to 64 times as long (an hour at most). */
   resolveRetrySeconds: number;
 }
 
@@ -255,7 +255,7 @@ async function recordResolution(tx: EntityManager, id: string, r: Resolution, se
     await tx.query(
       `UPDATE removal_facilities SET resolve_attempts = resolve_attempts + 1, errors = errors + 1,
          last_error = $3, last_error_at = now(), updated_at = now(),
-         next_resolve_at = now() + make_interval(secs => least(3600, $4 * 2 ^ least(resolve_attempts, 12)))
+         next_resolve_at = now() + make_interval(secs => least(3600, $4 * 2 ^ least(resolve_attempts, 6)))
        WHERE removal_id = $1 AND facility = $2`,
       [id, r.facility, `${r.error.code}: its Butler could not say which files the runs and collections hold: ${r.error.message}`.slice(0, 2000), settings.resolveRetrySeconds],
     );

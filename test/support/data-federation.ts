@@ -34,6 +34,10 @@ export interface DataFederation {
   admin: string;
   /** Starts an agent of a facility (a real `dbb serve agent` process). */
   startAgent(code: Code, name?: string): Promise<ServiceProcess>;
+  /** Stops a facility's service (Ctrl-C), as when the facility goes down. */
+  stopFacility(code: Code): Promise<void>;
+  /** Starts a stopped facility's service again, on its port and database. */
+  startFacility(code: Code): Promise<ServiceProcess>;
   close(): Promise<void>;
 }
 
@@ -60,7 +64,7 @@ export async function startDataFederation(
     log: { level: "warn" },
     transfers: { ...settings, judgeIntervalSeconds: 1, tombstoneDelaySeconds: 0 },
     agent: { gateway: gatewayUrl, streams: storageSettings.streams ?? 4, pollSeconds: 0.3, reportSeconds: 1, stallSeconds: 20 },
-    removals: { gateway: gatewayUrl, resolveRetrySeconds: 1, timeoutMs: 10000 },
+    removals: { gateway: gatewayUrl, resolveRetrySeconds: 0.25, timeoutMs: 10000 },
   };
   const credentialsOf = (code: Code) =>
     code === "UKDF" ? {} : { [RSES[code]]: code === "FrDF" ? s3[1].credentials : s3[0].credentials };
@@ -90,11 +94,13 @@ export async function startDataFederation(
   };
   const catalog = await spawnDbb(["serve", "replicas", "--port", String(ports[0]), "--config", catalogFile], ports[0], env(dbs[0].url));
   const facilities = new Map<Code, ServiceProcess>();
-  await Promise.all(
-    FACILITIES.map(async (code, i) => {
-      facilities.set(code, await spawnDbb(["serve", "facility", "--facility", code, "--port", String(ports[i + 1]), "--config", files.get(code)!], ports[i + 1], env(dbs[i + 1].url)));
-    }),
-  );
+  const spawnFacility = async (code: Code) => {
+    const i = FACILITIES.indexOf(code);
+    const service = await spawnDbb(["serve", "facility", "--facility", code, "--port", String(ports[i + 1]), "--config", files.get(code)!], ports[i + 1], env(dbs[i + 1].url));
+    facilities.set(code, service);
+    return service;
+  };
+  await Promise.all(FACILITIES.map(spawnFacility));
   const gateway = await spawnDbb(["serve", "gateway", "--port", String(ports[5]), "--config", gatewayFile], ports[5], env());
   const config = loadConfig(undefined, { DBB_AUTH_SECRET: secret, DBB_DATA_DIR: dir });
   const token = (subject: string, scopes: string[]) => signToken(config, { subject, scopes, ttlSeconds: 3600 });
@@ -131,6 +137,10 @@ export async function startDataFederation(
       agents.push(agent);
       return agent;
     },
+    async stopFacility(code) {
+      await facilities.get(code)?.stop();
+    },
+    startFacility: spawnFacility,
     async close() {
       await Promise.all(agents.map((a) => a.stop().catch(() => null)));
       await gateway.stop().catch(() => null);
