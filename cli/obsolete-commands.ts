@@ -145,7 +145,10 @@ export function registerObsoleteCommands(program: Command): void {
       clientAction(async (id: string, opts: ClientOptions & { files?: string; facility?: string; limit?: number }) => {
         const gw = gatewayOf(opts);
         const files = opts.files ? `files(state: ${opts.files}, facility: $f, first: ${opts.limit ?? 1000}) { totalCount nodes { scope name facility state reason lastError } }` : "";
-        const data = await gw.client.request<{ removal: RemovalView }>(`query($id: String!, $f: String) { removal(id: $id) { ${REMOVAL_FIELDS} ${files} } }`, { id, f: opts.facility ?? null });
+        const data = await gw.client.request<{ removal: RemovalView }>(`query($id: String!${files ? ", $f: String" : ""}) { removal(id: $id) { ${REMOVAL_FIELDS} ${files} } }`, {
+          id,
+          ...(files ? { f: opts.facility ?? null } : {}),
+        });
         emit(opts, data.removal, () => removalLines(data.removal));
       }),
     );
