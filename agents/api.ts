@@ -1,5 +1,6 @@
 import { GraphqlClient } from "../lib/graphql-client";
 import type { StorageLocation } from "../lib/storage/driver";
+import type { Departure, RemovalTotals } from "../subgraphs/facility/arrival/departure";
 
 /**
  * What an agent asks of the Data Backbone, as GraphQL through the gateway: the catalog's claims,
@@ -27,20 +28,8 @@ export interface ClaimedDeletion {
   rse: ClaimedTransfer["destination"];
 }
 
-/** A file the agent deleted, as its facility's recordDepartures takes it. */
-export interface Departure {
-  scope: string;
-  name: string;
-  removal?: string | null;
-}
-
-/** What the facility's registry removed for a campaign removal, in all. */
-export interface RemovalTotals {
-  removal: string;
-  datasetsRemoved: number;
-  runsRemoved: number;
-  collectionsRemoved: number;
-}
+/** A file the agent deleted, as its facility's recordDepartures takes it, and what the facility removed for a campaign removal. */
+export type { Departure, RemovalTotals } from "../subgraphs/facility/arrival/departure";
 
 /** A removal whose part at this facility waits for the agent to finish it. */
 export interface RemovalWorkItem {

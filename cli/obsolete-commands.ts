@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import type { RemovalView as Removal } from "../subgraphs/replicas/removal";
 import { collect, choiceOption, clientAction, clientOptions, ClientOptions, emit, formatBytes, gatewayOf, integer, parseDid, readLines, table, UsageError } from "./options";
 
 /**
@@ -10,20 +11,6 @@ const FACILITY_FIELDS = "facility state resolved filesPlanned filesDeleted datas
 const REMOVAL_FIELDS = `id state dryRun requestedBy reason origin runs collections facilities rulesRemoved createdAt finishedAt
   dids { scope name } perFacility { ${FACILITY_FIELDS} }`;
 
-interface FacilityPart {
-  facility: string;
-  state: string;
-  resolved: boolean;
-  filesPlanned: number;
-  filesDeleted: number;
-  datasetsRemoved: number | null;
-  collectionsRemoved: number;
-  bytesFreed: number;
-  kept: number;
-  errors: number;
-  lastError: string | null;
-}
-
 interface RemovalFile {
   scope: string;
   name: string;
@@ -33,23 +20,12 @@ interface RemovalFile {
   lastError: string | null;
 }
 
-export interface RemovalView {
-  id: string | null;
-  state: string;
-  dryRun: boolean;
-  requestedBy: string;
-  reason: string;
-  origin: string;
-  runs: string[];
-  collections: string[];
-  facilities: string[] | null;
-  rulesRemoved: number;
+/** A removal as the gateway answers it (times as ISO text). */
+type RemovalView = Omit<Removal, "createdAt" | "finishedAt" | "updatedAt" | "dryRunFiles"> & {
   createdAt: string;
   finishedAt: string | null;
-  dids: Array<{ scope: string; name: string }>;
-  perFacility: FacilityPart[];
   files?: { totalCount: number; nodes: RemovalFile[] };
-}
+};
 
 function removalLines(r: RemovalView): string[] {
   const named = [

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { choiceOption, clientAction, clientOptions, ClientOptions, didRef, DidRef, duration, emit, formatDid, gatewayOf, integer, parseDid, table } from "./options";
+import { choiceOption, clientAction, clientOptions, fieldLines, ClientOptions, didRef, DidRef, duration, emit, formatDid, gatewayOf, integer, parseDid, table } from "./options";
 
 /**
  * `dbb rule add|list|show|retry|delete|suspend|resume`: replication rules in the catalog, through
@@ -55,8 +55,7 @@ function ruleLines(r: RuleView): string[] {
     ["created", r.createdAt],
     ["updated", r.updatedAt],
   ];
-  const width = Math.max(...rows.map(([k]) => k.length));
-  return rows.filter(([, v]) => v !== null && v !== "").map(([k, v]) => `${(k + ":").padEnd(width + 1)} ${v}`);
+  return fieldLines(rows);
 }
 
 const RULE_STATES = ["OK", "REPLICATING", "STUCK", "SUSPENDED"];

@@ -3,7 +3,7 @@ import { parse as parseYaml } from "yaml";
 import { checkRuleTemplate } from "../subgraphs/replicas/rule-batch";
 import { checkSubscriptionFilter } from "../subgraphs/replicas/subscription-filter";
 import { Progress, progressBar } from "./progress";
-import { collect, clientAction, clientOptions, ClientOptions, emit, gatewayOf, integer, note, table, UsageError } from "./options";
+import { collect, clientAction, clientOptions, fieldLines, ClientOptions, emit, gatewayOf, integer, note, table, UsageError } from "./options";
 
 /**
  * `dbb subscription add|list|show|reevaluate|dry-run`: the catalog's subscriptions (policies),
@@ -77,8 +77,7 @@ function subscriptionLines(s: SubscriptionView): string[] {
     ["comment", s.comment],
     ["created", s.createdAt],
   ];
-  const width = Math.max(...rows.map(([k]) => k.length));
-  return rows.filter(([, v]) => v !== null && v !== "").map(([k, v]) => `${(k + ":").padEnd(width + 1)} ${v}`);
+  return fieldLines(rows);
 }
 
 export function registerSubscriptionCommands(program: Command): void {

@@ -79,25 +79,15 @@ export interface RemovalFacilityView {
   lastError: string | null;
 }
 
-export interface RemovalView {
+/** A removal as the API shows it: its row, with its parts per facility (a dry run's files too). */
+export type RemovalView = Omit<RemovalRow, "id" | "cursorAt"> & {
+  /** Null for a dry run. */
   id: string | null;
-  state: RemovalState;
   dryRun: boolean;
-  requestedBy: string;
-  reason: string;
-  origin: "request" | "expiry";
-  runs: string[];
-  collections: string[];
-  dids: DidKey[];
-  facilities: string[] | null;
-  rulesRemoved: number;
-  createdAt: Date;
-  updatedAt: Date;
-  finishedAt: Date | null;
   perFacility: RemovalFacilityView[];
   /** A dry run's files, listed in the answer because nothing is stored. */
   dryRunFiles?: RemovalFileRow[];
-}
+};
 
 export interface RemovalFileRow {
   scope: string;
@@ -262,7 +252,7 @@ async function recordResolution(tx: EntityManager, id: string, r: Resolution, se
   }
 }
 
-interface RemovalRow {
+export interface RemovalRow {
   id: string;
   requestedBy: string;
   reason: string;
@@ -624,12 +614,12 @@ export interface RemovalFilter {
   after?: string | null;
 }
 
-/** Removals, newest first. */
-export async function listRemovals(db: EntityManager, filter: RemovalFilter): Promise<Page<RemovalRow>> {
+/** Removals, newest first (their per-facility counts are loaded when asked for). */
+export async function listRemovals(db: EntityManager, filter: RemovalFilter): Promise<Page<RemovalRow & { dryRun: false }>> {
   const where = new SqlFilter();
   if (filter.state) where.add((p) => `rm.state = ${p}::removal_state`, filter.state);
   if (filter.requestedBy) where.add((p) => `rm.requested_by = ${p}`, filter.requestedBy);
-  return keysetPage<RemovalRow>(db, {
+  const page = await keysetPage<RemovalRow>(db, {
     select: `SELECT ${REMOVAL_COLUMNS}`,
     from: "FROM removals rm",
     filter: where,
@@ -638,6 +628,7 @@ export async function listRemovals(db: EntityManager, filter: RemovalFilter): Pr
     first: filter.first,
     keyOf: (r) => [r.cursorAt, r.id],
   });
+  return { ...page, nodes: page.nodes.map((r) => ({ ...r, dryRun: false as const })) };
 }
 
 export interface RemovalFileFilter {

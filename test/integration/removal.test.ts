@@ -2,13 +2,11 @@ import "reflect-metadata";
 import { randomUUID } from "node:crypto";
 import { Readable } from "node:stream";
 import { checksumsOf } from "../../lib/checksum";
-import { loadConfig } from "../../lib/config";
 import { writeFitsFile } from "../../lib/fits-header";
 import type { StorageDriver } from "../../lib/storage/driver";
-import { openStorage } from "../../lib/storage/factory";
 import { lsstCamRawHeader } from "../../subgraphs/facility/instrument/lsstcam-raw-header";
 import { deterministicPath } from "../../subgraphs/replicas/replica";
-import { BUCKETS, Code, DataFederation, RSES, startDataFederation } from "../support/data-federation";
+import { Code, DataFederation, startDataFederation } from "../support/data-federation";
 import { graphql, ok } from "../support/graphql-client";
 import type { ServiceProcess } from "../support/processes";
 import { waitFor } from "../support/wait-for";
@@ -38,14 +36,7 @@ const gw = (query: string, variables?: Record<string, unknown>, token = fed.admi
 const rawName = (det: number) => `${RAW_DATASET}/MC_O_20250601_000007/MC_O_20250601_000007_${["R22_S00", "R22_S01", "R22_S02", "R22_S10", "R22_S11", "R22_S12", "R22_S20", "R22_S21", "R22_S22"][det - 90]}.fits`;
 const product = (det: number) => `DM-9999/postISRCCD/postISRCCD_LSSTCam_${det}.fits`;
 
-function storeOf(code: Code): StorageDriver {
-  const config = loadConfig(fed.configOf(code));
-  const location =
-    code === "UKDF"
-      ? { rse: RSES[code], kind: "POSIX" as const, root: fed.ukdfRoot }
-      : { rse: RSES[code], kind: "S3" as const, endpoint: (code === "FrDF" ? fed.s3[1] : fed.s3[0]).endpoint, bucket: BUCKETS[code], prefix: "dbb" };
-  return openStorage(location, config.storage);
-}
+const storeOf = (code: Code): StorageDriver => fed.storeOf(code);
 
 async function exists(code: Code, scope: string, name: string): Promise<boolean> {
   try {

@@ -5,6 +5,8 @@ import path from "node:path";
 import { stringify as toYaml } from "yaml";
 import { signToken } from "../../lib/auth";
 import { loadConfig } from "../../lib/config";
+import type { StorageDriver } from "../../lib/storage/driver";
+import { openStorage } from "../../lib/storage/factory";
 import { ok } from "./graphql-client";
 import { createTestDatabase, TestDatabase } from "./postgres";
 import { freePorts, ServiceProcess, spawnDbb } from "./processes";
@@ -30,6 +32,8 @@ export interface DataFederation {
   gatewayUrl: string;
   /** The config file a facility (and its agent) reads. */
   configOf(code: Code): string;
+  /** A facility's RSE as its agent writes it (with that facility's credentials). */
+  storeOf(code: Code): StorageDriver;
   token(subject: string, scopes: string[]): Promise<string>;
   admin: string;
   /** Starts an agent of a facility (a real `dbb serve agent` process). */
@@ -128,6 +132,13 @@ export async function startDataFederation(
     gateway,
     gatewayUrl,
     configOf: (code) => files.get(code)!,
+    storeOf(code) {
+      const location =
+        code === "UKDF"
+          ? { rse: RSES[code], kind: "POSIX" as const, root: ukdfRoot }
+          : { rse: RSES[code], kind: "S3" as const, endpoint: (code === "FrDF" ? s3[1] : s3[0]).endpoint, bucket: BUCKETS[code], prefix: "dbb" };
+      return openStorage(location, loadConfig(files.get(code)!).storage);
+    },
     token,
     admin,
     async startAgent(code, name = `agent-${code.toLowerCase()}`) {

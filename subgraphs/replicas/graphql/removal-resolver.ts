@@ -11,7 +11,6 @@ import {
   listRemovals,
   markObsolete,
   RemovalFileState as FileState,
-  removalFacilities,
   RemovalView,
   removalWork,
   reportRemovalProgress,
@@ -77,7 +76,7 @@ export class RemovalResolver {
   @FieldResolver(() => [RemovalFacility], { description: "Per facility: copies planned, deleted and kept, Butler datasets removed, bytes freed, errors." })
   async perFacility(@Root() r: RemovalView, @Ctx() ctx: ReplicasContext) {
     if (r.perFacility) return r.perFacility;
-    return (await removalFacilities(ctx.db, [r.id!])).get(r.id!) ?? [];
+    return ctx.loaders.removalFacilities.load(r.id!);
   }
 
   @Directive(assumedListSize(10))
