@@ -134,6 +134,7 @@ export function writeDevConfig(config: Config, base: number, logLevel: string, s
     },
     facility: { ...config.facility, code: undefined, catalog: local(ports.catalog) },
     agent: { ...config.agent, gateway: local(ports.gateway), pollSeconds: Math.min(config.agent.pollSeconds, 1) },
+    removals: { ...config.removals, gateway: local(ports.gateway), resolveRetrySeconds: Math.min(config.removals.resolveRetrySeconds, 5) },
     storage: { ...config.storage, credentials: {} },
     gateway: {
       ...config.gateway,

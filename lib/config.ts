@@ -31,6 +31,10 @@ import { DbbError, ErrorCode } from "./errors";
  * subscriptions:
  *   intervalSeconds: 5            # DBB_SUBSCRIPTIONS_INTERVAL_SECONDS: the matcher's pace
  *   batchSize: 5000               # DBB_SUBSCRIPTIONS_BATCH_SIZE: events or DIDs per transaction
+ * removals:
+ *   gateway: http://127.0.0.1:4000/graphql   # DBB_REMOVALS_GATEWAY_URL: where the catalog asks facilities which files a removal's runs hold
+ *   timeoutMs: 60000              # a facility that has not answered by then is asked again later
+ *   resolveRetrySeconds: 30       # first retry of a facility that did not answer (doubling, up to an hour)
  * facility:
  *   code: FrDF                    # DBB_FACILITY (or --facility)
  *   port: 4002                    # DBB_FACILITY_PORT
@@ -134,6 +138,17 @@ const ConfigSchema = z
         intervalSeconds: z.number().min(0.1).default(5),
         /** Events (or, re-evaluating, DIDs) matched per transaction. */
         batchSize: z.number().int().min(1).max(100000).default(5000),
+      })
+      .strict()
+      .prefault({}),
+    removals: z
+      .object({
+        /** The gateway the catalog asks facilities through (which files a removal's runs and collections hold). */
+        gateway: z.string().url().default("http://127.0.0.1:4000/graphql"),
+        /** How long one question to a facility may take. */
+        timeoutMs: z.number().int().min(100).max(600000).default(60000),
+        /** First retry of a facility that did not answer; doubles each time, up to an hour. */
+        resolveRetrySeconds: z.number().min(0).max(3600).default(30),
       })
       .strict()
       .prefault({}),
@@ -266,6 +281,7 @@ const ENV_OVERRIDES: Array<[string, string[], "string" | "int"]> = [
   ["DBB_JUDGE_INTERVAL_SECONDS", ["transfers", "judgeIntervalSeconds"], "int"],
   ["DBB_SUBSCRIPTIONS_INTERVAL_SECONDS", ["subscriptions", "intervalSeconds"], "int"],
   ["DBB_SUBSCRIPTIONS_BATCH_SIZE", ["subscriptions", "batchSize"], "int"],
+  ["DBB_REMOVALS_GATEWAY_URL", ["removals", "gateway"], "string"],
   ["DBB_FACILITY", ["facility", "code"], "string"],
   ["DBB_FACILITY_PORT", ["facility", "port"], "int"],
   ["DBB_FACILITY_CATALOG", ["facility", "catalog"], "string"],

@@ -27,6 +27,12 @@ export const ErrorCode = {
   /** reevaluateSubscription's job id names no job. */
   SUBSCRIPTION_JOB_NOT_FOUND: "SUBSCRIPTION_JOB_NOT_FOUND",
   DELETION_NOT_FOUND: "DELETION_NOT_FOUND",
+  /** A campaign removal id names no removal. */
+  REMOVAL_NOT_FOUND: "REMOVAL_NOT_FOUND",
+  /** cancelRemoval of a removal that is DONE: nothing is pending any more. */
+  REMOVAL_FINISHED: "REMOVAL_FINISHED",
+  /** An agent finishing its facility's part of a removal while files are still to be deleted there. */
+  REMOVAL_NOT_READY: "REMOVAL_NOT_READY",
   LEASE_LOST: "LEASE_LOST",
   /** Bytes whose size or checksums differ from those expected; also a store that saw other bytes than were sent (S3 BadDigest, a part's ETag not its MD5). */
   CHECKSUM_MISMATCH: "CHECKSUM_MISMATCH",

@@ -209,3 +209,17 @@ export async function setDidStatus(db: EntityManager, key: DidKey, open: boolean
   await db.query(`UPDATE dids SET is_open = $3, updated_at = now() WHERE scope = $1 AND name = $2`, [key.scope, key.name, open]);
   return getDid(db, key);
 }
+
+/** Sets or clears a DID's lifetime (Rucio's expired_at): past it, the judge removes the DID as obsolete. */
+export async function setDidLifetime(db: EntityManager, key: DidKey, lifetime: number | null): Promise<DidRow> {
+  const scope = checkScope(key.scope, { field: "scope" });
+  const name = checkDidName(key.name, { field: "name" });
+  if (lifetime !== null && (!Number.isInteger(lifetime) || lifetime < 0)) throw invalidInput("lifetime must be a whole number of seconds, 0 or more (null clears it)", { field: "lifetime" });
+  const rows = await db.query(
+    `UPDATE dids SET expired_at = CASE WHEN $3::int IS NULL THEN NULL ELSE now() + make_interval(secs => $3::int) END, updated_at = now()
+     WHERE scope = $1 AND name = $2 RETURNING 1`,
+    [scope, name, lifetime],
+  );
+  if (!rows.length) throw didNotFound({ scope, name }, { field: "did" });
+  return getDid(db, { scope, name });
+}

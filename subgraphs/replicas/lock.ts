@@ -1,5 +1,6 @@
 import type { EntityManager } from "typeorm";
 import { appendEventsFrom } from "./event";
+import { keepFilesWantedByRules } from "./removal-guard";
 
 /**
  * Rule evaluation, set-based: which files a rule covers, where their copies go, and the locks,
@@ -150,6 +151,7 @@ export async function applyRule(tx: EntityManager, rule: RuleForEvaluation, root
     `UPDATE replicas r SET lock_cnt = r.lock_cnt + 1, tombstone = NULL, updated_at = now()
      FROM rule_new_locks l WHERE r.scope = l.scope AND r.name = l.name AND r.rse_id = l.rse_id`,
   );
+  await keepFilesWantedByRules(tx, `SELECT scope, name, $1::uuid AS rule_id FROM rule_new_locks`, [rule.id]);
   const [{ n: locks }] = await tx.query(`SELECT count(*) AS n FROM rule_new_locks`);
   const transfersQueued = await queueTransfers(tx, rule, `SELECT scope, name, rse_id FROM rule_new_locks WHERE state = 'REPLICATING'`);
   return { locks, transfersQueued };

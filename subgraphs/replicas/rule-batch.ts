@@ -2,6 +2,7 @@ import type { EntityManager } from "typeorm";
 import { invalidInput } from "../../lib/errors";
 import { appendEventsFrom } from "./event";
 import { Grouping } from "./lock";
+import { keepFilesWantedByRules } from "./removal-guard";
 import { listRses } from "./rse";
 import { parseRseExpression } from "./rse-expression";
 import { checkActivity, checkLifetime, checkPriority, GROUPINGS, refreshRules, targetCandidates } from "./rule";
@@ -199,6 +200,7 @@ export async function addRulesInBatch(
      ON CONFLICT (scope, name, rse_id) DO NOTHING`,
     [account],
   );
+  await keepFilesWantedByRules(tx, `SELECT scope, name, rule_id FROM batch_locks`);
   // Several new rules may lock one replica: it gains one count per lock.
   await tx.query(
     `UPDATE replicas r SET lock_cnt = r.lock_cnt + l.n, tombstone = NULL, updated_at = now()

@@ -4,6 +4,7 @@ import type { ReplicasContext } from "./graphql/context";
 import { CatalogWorkerResolver } from "./graphql/catalog-worker-resolver";
 import { DidResolver } from "./graphql/did-resolver";
 import { FacilityResolver } from "./graphql/facility-resolver";
+import { RemovalResolver, RemovalWorkResolver } from "./graphql/removal-resolver";
 import { ReplicaResolver } from "./graphql/replica-resolver";
 import { RseResolver } from "./graphql/rse-resolver";
 import { EventResolver } from "./graphql/event-resolver";
@@ -31,6 +32,8 @@ export function buildReplicasSchema(): Promise<GraphQLSchema> {
         SubscriptionResolver,
         SubscriptionJobResolver,
         RuleSubscriptionResolver,
+        RemovalResolver,
+        RemovalWorkResolver,
       ],
     },
     {

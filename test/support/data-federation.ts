@@ -5,6 +5,8 @@ import path from "node:path";
 import { stringify as toYaml } from "yaml";
 import { signToken } from "../../lib/auth";
 import { loadConfig } from "../../lib/config";
+import type { StorageDriver } from "../../lib/storage/driver";
+import { openStorage } from "../../lib/storage/factory";
 import { ok } from "./graphql-client";
 import { createTestDatabase, TestDatabase } from "./postgres";
 import { freePorts, ServiceProcess, spawnDbb } from "./processes";
@@ -30,10 +32,16 @@ export interface DataFederation {
   gatewayUrl: string;
   /** The config file a facility (and its agent) reads. */
   configOf(code: Code): string;
+  /** A facility's RSE as its agent writes it (with that facility's credentials). */
+  storeOf(code: Code): StorageDriver;
   token(subject: string, scopes: string[]): Promise<string>;
   admin: string;
   /** Starts an agent of a facility (a real `dbb serve agent` process). */
   startAgent(code: Code, name?: string): Promise<ServiceProcess>;
+  /** Stops a facility's service (Ctrl-C), as when the facility goes down. */
+  stopFacility(code: Code): Promise<void>;
+  /** Starts a stopped facility's service again, on its port and database. */
+  startFacility(code: Code): Promise<ServiceProcess>;
   close(): Promise<void>;
 }
 
@@ -60,6 +68,7 @@ export async function startDataFederation(
     log: { level: "warn" },
     transfers: { ...settings, judgeIntervalSeconds: 1, tombstoneDelaySeconds: 0 },
     agent: { gateway: gatewayUrl, streams: storageSettings.streams ?? 4, pollSeconds: 0.3, reportSeconds: 1, stallSeconds: 20 },
+    removals: { gateway: gatewayUrl, resolveRetrySeconds: 0.25, timeoutMs: 10000 },
   };
   const credentialsOf = (code: Code) =>
     code === "UKDF" ? {} : { [RSES[code]]: code === "FrDF" ? s3[1].credentials : s3[0].credentials };
@@ -89,11 +98,13 @@ export async function startDataFederation(
   };
   const catalog = await spawnDbb(["serve", "replicas", "--port", String(ports[0]), "--config", catalogFile], ports[0], env(dbs[0].url));
   const facilities = new Map<Code, ServiceProcess>();
-  await Promise.all(
-    FACILITIES.map(async (code, i) => {
-      facilities.set(code, await spawnDbb(["serve", "facility", "--facility", code, "--port", String(ports[i + 1]), "--config", files.get(code)!], ports[i + 1], env(dbs[i + 1].url)));
-    }),
-  );
+  const spawnFacility = async (code: Code) => {
+    const i = FACILITIES.indexOf(code);
+    const service = await spawnDbb(["serve", "facility", "--facility", code, "--port", String(ports[i + 1]), "--config", files.get(code)!], ports[i + 1], env(dbs[i + 1].url));
+    facilities.set(code, service);
+    return service;
+  };
+  await Promise.all(FACILITIES.map(spawnFacility));
   const gateway = await spawnDbb(["serve", "gateway", "--port", String(ports[5]), "--config", gatewayFile], ports[5], env());
   const config = loadConfig(undefined, { DBB_AUTH_SECRET: secret, DBB_DATA_DIR: dir });
   const token = (subject: string, scopes: string[]) => signToken(config, { subject, scopes, ttlSeconds: 3600 });
@@ -121,6 +132,13 @@ export async function startDataFederation(
     gateway,
     gatewayUrl,
     configOf: (code) => files.get(code)!,
+    storeOf(code) {
+      const location =
+        code === "UKDF"
+          ? { rse: RSES[code], kind: "POSIX" as const, root: ukdfRoot }
+          : { rse: RSES[code], kind: "S3" as const, endpoint: (code === "FrDF" ? s3[1] : s3[0]).endpoint, bucket: BUCKETS[code], prefix: "dbb" };
+      return openStorage(location, loadConfig(files.get(code)!).storage);
+    },
     token,
     admin,
     async startAgent(code, name = `agent-${code.toLowerCase()}`) {
@@ -130,6 +148,10 @@ export async function startDataFederation(
       agents.push(agent);
       return agent;
     },
+    async stopFacility(code) {
+      await facilities.get(code)?.stop();
+    },
+    startFacility: spawnFacility,
     async close() {
       await Promise.all(agents.map((a) => a.stop().catch(() => null)));
       await gateway.stop().catch(() => null);

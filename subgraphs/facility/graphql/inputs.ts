@@ -204,4 +204,7 @@ export class DepartureInput {
 
   @Field()
   name: string;
+
+  @Field(() => String, { nullable: true, description: "The catalog's campaign removal the file was deleted for: what goes is counted toward it, and runs it empties are removed." })
+  removal?: string | null;
 }

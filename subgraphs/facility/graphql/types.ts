@@ -370,6 +370,51 @@ export class DepartureResult {
   @Field(() => Int, { description: "Files told." })
   files: number;
 
-  @Field(() => Int, { description: "Butler datasets removed (those ingested from the files)." })
+  @Field(() => Int, { description: "Butler datasets removed (those ingested from the files, or recorded with them)." })
   datasetsRemoved: number;
+
+  @Field(() => [RemovalTotals], { description: "Per campaign removal named in the call: what this registry removed for it so far." })
+  removals: RemovalTotals[];
+}
+
+@ObjectType({ description: "What a facility's registry removed for one campaign removal of the catalog, in all." })
+export class RemovalTotals {
+  @Field({ description: "The catalog's removal id." })
+  removal: string;
+
+  @Field(() => Int)
+  datasetsRemoved: number;
+
+  @Field(() => Int, { description: "RUN collections it emptied and removed." })
+  runsRemoved: number;
+
+  @Field(() => Int, { description: "Named TAGGED, CHAINED and CALIBRATION collections it left empty and removed." })
+  collectionsRemoved: number;
+}
+
+@ObjectType({ description: "A file (a catalog DID) of a dataset at this facility, as a campaign removal plans with it." })
+export class ObsoleteFile {
+  @Field()
+  scope: string;
+
+  @Field()
+  name: string;
+
+  @Field()
+  datasetId: string;
+
+  @Field({ description: "The dataset's RUN collection." })
+  run: string;
+}
+
+@ObjectType({ description: "A page of files for a campaign removal." })
+export class ObsoleteFilePage {
+  @Field(() => [ObsoleteFile])
+  nodes: ObsoleteFile[];
+
+  @Field()
+  hasNextPage: boolean;
+
+  @Field(() => String, { nullable: true, description: "Pass as `after` to get the next page." })
+  endCursor: string | null;
 }

@@ -384,6 +384,9 @@ export class Deletion {
 
   @Field(() => Float)
   bytes: number;
+
+  @Field(() => String, { nullable: true, description: "The campaign removal that planned this deletion, if one did (tell it to the facility with the departure)." })
+  removal: string | null;
 }
 
 @ObjectType({ description: "A state change in the catalog." })
