@@ -4,6 +4,7 @@ import type { ReplicasContext } from "./graphql/context";
 import { CatalogWorkerResolver } from "./graphql/catalog-worker-resolver";
 import { DidResolver } from "./graphql/did-resolver";
 import { FacilityResolver } from "./graphql/facility-resolver";
+import { LfaResolver } from "./graphql/lfa-resolver";
 import { ReplicaResolver } from "./graphql/replica-resolver";
 import { RseResolver } from "./graphql/rse-resolver";
 import { EventResolver } from "./graphql/event-resolver";
@@ -22,6 +23,7 @@ export function buildReplicasSchema(): Promise<GraphQLSchema> {
         ScopeResolver,
         DidResolver,
         ReplicaResolver,
+        LfaResolver,
         RuleResolver,
         LockResolver,
         TransferResolver,
