@@ -76,6 +76,7 @@ export function agentWork(config: Config, o: { facility: string; token: string; 
     logger: o.logger,
     refill: o.refill,
     onArrival: (a) => arrivals.add(a),
+    lfaIngest: config.agent.lfaIngest,
   });
   const deletions = () => runDeletionsOnce({ api, batch: config.agent.deletionBatch, concurrency: config.agent.streams, destination, state, logger: o.logger });
   return { api, state, transfers, deletions, arrivals, close: () => drivers.close() };
