@@ -196,9 +196,13 @@ export async function lfaRses(db: EntityManager): Promise<RseRow[]> {
   return db.query(`SELECT ${RSE_COLUMNS} FROM rses WHERE NOT deleted AND kind = 'S3' AND attributes -> 'lfa' = 'true'::jsonb ORDER BY name`);
 }
 
-/** Whether stored DID metadata is this announcement: the differing fields, or [] when they agree. */
+/**
+ * Whether stored DID metadata is this announcement: the differing fields, or [] when they agree.
+ * The url is not compared: the same object may be announced as https://… and as s3://… (the DID
+ * keeps the first).
+ */
 function differences(stored: Record<string, unknown>, given: LfaMetadata): string[] {
-  return ANNOUNCEMENT_KEYS.filter((k) => stored[k] !== given[k]);
+  return ANNOUNCEMENT_KEYS.filter((k) => k !== "url" && stored[k] !== given[k]);
 }
 
 /**

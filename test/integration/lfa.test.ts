@@ -80,6 +80,8 @@ describe("announceLargeFile", () => {
     expect(again.did.name).toBe(HEADER_KEY);
     expect(again.replica.rse.name).toBe("SUMMIT_LFA");
     expect(await events(HEADER_KEY)).toBe(1);
+    // The same object announced by its s3:// url is the same announcement.
+    expect((await announce({ ...HEADER_EVENT, url: `s3://rubinobs-lfa-cp/${HEADER_KEY}` })).created).toBe(false);
   });
 
   it("refuses an event for the same object with another size or checksum with LFA_CONFLICT naming the fields", async () => {
