@@ -77,6 +77,7 @@ export function agentWork(config: Config, o: { facility: string; token: string; 
     logger: o.logger,
     refill: o.refill,
     onArrival: (a) => arrivals.add(a),
+    lfaIngest: config.agent.lfaIngest,
   });
   const deletions = () => runDeletionsOnce({ api, batch: config.agent.deletionBatch, concurrency: config.agent.streams, destination, state, logger: o.logger });
   const removals = () => runRemovalsOnce({ api, state, logger: o.logger });

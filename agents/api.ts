@@ -42,6 +42,8 @@ export interface ReadUrl {
   request: string;
   url: string | null;
   error: { code: string; message: string } | null;
+  /** With readUrls(sidecars: true): where the file's sidecars may be at the source, signed. */
+  sidecars?: Array<{ path: string; kind: string; url: string }> | null;
 }
 
 /** A file that arrived at the agent's facility, as recordArrivals takes it. */
@@ -54,6 +56,12 @@ export interface Arrival {
   metadata: Record<string, unknown>;
   /** A FITS file's primary header, its bytes up to END as Latin-1 text. */
   header?: string | null;
+  /** Its astro_metadata_translator sidecar (or its folder's index, reduced to its entry), fetched from the source. */
+  sidecar?: Record<string, unknown> | null;
+  /** rubin_butler zip_file: its _butler_zip_index.json; dim_file: the file's text. */
+  butlerFile?: string | null;
+  /** The instrument agent.lfaIngest gives an LFA file's source. */
+  instrument?: string | null;
 }
 
 export interface TransferReport {
@@ -83,9 +91,11 @@ export class AgentApi {
     return data.claimTransfers;
   }
 
-  async readUrls(sourceFacility: string, requests: string[]): Promise<ReadUrl[]> {
+  async readUrls(sourceFacility: string, requests: string[], options: { sidecars?: boolean } = {}): Promise<ReadUrl[]> {
     const data = await this.client.request<{ readUrls: ReadUrl[] | null }>(
-      `query ($facility: String!, $requests: [String!]!) { readUrls(facility: $facility, requests: $requests) { request url error { code message } } }`,
+      options.sidecars
+        ? `query ($facility: String!, $requests: [String!]!) { readUrls(facility: $facility, requests: $requests, sidecars: true) { request url error { code message } sidecars { path kind url } } }`
+        : `query ($facility: String!, $requests: [String!]!) { readUrls(facility: $facility, requests: $requests) { request url error { code message } } }`,
       { facility: sourceFacility, requests },
     );
     return data.readUrls ?? [];

@@ -50,6 +50,8 @@ import { DbbError, ErrorCode } from "./errors";
  *   reportSeconds: 10             # how often it reports itself (Facility.agents)
  *   stallSeconds: 60              # a copy that receives nothing for this long fails with TIMEOUT
  *   deletionBatch: 100            # deletions claimed per round
+ *   lfaIngest:                    # LFA products ingested on arrival, by their event's CSC, generator, MIME type (others: plain objects)
+ *     - { csc: Electrometer, generator: "Electrometer:103", instrument: LSSTCam }   # the flat-field projector's photodiode
  * gateway:
  *   port: 4000                    # DBB_GATEWAY_PORT
  *   catalog: http://127.0.0.1:4001/graphql      # DBB_GATEWAY_CATALOG
@@ -178,6 +180,24 @@ const ConfigSchema = z
         reportSeconds: z.number().min(1).max(3600).default(10),
         stallSeconds: z.number().min(1).max(3600).default(60),
         deletionBatch: z.number().int().min(1).max(10000).default(100),
+        /**
+         * The Large File Annex products ingested into the Butler on arrival, by the CSC, generator
+         * and MIME type of their largeFileObjectAvailable event (a field left out matches any
+         * value); `instrument` is the Butler instrument they belong to when their header names
+         * their device instead. Every other LFA file is replicated as a plain object (NOT_A_DATASET).
+         */
+        lfaIngest: z
+          .array(
+            z
+              .object({
+                csc: z.string().min(1),
+                generator: z.string().optional(),
+                mimeType: z.string().optional(),
+                instrument: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, "an instrument's name such as LSSTCam").optional(),
+              })
+              .strict(),
+          )
+          .default([{ csc: "Electrometer", generator: "Electrometer:103", instrument: "LSSTCam" }]),
       })
       .strict()
       .prefault({}),

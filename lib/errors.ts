@@ -33,6 +33,10 @@ export const ErrorCode = {
   REMOVAL_FINISHED: "REMOVAL_FINISHED",
   /** An agent finishing its facility's part of a removal while files are still to be deleted there. */
   REMOVAL_NOT_READY: "REMOVAL_NOT_READY",
+  /** announceLargeFile: the event's url maps to no Large File Annex RSE (an RSE with the attribute lfa), or to several. */
+  LFA_URL_UNKNOWN: "LFA_URL_UNKNOWN",
+  /** announceLargeFile: the object was announced before with other values (size, checksum, generator, …), or its name is taken by another DID. */
+  LFA_CONFLICT: "LFA_CONFLICT",
   LEASE_LOST: "LEASE_LOST",
   /** Bytes whose size or checksums differ from those expected; also a store that saw other bytes than were sent (S3 BadDigest, a part's ETag not its MD5). */
   CHECKSUM_MISMATCH: "CHECKSUM_MISMATCH",

@@ -22,6 +22,8 @@ export interface DidRow extends DidKey {
   adler32: string | null;
   md5: string | null;
   metadata: Record<string, unknown>;
+  /** The path its replicas take on every RSE (an LFA object key); null: Rucio's deterministic path. */
+  path: string | null;
   isOpen: boolean;
   expiredAt: Date | null;
   obsolete: boolean;
@@ -29,7 +31,7 @@ export interface DidRow extends DidKey {
   updatedAt: Date;
 }
 
-export const DID_COLUMNS = `d.scope, d.name, d.did_type AS type, d.account, d.bytes, d.adler32, d.md5, d.metadata,
+export const DID_COLUMNS = `d.scope, d.name, d.did_type AS type, d.account, d.bytes, d.adler32, d.md5, d.metadata, d.path,
   d.is_open AS "isOpen", d.expired_at AS "expiredAt", d.obsolete, d.created_at AS "createdAt", d.updated_at AS "updatedAt"`;
 
 export const didKey = (k: DidKey) => `${k.scope}:${k.name}`;

@@ -1,6 +1,7 @@
 import type { EntityManager } from "typeorm";
 import { appendEventsFrom } from "./event";
 import { keepFilesWantedByRules } from "./removal-guard";
+import { replicaPathSql } from "./replica";
 
 /**
  * Rule evaluation, set-based: which files a rule covers, where their copies go, and the locks,
@@ -33,9 +34,8 @@ export interface Root {
   group?: string | null;
 }
 
-/** The deterministic replica path (as replica.ts deterministicPath), computed in SQL. */
-const PATH_SQL = (s: string, n: string) =>
-  `${s} || '/' || substr(md5(${s} || ':' || ${n}), 1, 2) || '/' || substr(md5(${s} || ':' || ${n}), 3, 2) || '/' || ${n}`;
+/** A new replica's path: the DID's own (an LFA object key), else the deterministic one (replica.ts). */
+const PATH_SQL = replicaPathSql;
 
 /**
  * Fills the temporary table `rule_files (scope, name, bytes, g)`: every file below the roots,

@@ -16,7 +16,9 @@ import { startTestS3Server, TestS3Server } from "./s3-server";
  * A whole data plane in real processes: two S3-protocol servers (`dbb serve s3`), a filesystem
  * root, the catalog, four facilities (each with a config holding only its own RSE's
  * credentials), the gateway, and agents started on demand. RSEs: SUMMIT_S3 and USDF_S3 on the
- * first S3 server, FRDF_S3 on the second, UKDF_POSIX under a temporary folder.
+ * first S3 server, FRDF_S3 on the second, UKDF_POSIX under a temporary folder; with `lfa`, also
+ * the Summit's Large File Annex, SUMMIT_LFA (bucket rubinobs-lfa-cp on the first server, its URLs
+ * as the CSCs write them: https://s3.cp.lsst.org/rubinobs-lfa-cp/<key>).
  */
 export const FACILITIES = ["SUMMIT", "USDF", "FrDF", "UKDF"] as const;
 export type Code = (typeof FACILITIES)[number];
@@ -47,17 +49,22 @@ export interface DataFederation {
 
 export const RSES: Record<Code, string> = { SUMMIT: "SUMMIT_S3", USDF: "USDF_S3", FrDF: "FRDF_S3", UKDF: "UKDF_POSIX" };
 export const BUCKETS = { SUMMIT: "summit-raw", USDF: "usdf-raw", FrDF: "frdf-raw" } as const;
+export const LFA = { rse: "SUMMIT_LFA", bucket: "rubinobs-lfa-cp", url: "https://s3.cp.lsst.org/rubinobs-lfa-cp" } as const;
 
 export async function startDataFederation(
   label: string,
   settings: { leaseSeconds: number; backoffSeconds: number; maxAttempts: number },
   storageSettings: { multipartThresholdBytes: number; partSizeBytes: number; streams?: number } = { multipartThresholdBytes: 8 * 1024 * 1024, partSizeBytes: 5 * 1024 * 1024 },
+  options: { lfa?: boolean } = {},
 ): Promise<DataFederation> {
   const dir = mkdtempSync(path.join(tmpdir(), `dbb-${label}-`));
   const secret = randomBytes(24).toString("hex");
   const ukdfRoot = path.join(dir, "ukdf-root");
   mkdirSync(ukdfRoot, { recursive: true });
-  const s3: [TestS3Server, TestS3Server] = [await startTestS3Server([BUCKETS.SUMMIT, BUCKETS.USDF]), await startTestS3Server([BUCKETS.FrDF])];
+  const s3: [TestS3Server, TestS3Server] = [
+    await startTestS3Server([BUCKETS.SUMMIT, BUCKETS.USDF, ...(options.lfa ? [LFA.bucket] : [])]),
+    await startTestS3Server([BUCKETS.FrDF]),
+  ];
   const dbs: TestDatabase[] = await Promise.all(["catalog", ...FACILITIES].map((c) => createTestDatabase(`${label}_${c}`)));
   // catalog, 4 facilities, gateway, then agents' /health ports.
   const ports = await freePorts(14, 3000, 5000);
@@ -71,7 +78,9 @@ export async function startDataFederation(
     removals: { gateway: gatewayUrl, resolveRetrySeconds: 0.25, timeoutMs: 10000 },
   };
   const credentialsOf = (code: Code) =>
-    code === "UKDF" ? {} : { [RSES[code]]: code === "FrDF" ? s3[1].credentials : s3[0].credentials };
+    code === "UKDF"
+      ? {}
+      : { [RSES[code]]: code === "FrDF" ? s3[1].credentials : s3[0].credentials, ...(code === "SUMMIT" && options.lfa ? { [LFA.rse]: s3[0].credentials } : {}) };
   const files = new Map<Code, string>();
   FACILITIES.forEach((code, i) => {
     const file = path.join(dir, `facility-${code}.yaml`);
@@ -120,6 +129,14 @@ export async function startDataFederation(
       ? { name: RSES[code], facility: code, kind: "POSIX", protocol: { root: ukdfRoot } }
       : { name: RSES[code], facility: code, kind: "S3", protocol: { endpoint: (code === "FrDF" ? s3[1] : s3[0]).endpoint, bucket: BUCKETS[code], prefix: "dbb" } };
   for (const code of FACILITIES) await ok(gatewayUrl, `mutation($i: AddRseInput!) { addRse(input: $i) { name } }`, { i: rse(code) }, admin);
+  if (options.lfa) {
+    await ok(
+      gatewayUrl,
+      `mutation($i: AddRseInput!) { addRse(input: $i) { name } }`,
+      { i: { name: LFA.rse, facility: "SUMMIT", kind: "S3", protocol: { endpoint: s3[0].endpoint, bucket: LFA.bucket }, attributes: { lfa: true, lfa_url: LFA.url } } },
+      admin,
+    );
+  }
   const agents: ServiceProcess[] = [];
   let nextAgentPort = 6;
   return {

@@ -195,6 +195,13 @@ export class ArrivalInput {
 
   @Field(() => String, { nullable: true, description: "rubin_butler zip_file: the text of its _butler_zip_index.json; dim_file: the file's text (a Butler YAML export)." })
   butlerFile?: string | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "The Butler instrument the agent's configuration gives the file's source (agent.lfaIngest), for products whose header names their device, not a camera (an electrometer's photodiode readings).",
+  })
+  instrument?: string | null;
 }
 
 @InputType({ description: "A file the facility's agent deleted." })

@@ -299,6 +299,18 @@ export class ReadUrlError {
   message: string;
 }
 
+@ObjectType({ description: "A signed URL of a place where a sidecar of the file may be (a GET answers 404 when there is none)." })
+export class SidecarUrl {
+  @Field({ description: "The sidecar's path at the source, beside the file." })
+  path: string;
+
+  @Field({ description: "file: NAME.json or NAME.yaml of this file; index: its folder's _index.json." })
+  kind: string;
+
+  @Field()
+  url: string;
+}
+
 @ObjectType({ description: "A short-lived URL to read one file from this facility's storage, for an agent of another facility." })
 export class ReadUrl {
   @Field({ description: "The transfer request it is for." })
@@ -312,6 +324,9 @@ export class ReadUrl {
 
   @Field(() => ReadUrlError, { nullable: true })
   error: ReadUrlError | null;
+
+  @Field(() => [SidecarUrl], { nullable: true, description: "With readUrls(sidecars: true): where the file's sidecars may be, signed alike." })
+  sidecars?: SidecarUrl[] | null;
 }
 
 export enum IngestState {
