@@ -8,6 +8,7 @@ import { LockRow, locksByKey, locksOfDids, locksOfRules } from "./lock";
 import { decodeCursor, pageSize } from "../../lib/pagination";
 import { RseRow, rsesByFacility, rsesById, rsesByName } from "./rse";
 import { AssociatedRuleRow, ReplicaRuleRow, RuleRow, rulesById, rulesOfDids, rulesOfReplicas } from "./rule";
+import { removalFacilities, RemovalFacilityView } from "./removal";
 import { SubscriptionRow, subscriptionsById } from "./subscription";
 import { countTransfersToRses, RequestState, TransferRow, transfersById, transfersToRses } from "./transfer";
 import { FacilityTransferCounts, transferCountsOfFacilities } from "./transfer-stats";
@@ -68,6 +69,10 @@ export function createLoaders(db: EntityManager) {
   const paged = <V>(kind: string, args: ChildPageArgs, fetch: (keys: readonly DidKey[]) => Promise<V[]>, groupOf: (v: V) => string) =>
     pagedBy<DidKey, V>([kind, args.first ?? null, args.after ?? null], fetch, groupOf, didKey);
   return {
+    removalFacilities: new DataLoader<string, RemovalFacilityView[]>(async (ids) => {
+      const parts = await removalFacilities(db, ids);
+      return ids.map((id) => parts.get(id) ?? []);
+    }, { batchScheduleFn }),
     facility: byKey<string, FacilityRow>((codes) => facilitiesByCode(db, codes), (f) => f.code, identity),
     rseById: byKey<string, RseRow>((ids) => rsesById(db, ids), (r) => r.id, identity),
     rseByName: byKey<string, RseRow>((names) => rsesByName(db, names), (r) => r.name, identity),
