@@ -4,6 +4,8 @@ import path from "node:path";
 import { Browser, chromium, Page } from "playwright-core";
 import { parse as parseYaml } from "yaml";
 import { demoFiles } from "../../cli/demo/catalog-demo";
+import { demoLfaFiles } from "../../cli/demo/lfa-demo";
+import { loadConfig } from "../../lib/config";
 import { healpixIndex } from "../../subgraphs/facility/sky/healpix";
 import { fromLonLatDegrees } from "../../subgraphs/facility/sky/vector";
 import { parseSkyFootprint } from "../../subgraphs/replicas/sky-footprint";
@@ -49,7 +51,13 @@ const demo = (() => {
   const inFootprint = files.filter((f) => uk.contains(f.ra, f.dec)).length;
   const pixels = new Set(files.map((f) => healpixIndex(fromLonLatDegrees(f.ra, f.dec), 16, true))).size;
   const nights = new Set(files.map((f) => f.night)).size;
-  return { files: files.length, inFootprint, pixels, perNight: files.length / nights };
+  // The Large File Annex's files go to USDF too (lfa-to-usdf); those agent.lfaIngest lists are ingested there.
+  const lfa = demoLfaFiles(files);
+  const lfaIngest = loadConfig(undefined, {}).agent.lfaIngest;
+  const lfaIngested = lfa.filter((f) =>
+    lfaIngest.some((r) => r.csc === f.event.csc && (!r.generator || r.generator === f.event.generator) && (!r.mimeType || r.mimeType === f.event.mimeType)),
+  ).length;
+  return { files: files.length, inFootprint, pixels, perNight: files.length / nights, lfa: lfa.length, lfaIngested };
 })();
 
 const text = (selector: string) => page.locator(selector).first().innerText();
@@ -91,9 +99,10 @@ beforeAll(async () => {
   await waitFor(
     "the demo's rules to settle",
     async () => {
-      const [usdf, frdf, ukdf] = await Promise.all(["raw-to-usdf", "raw-to-frdf", "raw-ukdf-footprint"].map(states));
-      if (!usdf || !frdf || !ukdf) return false;
+      const [usdf, frdf, ukdf, lfa] = await Promise.all(["raw-to-usdf", "raw-to-frdf", "raw-ukdf-footprint", "lfa-to-usdf"].map(states));
+      if (!usdf || !frdf || !ukdf || !lfa) return false;
       return (
+        lfa.length === demo.lfa && lfa.every((s: string) => s === "OK") &&
         usdf.length === demo.files && frdf.length === demo.files && [...usdf, ...frdf].every((s: string) => s === "OK") &&
         ukdf.length === demo.inFootprint && ukdf.filter((s: string) => s === "STUCK").length === 1 && ukdf.filter((s: string) => s === "OK").length === demo.inFootprint - 1
       );
@@ -106,8 +115,15 @@ beforeAll(async () => {
     intervalMs: 1000,
   });
   await waitFor(
-    "UKDF's arrivals ingested",
-    async () => (await answer(`{ facility(code: "UKDF") { ingestSummary { ingested pending } } }`))?.facility.ingestSummary?.ingested === demo.inFootprint - 1,
+    "UKDF's and USDF's arrivals ingested",
+    async () => {
+      const a = await answer(`{ ukdf: facility(code: "UKDF") { ingestSummary { ingested } } usdf: facility(code: "USDF") { ingestSummary { ingested notADataset } } }`);
+      return (
+        a?.ukdf.ingestSummary?.ingested === demo.inFootprint - 1 &&
+        a?.usdf.ingestSummary?.ingested === demo.perNight + demo.lfaIngested &&
+        a?.usdf.ingestSummary?.notADataset === demo.lfa - demo.lfaIngested
+      );
+    },
     { timeoutMs: 60_000, intervalMs: 1000 },
   );
 
@@ -174,16 +190,16 @@ it("shows the settled demo's numbers in each section", async () => {
   }
   const files = (rse: string) => text(`[data-rse="${rse}"] [data-metric="files"]`);
   await waitFor("storage per RSE", async () => (await files("UKDF_DISK")) === String(demo.inFootprint - 1), { timeoutMs: 20_000, intervalMs: 500 });
-  expect(await files("USDF_DISK")).toBe(String(demo.files));
+  expect(await files("USDF_DISK")).toBe(String(demo.files + demo.lfa));
   expect(await files("FRDF_DISK")).toBe(String(demo.files));
   expect(await files("SUMMIT_DISK")).toBe(String(demo.files - demo.perNight));
   expect(await text('[data-facility="UKDF"] [data-rse="UKDF_DISK"] [data-metric="bytes"]')).toMatch(/^\d+(\.\d+)? (KiB|MiB)$/);
 
   // Links: the second night into USDF and FrDF (from the Summit, or from each other: their rules name no
-  // source), the footprint into UKDF from FrDF only, with its checksum failures.
+  // source) and the LFA files into USDF, the footprint into UKDF from FrDF only, with its checksum failures.
   const intoFacility = async (code: string) =>
     (await page.locator(`[data-link$=">${code}"] [data-metric="day-done"]`).allInnerTexts()).reduce((n, t) => n + Number(t), 0);
-  expect(await intoFacility("USDF")).toBe(demo.perNight);
+  expect(await intoFacility("USDF")).toBe(demo.perNight + demo.lfa);
   expect(await intoFacility("FrDF")).toBe(demo.perNight);
   expect(Number(await text('[data-link="SUMMIT>USDF"] [data-metric="day-done"]'))).toBeGreaterThan(0);
   expect(await page.locator('[data-link$=">UKDF"]').count()).toBe(1);
@@ -208,7 +224,8 @@ it("shows the settled demo's numbers in each section", async () => {
 
   // Ingest: the second night arrived at USDF and FrDF, the footprint at UKDF; nothing failed.
   const ingest = (code: string, metric: string) => text(`[data-ingest="${code}"] [data-metric="${metric}"]`);
-  expect(await ingest("USDF", "ingested")).toBe(String(demo.perNight));
+  expect(await ingest("USDF", "ingested")).toBe(String(demo.perNight + demo.lfaIngested));
+  expect(await ingest("USDF", "not-a-dataset")).toBe(String(demo.lfa - demo.lfaIngested));
   expect(await ingest("FrDF", "ingested")).toBe(String(demo.perNight));
   expect(await ingest("UKDF", "ingested")).toBe(String(demo.inFootprint - 1));
   for (const code of ["USDF", "FrDF", "UKDF", "SUMMIT"]) expect(await ingest(code, "failed")).toBe("0");
@@ -290,7 +307,7 @@ it("greys out a facility killed by its PID while the rest keeps updating", async
     expect(await page.locator(`[data-facility="${code}"]`).getAttribute("data-state")).toBe("up");
     expect(await page.locator(`[data-ingest="${code}"]`).getAttribute("data-state")).toBe("up");
   }
-  expect(await text('[data-ingest="USDF"] [data-metric="ingested"]')).toBe(String(demo.perNight));
+  expect(await text('[data-ingest="USDF"] [data-metric="ingested"]')).toBe(String(demo.perNight + demo.lfaIngested));
   const res = await graphql(dev!.url, `{ facilities { code agents { id } } }`);
   expect(res.errors?.map((e: any) => [e.extensions?.code, e.extensions?.facility])).toEqual([["FACILITY_UNAVAILABLE", "UKDF"]]);
   await shot("status-page-ukdf-down");
