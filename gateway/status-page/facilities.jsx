@@ -12,7 +12,7 @@ export function StateBadge({ state }) {
 
 function Metric({ label, value, tone, metric, wide }) {
   return (
-    <div className={`metric${tone ? ` ${tone}` : ""}${wide ? " wide" : ""}`} data-metric={metric}>
+    <div className={`metric${tone ? ` ${tone}` : ""}${wide ? " span2" : ""}`} data-metric={metric}>
       <div className="metric-value">{value}</div>
       <div className="metric-label">{label}</div>
     </div>
