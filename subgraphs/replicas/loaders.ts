@@ -11,6 +11,9 @@ import { AssociatedRuleRow, ReplicaRuleRow, RuleRow, rulesById, rulesOfDids, rul
 import { removalFacilities, RemovalFacilityView } from "./removal";
 import { SubscriptionRow, subscriptionsById } from "./subscription";
 import { countTransfersToRses, RequestState, TransferRow, transfersById, transfersToRses } from "./transfer";
+import { FacilityTransferCounts, transferCountsOfFacilities } from "./transfer-stats";
+import { RseUsageRow, rseUsages } from "./rse-usage";
+import { SubscriptionProgressRow, subscriptionProgress } from "./subscription-progress";
 
 /**
  * Every relation a GraphQL query can follow goes through one of these per-request DataLoaders,
@@ -118,6 +121,11 @@ export function createLoaders(db: EntityManager) {
     },
     transferCountToRse: (state: RequestState | null) =>
       pagedBy<string, { rseId: string; n: number }>(["transferCount", state], (ids) => countTransfersToRses(db, ids, state), (c) => c.rseId, identity),
+    rseUsage: byKey<string, RseUsageRow>((ids) => rseUsages(db, ids), (u) => u.rseId, identity),
+    subscriptionProgress: groupBy<string, SubscriptionProgressRow>((ids) => subscriptionProgress(db, ids), (p) => p.subscriptionId, identity),
+    /** Per destination facility, by its code in lower case (codes match regardless of case). */
+    facilityTransferCounts: (hours: number) =>
+      pagedBy<string, FacilityTransferCounts>(["facilityTransferCounts", hours], (codes) => transferCountsOfFacilities(db, codes, hours), (c) => c.facility.toLowerCase(), (c) => c.toLowerCase()),
     filesOfDid: (args: ChildPageArgs) => paged<FileRow>("files", args, (keys) => filesOf(db, keys, args), (r) => `${r.rootScope}:${r.rootName}`),
   };
 }

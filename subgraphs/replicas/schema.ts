@@ -13,6 +13,11 @@ import { LockResolver, RuleResolver } from "./graphql/rule-resolver";
 import { ScopeResolver } from "./graphql/scope-resolver";
 import { RuleSubscriptionResolver, SubscriptionJobResolver, SubscriptionResolver } from "./graphql/subscription-resolver";
 import { DeletionResolver, TransferResolver } from "./graphql/transfer-resolver";
+import { RseUsageResolver } from "./graphql/rse-usage-resolver";
+import { RuleBacklogResolver } from "./graphql/rule-backlog-resolver";
+import { SkyMapResolver } from "./graphql/sky-map-resolver";
+import { SubscriptionProgressResolver } from "./graphql/subscription-progress-resolver";
+import { TransferStatsResolver } from "./graphql/transfer-stats-resolver";
 
 /** The central replica catalog's subgraph schema (Apollo Federation 2). */
 export function buildReplicasSchema(): Promise<GraphQLSchema> {
@@ -36,6 +41,11 @@ export function buildReplicasSchema(): Promise<GraphQLSchema> {
         RuleSubscriptionResolver,
         RemovalResolver,
         RemovalWorkResolver,
+        TransferStatsResolver,
+        RseUsageResolver,
+        SubscriptionProgressResolver,
+        RuleBacklogResolver,
+        SkyMapResolver,
       ],
     },
     {

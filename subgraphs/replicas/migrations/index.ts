@@ -6,6 +6,7 @@ import { RseRegion1764800000000 } from "./1764800000000-RseRegion";
 import { Subscriptions1764900000000 } from "./1764900000000-Subscriptions";
 import { Removals1765100000000 } from "./1765100000000-Removals";
 import { DidPath1765200000000 } from "./1765200000000-DidPath";
+import { StatusIndexes1765300000000 } from "./1765300000000-StatusIndexes";
 
 /** The catalog's migrations, oldest first. */
 export const catalogMigrations = [
@@ -17,4 +18,5 @@ export const catalogMigrations = [
   Subscriptions1764900000000,
   Removals1765100000000,
   DidPath1765200000000,
+  StatusIndexes1765300000000,
 ];
