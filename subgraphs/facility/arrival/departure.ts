@@ -62,20 +62,26 @@ export async function recordDepartures(db: EntityManager, files: Departure[]): P
        FROM linked l JOIN datasets d ON d.id = l.id ORDER BY l.id, l.removal NULLS LAST`,
       [scopes, names, removals],
     );
-    const removed = rows.length ? await removeDatasets(tx, rows.map((r) => r.id)) : { datasets: 0 };
-    await tx.query(`DELETE FROM arrivals a USING unnest($1::text[], $2::text[]) AS k(scope, name) WHERE a.scope = k.scope AND a.name = k.name`, [scopes, names]);
-    const named = [...new Set(removals.filter((r): r is string => r !== null))];
-    for (const removal of named) {
-      const mine = rows.filter((r) => r.removal === removal);
+    // What is removed is counted as deleted here, not as found: a departure told twice at once (the
+    // deletion loop and a removal's reconciliation) finds the same datasets, and the second deletes none.
+    let datasetsRemoved = 0;
+    const groups = new Map<string | null, typeof rows>();
+    for (const r of rows) groups.set(r.removal, [...(groups.get(r.removal) ?? []), r]);
+    for (const [removal, mine] of groups) {
+      const removed = (await removeDatasets(tx, mine.map((r) => r.id))).datasets;
+      datasetsRemoved += removed;
+      if (!removal) continue;
       // The runs this removal emptied go (from their chains too), as `butler remove-runs --force`.
       const emptied: Array<{ name: string }> = await tx.query(
         `SELECT c.name FROM collections c WHERE c.id = ANY($1::int[]) AND c.type = 'RUN' AND NOT EXISTS (SELECT 1 FROM datasets d WHERE d.run_id = c.id)`,
         [[...new Set(mine.map((r) => r.runId))]],
       );
       const runs = emptied.length ? (await removeRuns(tx, emptied.map((e) => e.name), { force: true })).runs : 0;
-      await addProgress(tx, removal, { datasets: mine.length, runs, collections: 0 });
+      await addProgress(tx, removal, { datasets: removed, runs, collections: 0 });
     }
-    return { files: files.length, datasetsRemoved: removed.datasets, removals: await progressOf(tx, named) };
+    await tx.query(`DELETE FROM arrivals a USING unnest($1::text[], $2::text[]) AS k(scope, name) WHERE a.scope = k.scope AND a.name = k.name`, [scopes, names]);
+    const named = [...new Set(removals.filter((r): r is string => r !== null))];
+    return { files: files.length, datasetsRemoved, removals: await progressOf(tx, named) };
   });
 }
 
