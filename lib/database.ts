@@ -373,3 +373,28 @@ export async function queryRows<T>(db: EntityManager, sql: string, params?: unkn
   return /^\s*(UPDATE|DELETE)\b/i.test(sql) ? (result[0] as T[]) : (result as T[]);
 }
 
+
+/** Below this many rows a write leaves the table's statistics to autovacuum. */
+export const BULK_ANALYZE_ROWS = 1000;
+
+/**
+ * After a bulk write that grew `table` by more than a tenth, refreshes its statistics at once, as
+ * Postgres advises after a bulk load ("Populating a Database": run ANALYZE afterwards), instead of
+ * waiting up to a minute for autovacuum. Besides the estimates, ANALYZE invalidates every
+ * session's cached plans on the table, among them the foreign-key checks of the tables that
+ * reference it: a check planned while the table held a dozen rows is a sequential scan, and
+ * without this it stays one, so registering the replicas of 100,000 new files checked each
+ * against all of them (minutes instead of seconds). Run it after the write commits, so the lock
+ * it takes (and skips when autovacuum holds it) is not kept. One statement; none below
+ * BULK_ANALYZE_ROWS rows. `table` is a name from the code, never from input.
+ */
+export async function analyzeAfterBulkWrite(db: EntityManager, table: string, rows: number): Promise<void> {
+  if (!(rows >= BULK_ANALYZE_ROWS) || !/^[a-z_]+$/.test(table)) return;
+  await db.query(
+    `DO $$ BEGIN
+       IF (SELECT reltuples FROM pg_class WHERE oid = '${table}'::regclass) < ${Math.floor(rows)} * 10 THEN
+         ANALYZE (SKIP_LOCKED) ${table};
+       END IF;
+     END $$`,
+  );
+}

@@ -1,4 +1,5 @@
 import type { EntityManager } from "typeorm";
+import { analyzeAfterBulkWrite } from "../../lib/database";
 import { DbbError, ErrorCode, invalidInput } from "../../lib/errors";
 import { decodeCursor, pageSize } from "../../lib/pagination";
 import { DID_COLUMNS, DidKey, didKey, didNotFound, DidRow, getDid } from "./did";
@@ -23,7 +24,7 @@ function checkKeys(children: DidKey[]): DidKey[] {
  */
 export async function attachDids(db: EntityManager, account: string, parentKey: DidKey, childKeys: DidKey[]): Promise<number> {
   const children = checkKeys(childKeys);
-  return db.transaction(async (tx) => {
+  const added = await db.transaction(async (tx) => {
     const parent = await getDid(tx, parentKey).catch((err) => {
       throw err instanceof DbbError ? didNotFound(parentKey, { argument: "parent" }) : err;
     });
@@ -85,6 +86,9 @@ export async function attachDids(db: EntityManager, account: string, parentKey: 
     if (n > 0) await applyRulesToAttachment(tx, parent, children);
     return n;
   });
+  // Rules walk the DID tree through attachments: plan them on the table's new size.
+  await analyzeAfterBulkWrite(db, "attachments", added);
+  return added;
 }
 
 /** Detaches children; every child must be attached to the parent. Returns how many were detached. */

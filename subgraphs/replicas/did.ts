@@ -1,5 +1,5 @@
 import type { EntityManager } from "typeorm";
-import { queryRows, sqlState, UNIQUE_VIOLATION } from "../../lib/database";
+import { analyzeAfterBulkWrite, queryRows, sqlState, UNIQUE_VIOLATION } from "../../lib/database";
 import { DbbError, ErrorCode, invalidInput } from "../../lib/errors";
 import { keysetPage, SqlFilter } from "../../lib/keyset-page";
 import { decodeCursor, Page } from "../../lib/pagination";
@@ -85,7 +85,7 @@ export async function addDids(db: EntityManager, account: string, inputs: AddDid
     seen.set(k, i);
   });
   const col = <K extends keyof (typeof items)[number]>(key: K) => items.map((d) => d[key]);
-  return db.transaction(async (tx) => {
+  const added = await db.transaction(async (tx) => {
     await requireScopes(tx, col("scope"));
     const existing: Array<{ scope: string; name: string; ord: number }> = await tx.query(
       `SELECT i.scope, i.name, i.ord FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS i(scope, name, ord)
@@ -118,6 +118,9 @@ export async function addDids(db: EntityManager, account: string, inputs: AddDid
       throw err;
     }
   });
+  // The replicas, attachments and locks of these DIDs come next: their foreign-key checks on dids must see its new size.
+  await analyzeAfterBulkWrite(db, "dids", added);
+  return added;
 }
 
 export async function didsByKey(db: EntityManager, keys: readonly DidKey[]): Promise<DidRow[]> {

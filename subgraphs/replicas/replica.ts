@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { EntityManager } from "typeorm";
-import { queryRows } from "../../lib/database";
+import { analyzeAfterBulkWrite, queryRows } from "../../lib/database";
 import { DbbError, ErrorCode, invalidInput } from "../../lib/errors";
 import { keysetPage, SqlFilter } from "../../lib/keyset-page";
 import { decodeCursor, Page } from "../../lib/pagination";
@@ -87,7 +87,7 @@ export async function addReplicas(
     if (seen.has(k)) throw invalidInput(`item ${i} (${k}) repeats item ${seen.get(k)}`, { item: i, scope: r.scope, name: r.name });
     seen.set(k, i);
   });
-  return db.transaction(async (tx) => {
+  const added = await db.transaction(async (tx) => {
     const rse: RseRow = await getRse(tx, rseName);
     if (!rse.availabilityWrite && !options.ignoreAvailability) {
       throw new DbbError(ErrorCode.RSE_WRITE_BLOCKED, `RSE ${rse.name} is not available for writing; an admin may pass ignoreAvailability`, { rse: rse.name });
@@ -126,6 +126,9 @@ export async function addReplicas(
     );
     return n;
   });
+  // Rules evaluated next join these replicas: plan them on the table's new size.
+  await analyzeAfterBulkWrite(db, "replicas", added);
+  return added;
 }
 
 export async function setReplicaState(db: EntityManager, key: DidKey, rseName: string, state: ReplicaState): Promise<ReplicaRow> {
