@@ -10,7 +10,7 @@ import { deterministicPath } from "../subgraphs/replicas/replica";
 import { adler, RSES } from "../test/support/replication";
 import { createTestDatabase, TestDatabase } from "../test/support/postgres";
 import { freePorts, ServiceProcess, spawnDbb } from "../test/support/processes";
-import { machine, median, peakRssMiB, timed, writeResults } from "./measure";
+import { cpuMs, machine, median, peakRssMiB, timed, writeResults } from "./measure";
 
 /**
  * Bulk registration in the catalog: addDids, addReplicas and attachDids of N files (100,000 by
@@ -158,6 +158,7 @@ export async function run(): Promise<void> {
     }
     const rseId = (await run$("psql", ["-X", "-At", "-c", `SELECT id FROM rses WHERE name = 'SUMMIT_DISK'`, db.url])).stdout.trim();
 
+    const catalogCpu: Record<Step, number[]> = { addDids: [], addReplicas: [], attachDids: [] };
     const times: Record<"ours" | "psql" | "embedded", Record<Step, number[]>> = {
       ours: { addDids: [], addReplicas: [], attachDids: [] },
       psql: { addDids: [], addReplicas: [], attachDids: [] },
@@ -169,7 +170,14 @@ export async function run(): Promise<void> {
       const onPglite = bodies(batch(`r${round}/embedded`));
       const peer = psqlFiles(batch(`r${round}/psql`), dir, rseId);
       const sides: Array<[keyof typeof times, (step: Step) => Promise<void>]> = [
-        ["ours", (step) => post(postgres.url, token, ours[step])],
+        [
+          "ours",
+          async (step) => {
+            const before = cpuMs(postgres.child.pid!);
+            await post(postgres.url, token, ours[step]);
+            catalogCpu[step].push(cpuMs(postgres.child.pid!) - before);
+          },
+        ],
         ["psql", (step) => psql(db.url, peer[step])],
         ["embedded", (step) => post(embedded.url, token, onPglite[step])],
       ];
@@ -190,6 +198,7 @@ export async function run(): Promise<void> {
         psqlMs: Math.round(median(times.psql[step])),
         ratio: Number(median(ratios).toFixed(2)),
         ratios: ratios.map((r) => Number(r.toFixed(2))),
+        catalogCpuMs: Math.round(median(catalogCpu[step])),
         pgliteMs: Math.round(median(times.embedded[step])),
         pgliteOverPostgres: Number(median(embeddedRatios).toFixed(2)),
         oursRounds: times.ours[step].map(Math.round),
@@ -208,8 +217,8 @@ export async function run(): Promise<void> {
       peakRssMiB: peakRss,
     });
     process.stdout.write(
-      `\n| ${N.toLocaleString("en")} files | catalog (Postgres) | psql, same statements | catalog / psql | catalog on PGlite | PGlite / Postgres |\n|---|---|---|---|---|---|\n` +
-        rows.map((r) => `| ${r.step} | ${r.oursMs} ms | ${r.psqlMs} ms | ${r.ratio}× | ${r.pgliteMs} ms | ${r.pgliteOverPostgres}× |`).join("\n") +
+      `\n| ${N.toLocaleString("en")} files | catalog (Postgres) | its CPU | psql, same statements | catalog / psql | catalog on PGlite | PGlite / Postgres |\n|---|---|---|---|---|---|---|\n` +
+        rows.map((r) => `| ${r.step} | ${r.oursMs} ms | ${r.catalogCpuMs} ms | ${r.psqlMs} ms | ${r.ratio}× | ${r.pgliteMs} ms | ${r.pgliteOverPostgres}× |`).join("\n") +
         `\n\npeak RSS (MiB): ${JSON.stringify(peakRss)}\nwritten to ${file}\n`,
     );
   } finally {

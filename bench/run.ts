@@ -8,6 +8,7 @@ import "reflect-metadata";
  * speed: this is where speed is measured.
  */
 const ENTRIES: Record<string, () => Promise<{ run(): Promise<void> }>> = {
+  gateway: () => import("./gateway"),
   register: () => import("./register"),
   status: () => import("./status"),
   agent: () => import("./agent"),
