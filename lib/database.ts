@@ -380,12 +380,12 @@ export const BULK_ANALYZE_ROWS = 1000;
 /**
  * After a bulk write that grew `table` by more than a tenth, refreshes its statistics at once, as
  * Postgres advises after a bulk load ("Populating a Database": run ANALYZE afterwards), instead of
- * waiting up to a minute for autovacuum. Besides the estimates, ANALYZE invalidates every
- * session's cached plans on the table, among them the foreign-key checks of the tables that
- * reference it: a check planned while the table held a dozen rows is a sequential scan, and
- * without this it stays one, so registering the replicas of 100,000 new files checked each
- * against all of them (minutes instead of seconds). Run it after the write commits, so the lock
- * it takes (and skips when autovacuum holds it) is not kept. One statement; none below
+ * waiting up to a minute for autovacuum; ANALYZE also makes every session re-plan the statements
+ * it keeps prepared on the table (among them foreign-key checks). Without it, a catalog that had
+ * registered a dozen files and then 100,000 took minutes, not seconds, for their replicas: the
+ * next bulk INSERT's per-row work went as if dids still held a dozen rows (ANALYZE alone made it
+ * fast again; which plan was at fault was not captured). Run it after the write commits, so the
+ * lock it takes (and skips when autovacuum holds it) is not kept. One statement; none below
  * BULK_ANALYZE_ROWS rows. `table` is a name from the code, never from input.
  */
 export async function analyzeAfterBulkWrite(db: EntityManager, table: string, rows: number): Promise<void> {
