@@ -10,6 +10,7 @@ import "reflect-metadata";
 const ENTRIES: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   gateway: () => import("./gateway"),
   register: () => import("./register"),
+  rule: () => import("./rule"),
   status: () => import("./status"),
   agent: () => import("./agent"),
   ingest: () => import("./ingest"),
