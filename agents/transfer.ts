@@ -3,7 +3,8 @@ import type { Logger } from "../lib/logger";
 import type { StorageDriver } from "../lib/storage/driver";
 import type { AgentState } from "./agent-state";
 import { AgentApi, Arrival, ClaimedTransfer, locationOf, ReadUrl, TransferReport } from "./api";
-import { copyObject, CopyError, isFitsName } from "./copy";
+import { copyObject, CopyError } from "./copy";
+import { fetchSidecar, IndexCache, ingestNeeds, IngestNeeds, LfaIngestEntry, readButlerFile } from "./ingest-inputs";
 
 /**
  * The agent's transfer work (STYLE §6: claim, work, report): claims requests for its facility's
@@ -23,6 +24,8 @@ export interface TransferWorkOptions {
   refill: boolean;
   /** Told of every file that arrived (reported DONE and accepted), for ingest on arrival. */
   onArrival?: (arrival: Arrival) => void;
+  /** The LFA products ingested on arrival (agent.lfaIngest); other LFA files arrive as plain objects. */
+  lfaIngest?: readonly LfaIngestEntry[];
 }
 
 interface Running {
@@ -40,6 +43,8 @@ export class TransferWork {
   private stopped = false;
   /** Whether the last claim got all it asked for: then more may wait, and a finished copy claims again at once. */
   private queueBehind = false;
+  /** Folder indexes (_index.json) read for the files of a round. */
+  private readonly indexes = new IndexCache();
 
   constructor(private readonly o: TransferWorkOptions) {}
 
@@ -107,7 +112,8 @@ export class TransferWork {
       [...bySource].map(async ([source, transfers]) => {
         let urls: ReadUrl[];
         try {
-          urls = await this.o.api.readUrls(source, transfers.map((t) => t.id));
+          const sidecars = transfers.some((t) => this.needsOf(t).sidecar);
+          urls = await this.o.api.readUrls(source, transfers.map((t) => t.id), { sidecars });
         } catch (err) {
           const e = err as DbbError;
           const reason = e.code === ErrorCode.FORBIDDEN ? ErrorCode.SOURCE_DENIED : ErrorCode.NETWORK;
@@ -118,6 +124,10 @@ export class TransferWork {
       }),
     );
     return claimed.length;
+  }
+
+  private needsOf(t: ClaimedTransfer): IngestNeeds {
+    return ingestNeeds(t.file, this.o.lfaIngest ?? []);
   }
 
   private start(t: ClaimedTransfer, read: ReadUrl): void {
@@ -139,22 +149,35 @@ export class TransferWork {
     const log = this.o.logger.child({ request: t.id, did: `${t.file.scope}:${t.file.name}`, source: t.source.name, destination: t.destination.name });
     let report: TransferReport;
     let header: string | null = null;
+    let butlerFile: string | null = null;
+    const needs = this.needsOf(t);
+    // A sidecar is small: fetched from the source while the file copies (its URLs expire with the file's).
+    const sidecar =
+      needs.sidecar && read.url && read.sidecars?.length
+        ? fetchSidecar(read.sidecars, t.file.name, { source: t.source.facility.code, cache: this.indexes, signal }).catch((err) => ({ error: (err as Error).message }))
+        : Promise.resolve(null);
     try {
       if (!read.url) {
         const code = read.error?.code === ErrorCode.OBJECT_NOT_FOUND ? ErrorCode.SOURCE_MISSING : read.error?.code === ErrorCode.NETWORK ? ErrorCode.NETWORK : ErrorCode.SOURCE_DENIED;
         throw new CopyError(code, read.error?.message ?? "no read URL");
       }
+      const destination = this.o.destination(locationOf(t.destination));
       const written = await copyObject({
         url: read.url,
-        destination: this.o.destination(locationOf(t.destination)),
+        destination,
         path: t.destinationPath,
         expected: t.file,
         signal,
         stallMs: this.o.stallMs,
         onBytes: (n) => this.o.state.addBytes(n),
-        captureHeader: isFitsName(t.file.name),
+        captureHeader: needs.header,
       });
       header = written.header;
+      if (needs.butlerFile) {
+        const text = await readButlerFile(destination, t.destinationPath, written.bytes, needs.butlerFile);
+        if (typeof text === "string") butlerFile = text;
+        else log.warn({ err: text.error }, "the Butler index of the copy could not be read; its ingest will say so");
+      }
       report = { outcome: "DONE", bytes: written.bytes, adler32: written.adler32, md5: written.md5 };
     } catch (err) {
       if (signal.aborted && signal.reason === LEASE_LOST_REASON) {
@@ -173,6 +196,8 @@ export class TransferWork {
         this.o.state.transfers.inc({ outcome: "done", reason: "" });
         this.o.state.duration.observe({ outcome: "done" }, seconds);
         log.debug({ bytes: report.bytes, seconds }, "copied");
+        const found = await sidecar;
+        if (found && "error" in found) log.warn({ err: found.error }, "the file's sidecar could not be read; it is ingested without one");
         this.o.onArrival?.({
           scope: t.file.scope,
           name: t.file.name,
@@ -181,6 +206,9 @@ export class TransferWork {
           bytes: report.bytes!,
           metadata: t.file.metadata ?? {},
           header,
+          ...(found && !("error" in found) ? { sidecar: found } : {}),
+          ...(butlerFile !== null ? { butlerFile } : {}),
+          ...(needs.instrument ? { instrument: needs.instrument } : {}),
         });
       } else {
         this.o.state.transfersFailed++;

@@ -8,6 +8,7 @@ import { LockRow, locksByKey, locksOfDids, locksOfRules } from "./lock";
 import { decodeCursor, pageSize } from "../../lib/pagination";
 import { RseRow, rsesByFacility, rsesById, rsesByName } from "./rse";
 import { AssociatedRuleRow, ReplicaRuleRow, RuleRow, rulesById, rulesOfDids, rulesOfReplicas } from "./rule";
+import { removalFacilities, RemovalFacilityView } from "./removal";
 import { SubscriptionRow, subscriptionsById } from "./subscription";
 import { countTransfersToRses, RequestState, TransferRow, transfersById, transfersToRses } from "./transfer";
 
@@ -89,6 +90,10 @@ export function createLoaders(db: EntityManager) {
     /** Answered without a promise once loaded: Replica.rse and Rse.facility ask these first. */
     rseRows: rseRows as ReadonlyMap<string, RseRow>,
     facilityRows: facilityRows as ReadonlyMap<string, FacilityRow>,
+    removalFacilities: new DataLoader<string, RemovalFacilityView[]>(async (ids) => {
+      const parts = await removalFacilities(db, ids);
+      return ids.map((id) => parts.get(id) ?? []);
+    }, { batchScheduleFn }),
     facility,
     rseById,
     rseByName: byKey<string, RseRow>((names) => rsesByName(db, names), (r) => r.name, identity),

@@ -4,6 +4,8 @@ import type { ReplicasContext } from "./graphql/context";
 import { CatalogWorkerResolver } from "./graphql/catalog-worker-resolver";
 import { DidResolver } from "./graphql/did-resolver";
 import { FacilityResolver } from "./graphql/facility-resolver";
+import { RemovalResolver, RemovalWorkResolver } from "./graphql/removal-resolver";
+import { LfaResolver } from "./graphql/lfa-resolver";
 import { ReplicaResolver } from "./graphql/replica-resolver";
 import { RseResolver } from "./graphql/rse-resolver";
 import { EventResolver } from "./graphql/event-resolver";
@@ -22,6 +24,7 @@ export function buildReplicasSchema(): Promise<GraphQLSchema> {
         ScopeResolver,
         DidResolver,
         ReplicaResolver,
+        LfaResolver,
         RuleResolver,
         LockResolver,
         TransferResolver,
@@ -31,6 +34,8 @@ export function buildReplicasSchema(): Promise<GraphQLSchema> {
         SubscriptionResolver,
         SubscriptionJobResolver,
         RuleSubscriptionResolver,
+        RemovalResolver,
+        RemovalWorkResolver,
       ],
     },
     {

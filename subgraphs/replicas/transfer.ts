@@ -251,6 +251,23 @@ function verify(file: { bytes: number | null; adler32: string | null; md5: strin
 }
 
 /**
+ * The size and checksums of a file the catalog did not know the size of, from its first verified
+ * copy: on the DID (checksums it already had are kept, and were checked), and on its replicas,
+ * locks and requests, which counted 0 bytes until now.
+ */
+const wellFormed = (sum: string | null | undefined, pattern: RegExp) => (sum && pattern.test(sum.toLowerCase()) ? sum.toLowerCase() : null);
+
+async function recordFirstCopy(tx: EntityManager, file: { scope: string; name: string }, o: TransferOutcome): Promise<void> {
+  await tx.query(
+    `UPDATE dids SET bytes = $3, adler32 = coalesce(adler32, $4), md5 = coalesce(md5, $5), updated_at = now() WHERE scope = $1 AND name = $2 AND bytes IS NULL`,
+    [file.scope, file.name, o.bytes, wellFormed(o.adler32, /^[0-9a-f]{8}$/), wellFormed(o.md5, /^[0-9a-f]{32}$/)],
+  );
+  for (const table of ["replicas", "locks", "transfer_requests"]) {
+    await tx.query(`UPDATE ${table} SET bytes = $3 WHERE scope = $1 AND name = $2 AND bytes <> $3`, [file.scope, file.name, o.bytes]);
+  }
+}
+
+/**
  * Records an agent's report on a claimed request. The lease must be the current one, unexpired,
  * and held by this agent (LEASE_LOST otherwise: the request went, or will go, back to the queue,
  * and another agent may have it), whether or not the reaper has returned it to the queue yet.
@@ -277,6 +294,15 @@ export async function reportTransfer(db: EntityManager, id: string, lease: strin
         state: req.state,
       });
     }
+    // A file whose size the catalog does not know (an LFA file announced without byteSize): its
+    // first copy from the origin records size and checksums, under a lock on the DID, so copies
+    // reported at once are all checked against what the first recorded.
+    let unknownSize = false;
+    if (outcome.outcome === "DONE" && req.fileBytes === null) {
+      const [file] = await tx.query(`SELECT bytes AS "fileBytes", adler32, md5 FROM dids WHERE scope = $1 AND name = $2 FOR UPDATE`, [req.scope, req.name]);
+      Object.assign(req, file);
+      unknownSize = req.fileBytes === null;
+    }
     const mismatch = outcome.outcome === "DONE" ? verify({ bytes: req.fileBytes, adler32: req.adler32, md5: req.md5 }, outcome) : null;
     const payload = `${rucioTransferFields()} || jsonb_build_object('request', t.id, 'rse', s.name, 'facility', s.facility,
                       'source', src.name, 'attempts', t.attempts, 'error', t.last_error, 'errorCode', t.error_code,
@@ -293,6 +319,7 @@ export async function reportTransfer(db: EntityManager, id: string, lease: strin
         `UPDATE replicas SET state = 'AVAILABLE', bytes = $4, updated_at = now() WHERE scope = $1 AND name = $2 AND rse_id = $3`,
         [req.scope, req.name, req.destRseId, outcome.bytes],
       );
+      if (unknownSize) await recordFirstCopy(tx, req, outcome);
       await tx.query(
         `UPDATE locks SET state = 'OK', updated_at = now() WHERE scope = $1 AND name = $2 AND rse_id = $3 AND state <> 'OK'`,
         [req.scope, req.name, req.destRseId],

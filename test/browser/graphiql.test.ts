@@ -120,7 +120,7 @@ describe("GraphiQL page (browser)", () => {
     expect(await page.locator('.graphiql-sidebar button[aria-label*="Examples"]').count()).toBe(1);
 
     const titles = await page.locator(".graphiql-tab-button").allTextContents();
-    expect(titles.map((t) => t.trim())).toEqual(["WhereIsMyFile", "DatasetsAtUsdf", "StuckRules", "TransfersInFlight", "RawsCoveringPosition"]);
+    expect(titles.map((t) => t.trim())).toEqual(["WhereIsMyFile", "DatasetsAtUsdf", "StuckRules", "TransfersInFlight", "RawsCoveringPosition", "LargeFileAnnex"]);
     expect(await editorText(page, ".graphiql-query-editor")).toBe(EXAMPLE_QUERIES[0].query);
 
     expect(requests.length).toBeGreaterThan(0);
