@@ -10,7 +10,7 @@ import { deterministicPath } from "../subgraphs/replicas/replica";
 import { adler, RSES } from "../test/support/replication";
 import { createTestDatabase, TestDatabase } from "../test/support/postgres";
 import { freePorts, ServiceProcess, spawnDbb } from "../test/support/processes";
-import { cpuMs, machine, median, peakRssMiB, timed, writeResults } from "./measure";
+import { cpuMs, machine, median, peakRssMiB, postJson, timed, writeResults } from "./measure";
 
 /**
  * Bulk registration in the catalog: addDids, addReplicas and attachDids of N files (100,000 by
@@ -106,8 +106,8 @@ function psqlFiles(b: Batch, dir: string, rseId: string): Record<Step, string> {
 }
 
 async function post(url: string, token: string, body: string): Promise<void> {
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body });
-  const answer = (await res.json()) as { data?: Record<string, { count: number }>; errors?: unknown[] };
+  // Without fetch's 300 s deadline: a call to the catalog on PGlite can take longer.
+  const answer = (await postJson(url, body, { authorization: `Bearer ${token}` })) as { data?: Record<string, { count: number }>; errors?: unknown[] };
   if (answer.errors?.length) throw new Error(`${url}: ${JSON.stringify(answer.errors[0])}`);
   const count = Object.values(answer.data ?? {})[0]?.count;
   if (count !== N && count !== N + 1) throw new Error(`${url}: wrote ${count} rows, expected ${N}`);
