@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import http from "node:http";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -65,4 +66,56 @@ export function writeResults(entry: string, results: unknown): string {
   const file = path.join(dir, `${entry}.json`);
   writeFileSync(file, JSON.stringify(results, null, 2) + "\n");
   return file;
+}
+
+/**
+ * Closed-loop load: `connections` callers, each sending its next request when the last one
+ * answered, for `seconds`. Returns requests answered per second. Every caller runs in this
+ * process on the shared machine, alike for every side it is pointed at.
+ */
+export async function throughput(send: () => Promise<void>, connections: number, seconds: number): Promise<number> {
+  const until = performance.now() + seconds * 1000;
+  let done = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      while (performance.now() < until) {
+        await send();
+        done++;
+      }
+    }),
+  );
+  return done / ((performance.now() - started) / 1000);
+}
+
+/** A process's CPU time so far (user + system), in ms: less disturbed than wall time on a shared machine. */
+export function cpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // utime and stime are fields 14 and 15 of stat (11 and 12 after the command name), in clock ticks of 10 ms.
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
+/** POSTs a JSON body over node:http without fetch's 300 s deadline for the answer's headers; resolves with the parsed answer. */
+export function postJson(url: string, body: string, headers: Record<string, string> = {}): Promise<any> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: "POST", headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => {
+        try {
+          resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")));
+        } catch (err) {
+          reject(err);
+        }
+      });
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
 }

@@ -8,6 +8,9 @@ import "reflect-metadata";
  * speed: this is where speed is measured.
  */
 const ENTRIES: Record<string, () => Promise<{ run(): Promise<void> }>> = {
+  gateway: () => import("./gateway"),
+  register: () => import("./register"),
+  rule: () => import("./rule"),
   status: () => import("./status"),
   agent: () => import("./agent"),
   ingest: () => import("./ingest"),

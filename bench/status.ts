@@ -9,7 +9,7 @@ import { graphql } from "../test/support/graphql-client";
 import { createTestDatabase, TestDatabase } from "../test/support/postgres";
 import { freePorts, ServiceProcess, spawnDbb } from "../test/support/processes";
 import { seedStatusData, STATUS_FACILITIES, STATUS_QUERY, statusRefs } from "../test/support/status-federation";
-import { interleaved, machine, median, peakRssMiB, writeResults } from "./measure";
+import { cpuMs, interleaved, machine, median, peakRssMiB, writeResults } from "./measure";
 
 /**
  * "Where are these N files, and are they ingested at each facility?" through the gateway
@@ -72,8 +72,13 @@ export async function run(): Promise<void> {
     );
     const facilityUrl = new Map(STATUS_FACILITIES.map((code, i) => [code.toLowerCase(), facilities[i].url]));
 
+    // CPU time each process spends on one status call through the gateway (summed over the rounds of the largest N).
+    const cpu: Record<string, number[]> = Object.fromEntries(processes.map(({ name }) => [name, []]));
+    let recordCpu = false;
     const throughGateway = async (refs: unknown[]) => {
+      const before = processes.map(({ p }) => cpuMs(p.child.pid!));
       const data = await post(gateway.url, STATUS_QUERY, { r: refs });
+      if (recordCpu) processes.forEach(({ name, p }, i) => cpu[name].push(cpuMs(p.child.pid!) - before[i]));
       if (data.didsByRefs.length !== refs.length || !data.didsByRefs[0].replicas[0].butlerDataset) throw new Error("incomplete answer through the gateway");
     };
     const direct = async (refs: unknown[]) => {
@@ -100,6 +105,7 @@ export async function run(): Promise<void> {
     const rows = [];
     for (const n of SIZES) {
       const refs = statusRefs(n);
+      recordCpu = n === SIZES[SIZES.length - 1];
       const r = await interleaved(ROUNDS, () => throughGateway(refs), () => direct(refs));
       const row = {
         n,
@@ -123,12 +129,13 @@ export async function run(): Promise<void> {
       rounds: ROUNDS,
       rows,
       perDidGrowth10kOver1k: growth,
+      cpuMsPerGatewayCall: Object.fromEntries(Object.entries(cpu).map(([name, ms]) => [name, Math.round(median(ms))])),
       peakRssMiB: peakRss,
     });
     process.stdout.write(
       `\n| N | gateway (median) | direct to subgraphs | gateway / direct |\n|---|---|---|---|\n` +
         rows.map((r) => `| ${r.n.toLocaleString("en")} | ${r.gatewayMs} ms | ${r.directMs} ms | ${r.ratio}× |`).join("\n") +
-        `\n\ntime per DID at 10,000 over time per DID at 1,000: ${growth} (1 = linear)\npeak RSS (MiB): ${JSON.stringify(peakRss)}\nwritten to ${file}\n`,
+        `\n\ntime per DID at 10,000 over time per DID at 1,000: ${growth} (1 = linear)\npeak RSS (MiB): ${JSON.stringify(peakRss)}\nCPU ms per call at N=${last.n} through the gateway: ${JSON.stringify(Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, Math.round(median(v))])))}\nwritten to ${file}\n`,
     );
   } finally {
     await Promise.all(processes.map(({ p }) => p.stop()));

@@ -1,4 +1,5 @@
 import type { Logger } from "../lib/logger";
+import { sharedRead } from "./in-flight";
 
 /**
  * What the gateway knows of each subgraph endpoint: up, down, or serving a schema different from
@@ -29,17 +30,21 @@ export function isConnectionRace(err: unknown): boolean {
 }
 
 /**
- * fetch, once more when the connection broke before an answer and the request is an idempotent
- * read (`retry`): keep-alive races lose about one request in a hundred under load otherwise.
- * Mutations are never sent twice.
+ * Node's own fetch, once more when the connection broke before an answer and the request is an
+ * idempotent read (`retry`): keep-alive races lose about one request in a hundred under load
+ * otherwise. Mutations are never sent twice. A read is shared with an identical one in flight.
  */
 export async function fetchOnceMore(url: string, init: RequestInit, retry: boolean): Promise<Response> {
-  try {
-    return await fetch(url, init);
-  } catch (err) {
-    if (!retry || !isConnectionRace(err)) throw err;
-    return fetch(url, init);
-  }
+  const send = async () => {
+    try {
+      return await fetch(url, init);
+    } catch (err) {
+      if (!retry || !isConnectionRace(err)) throw err;
+      return fetch(url, init);
+    }
+  };
+  // Reads are also shared with an identical read in flight (in-flight.ts).
+  return retry ? sharedRead(url, init, send) : send();
 }
 
 /** Whether a GraphQL document is a read only (queries; no mutation), judged without a full parse. */

@@ -1,4 +1,5 @@
 import type { EntityManager } from "typeorm";
+import { analyzeAfterBulkWrite } from "../../lib/database";
 import { DbbError, ErrorCode, invalidInput } from "../../lib/errors";
 import { decodeCursor, pageSize } from "../../lib/pagination";
 import { DID_COLUMNS, DidKey, didKey, didNotFound, DidRow, getDid } from "./did";
@@ -23,7 +24,7 @@ function checkKeys(children: DidKey[]): DidKey[] {
  */
 export async function attachDids(db: EntityManager, account: string, parentKey: DidKey, childKeys: DidKey[]): Promise<number> {
   const children = checkKeys(childKeys);
-  return db.transaction(async (tx) => {
+  const added = await db.transaction(async (tx) => {
     const parent = await getDid(tx, parentKey).catch((err) => {
       throw err instanceof DbbError ? didNotFound(parentKey, { argument: "parent" }) : err;
     });
@@ -33,16 +34,18 @@ export async function attachDids(db: EntityManager, account: string, parentKey: 
     if (parent.type === "CONTAINER") await tx.query(`SELECT pg_advisory_xact_lock($1)`, [CONTAINER_ATTACH_LOCK]);
     const scopes = children.map((c) => c.scope);
     const names = children.map((c) => c.name);
+    const allowed = parent.type === "DATASET" ? ["FILE"] : ["DATASET", "CONTAINER"];
     // Every child must exist and be of a type the parent may hold; report the first that is not.
-    const problems: Array<{ ord: number; scope: string; name: string; type: string | null }> = await tx.query(
-      `SELECT k.ord, k.scope, k.name, d.did_type AS type
-       FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(scope, name, ord)
-       LEFT JOIN dids d ON d.scope = k.scope AND d.name = k.name
-       WHERE d.did_type IS NULL OR d.did_type <> ALL($3::did_type[])
-       ORDER BY k.ord LIMIT 1`,
-      [scopes, names, parent.type === "DATASET" ? ["FILE"] : ["DATASET", "CONTAINER"]],
-    );
-    if (problems.length) {
+    const refuseFirstBadChild = async () => {
+      const problems: Array<{ ord: number; scope: string; name: string; type: string | null }> = await tx.query(
+        `SELECT k.ord, k.scope, k.name, d.did_type AS type
+         FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(scope, name, ord)
+         LEFT JOIN dids d ON d.scope = k.scope AND d.name = k.name
+         WHERE d.did_type IS NULL OR d.did_type <> ALL($3::did_type[])
+         ORDER BY k.ord LIMIT 1`,
+        [scopes, names, allowed],
+      );
+      if (!problems.length) return;
       const p = problems[0];
       const item = p.ord - 1;
       if (p.type === null) throw didNotFound(p, { item });
@@ -50,8 +53,9 @@ export async function attachDids(db: EntityManager, account: string, parentKey: 
         `item ${item}: a ${parent.type} holds ${parent.type === "DATASET" ? "files" : "datasets and containers"}, and ${p.scope}:${p.name} is a ${p.type}`,
         { item, scope: p.scope, name: p.name },
       );
-    }
+    };
     if (parent.type === "CONTAINER") {
+      await refuseFirstBadChild();
       // The parent itself and all its ancestors may not become its children.
       const cycle: Array<{ ord: number; scope: string; name: string }> = await tx.query(
         `WITH RECURSIVE ancestors(scope, name) AS (
@@ -72,19 +76,32 @@ export async function attachDids(db: EntityManager, account: string, parentKey: 
         });
       }
     }
-    const [{ n }] = await tx.query(
-      `WITH ins AS (
+    // One INSERT of the children that exist and are of an allowed type. A dataset's (files: there
+    // is no cycle to look for) is not checked before: when fewer children matched than were given,
+    // the first bad one is looked up then, and the transaction rolled back by its error.
+    const [{ matched, n }] = await tx.query(
+      `WITH k AS (
+         SELECT DISTINCT k.scope, k.name FROM unnest($1::text[], $2::text[]) AS k(scope, name)
+         JOIN dids d ON d.scope = k.scope AND d.name = k.name AND d.did_type = ANY($6::did_type[])),
+       ins AS (
          INSERT INTO attachments (parent_scope, parent_name, child_scope, child_name, account)
-         SELECT DISTINCT $3::text, $4::text, k.scope, k.name, $5::text FROM unnest($1::text[], $2::text[]) AS k(scope, name)
+         SELECT $3::text, $4::text, k.scope, k.name, $5::text FROM k
          ON CONFLICT DO NOTHING RETURNING 1)
-       SELECT count(*) AS n FROM ins`,
-      [scopes, names, parent.scope, parent.name, account],
+       SELECT (SELECT count(*) FROM k) AS matched, (SELECT count(*) FROM ins) AS n`,
+      [scopes, names, parent.scope, parent.name, account, allowed],
     );
+    if (matched !== new Set(children.map(didKey)).size) {
+      await refuseFirstBadChild();
+      throw new DbbError(ErrorCode.DID_NOT_FOUND, "some of these children were removed concurrently; nothing was attached, retry the call");
+    }
     await tx.query(`UPDATE dids SET updated_at = now() WHERE scope = $1 AND name = $2`, [parent.scope, parent.name]);
     // Rules on the parent or its ancestors now cover the new files too.
     if (n > 0) await applyRulesToAttachment(tx, parent, children);
     return n;
   });
+  // Rules walk the DID tree through attachments: plan them on the table's new size.
+  await analyzeAfterBulkWrite(db, "attachments", added);
+  return added;
 }
 
 /** Detaches children; every child must be attached to the parent. Returns how many were detached. */

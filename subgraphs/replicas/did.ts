@@ -1,5 +1,5 @@
 import type { EntityManager } from "typeorm";
-import { queryRows, sqlState, UNIQUE_VIOLATION } from "../../lib/database";
+import { analyzeAfterBulkWrite, queryRows, sqlState, UNIQUE_VIOLATION } from "../../lib/database";
 import { DbbError, ErrorCode, invalidInput } from "../../lib/errors";
 import { keysetPage, SqlFilter } from "../../lib/keyset-page";
 import { decodeCursor, Page } from "../../lib/pagination";
@@ -73,9 +73,15 @@ function checkNewDid(input: AddDidInput, item: number) {
   };
 }
 
+/** Thrown inside a bulk write's transaction when its one INSERT did not write every item: rolls it back to find out why. */
+const INCOMPLETE = Symbol("incomplete bulk write");
+
 /**
  * Registers DIDs in one transaction and one INSERT … SELECT FROM unnest(…), whatever their
  * number. Nothing is written unless every item is valid; the error names the first bad item.
+ * The INSERT skips DIDs that exist (ON CONFLICT DO NOTHING) instead of a lookup of every item
+ * before it; when it wrote fewer rows than asked, the transaction is rolled back and only then is
+ * the first existing item looked up, so a valid call reads each item once.
  */
 export async function addDids(db: EntityManager, account: string, inputs: AddDidInput[]): Promise<number> {
   if (!inputs.length) return 0;
@@ -87,39 +93,50 @@ export async function addDids(db: EntityManager, account: string, inputs: AddDid
     seen.set(k, i);
   });
   const col = <K extends keyof (typeof items)[number]>(key: K) => items.map((d) => d[key]);
-  return db.transaction(async (tx) => {
-    await requireScopes(tx, col("scope"));
-    const existing: Array<{ scope: string; name: string; ord: number }> = await tx.query(
-      `SELECT i.scope, i.name, i.ord FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS i(scope, name, ord)
-       JOIN dids d ON d.scope = i.scope AND d.name = i.name ORDER BY i.ord LIMIT 1`,
-      [col("scope"), col("name")],
-    );
-    if (existing.length) {
-      const { scope, name, ord } = existing[0];
-      throw new DbbError(ErrorCode.DID_ALREADY_EXISTS, `DID ${scope}:${name} already exists (item ${ord - 1})`, { scope, name, item: ord - 1 });
-    }
-    try {
+  const scopes = col("scope");
+  const names = col("name");
+  const added = await db
+    .transaction(async (tx) => {
+      await requireScopes(tx, scopes);
       const result: Array<{ n: number }> = await tx.query(
         `WITH ins AS (
            INSERT INTO dids (scope, name, did_type, account, bytes, adler32, md5, metadata, is_open)
            SELECT scope, name, did_type, $9, bytes, adler32, md5, metadata::jsonb, is_open
            FROM unnest($1::text[], $2::text[], $3::did_type[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::boolean[])
                 AS i(scope, name, did_type, bytes, adler32, md5, metadata, is_open)
+           ON CONFLICT (scope, name) DO NOTHING
            RETURNING scope, name, did_type),
          ev AS (
            INSERT INTO events (type, facility, payload)
            SELECT 'did-registered', NULL, jsonb_build_object('scope', scope, 'name', name, 'type', did_type) FROM ins)
          SELECT count(*) AS n FROM ins`,
-        [col("scope"), col("name"), col("type"), col("bytes"), col("adler32"), col("md5"), col("metadata"), col("open"), account],
+        [scopes, names, col("type"), col("bytes"), col("adler32"), col("md5"), col("metadata"), col("open"), account],
       );
+      if (result[0].n !== items.length) throw INCOMPLETE;
       return result[0].n;
-    } catch (err) {
-      if (sqlState(err) === UNIQUE_VIOLATION) {
-        throw new DbbError(ErrorCode.DID_ALREADY_EXISTS, "some of these DIDs were registered concurrently; nothing was written, retry the call");
-      }
+    })
+    .catch((err) => {
+      if (err === INCOMPLETE) return null;
+      if (sqlState(err) === UNIQUE_VIOLATION) throw registeredConcurrently();
       throw err;
-    }
-  });
+    });
+  if (added === null) {
+    const existing: Array<{ scope: string; name: string; ord: number }> = await db.query(
+      `SELECT i.scope, i.name, i.ord FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS i(scope, name, ord)
+       JOIN dids d ON d.scope = i.scope AND d.name = i.name ORDER BY i.ord LIMIT 1`,
+      [scopes, names],
+    );
+    if (!existing.length) throw registeredConcurrently();
+    const { scope, name, ord } = existing[0];
+    throw new DbbError(ErrorCode.DID_ALREADY_EXISTS, `DID ${scope}:${name} already exists (item ${ord - 1})`, { scope, name, item: ord - 1 });
+  }
+  // The replicas, attachments and locks of these DIDs come next: their foreign-key checks on dids must see its new size.
+  await analyzeAfterBulkWrite(db, "dids", added);
+  return added;
+}
+
+function registeredConcurrently(): DbbError {
+  return new DbbError(ErrorCode.DID_ALREADY_EXISTS, "some of these DIDs were registered concurrently; nothing was written, retry the call");
 }
 
 export async function didsByKey(db: EntityManager, keys: readonly DidKey[]): Promise<DidRow[]> {

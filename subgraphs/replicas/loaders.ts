@@ -68,17 +68,41 @@ export function createLoaders(db: EntityManager) {
   }
   const paged = <V>(kind: string, args: ChildPageArgs, fetch: (keys: readonly DidKey[]) => Promise<V[]>, groupOf: (v: V) => string) =>
     pagedBy<DidKey, V>([kind, args.first ?? null, args.after ?? null], fetch, groupOf, didKey);
+  // The RSEs and facilities loaded so far in this request, for resolvers to answer without a promise.
+  const rseRows = new Map<string, RseRow>();
+  const facilityRows = new Map<string, FacilityRow>();
+  const remember = <V>(known: Map<string, V>, keyOf: (v: V) => string) => (rows: V[]) => {
+    for (const r of rows) known.set(keyOf(r), r);
+    return rows;
+  };
+  const facility = byKey<string, FacilityRow>((codes) => facilitiesByCode(db, codes).then(remember(facilityRows, (f) => f.code)), (f) => f.code, identity);
+  const rseById = byKey<string, RseRow>((ids) => rsesById(db, ids).then(remember(rseRows, (r) => r.id)), (r) => r.id, identity);
+  /**
+   * Loads the RSEs of these replicas and their facilities, if not loaded yet (they are few): then
+   * a status query's tens of thousands of `replica { rse { facility { code } } }` resolve at once,
+   * without a promise, a DataLoader call and a pending object each. At most two statements.
+   */
+  const withRses = async (replicas: ReplicaRow[]) => {
+    const ids = [...new Set(replicas.map((r) => r.rseId))].filter((id) => !rseRows.has(id));
+    if (ids.length) await rseById.loadMany(ids);
+    const codes = [...new Set(ids.map((id) => rseRows.get(id)?.facility).filter((c): c is string => !!c && !facilityRows.has(c)))];
+    if (codes.length) await facility.loadMany(codes);
+    return replicas;
+  };
   return {
+    /** Answered without a promise once loaded: Replica.rse and Rse.facility ask these first. */
+    rseRows: rseRows as ReadonlyMap<string, RseRow>,
+    facilityRows: facilityRows as ReadonlyMap<string, FacilityRow>,
     removalFacilities: new DataLoader<string, RemovalFacilityView[]>(async (ids) => {
       const parts = await removalFacilities(db, ids);
       return ids.map((id) => parts.get(id) ?? []);
     }, { batchScheduleFn }),
-    facility: byKey<string, FacilityRow>((codes) => facilitiesByCode(db, codes), (f) => f.code, identity),
-    rseById: byKey<string, RseRow>((ids) => rsesById(db, ids), (r) => r.id, identity),
+    facility,
+    rseById,
     rseByName: byKey<string, RseRow>((names) => rsesByName(db, names), (r) => r.name, identity),
     rsesOfFacility: groupBy<string, RseRow>((codes) => rsesByFacility(db, codes), (r) => r.facility, identity),
     did: byKey<DidKey, DidRow>((keys) => didsByKey(db, keys), didKey, didKey),
-    replicasOfDid: groupBy<DidKey, ReplicaRow>((keys) => replicasOfDids(db, keys), didKey, didKey),
+    replicasOfDid: groupBy<DidKey, ReplicaRow>((keys) => replicasOfDids(db, keys).then(withRses), didKey, didKey),
     replica: byKey<ReplicaKey, ReplicaRow>(
       (keys) => replicasByKey(db, keys),
       (r) => `${r.scope}:${r.name}@${r.rseName}`,

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { EntityManager } from "typeorm";
-import { queryRows } from "../../lib/database";
+import { analyzeAfterBulkWrite, queryRows } from "../../lib/database";
 import { DbbError, ErrorCode, invalidInput } from "../../lib/errors";
 import { keysetPage, SqlFilter } from "../../lib/keyset-page";
 import { decodeCursor, Page } from "../../lib/pagination";
@@ -60,6 +60,34 @@ function checkState(state: unknown, details: Record<string, unknown> = {}): Repl
   return state as ReplicaState;
 }
 
+/** Thrown inside addReplicas' transaction when its INSERT did not write every item: rolls it back to find out why. */
+const INCOMPLETE = Symbol("incomplete bulk write");
+
+/** The error of the first item of a refused addReplicas call, looked up after its rollback. */
+async function firstBadReplica(db: EntityManager, rse: RseRow, scopes: string[], names: string[], bytes: Array<number | null>): Promise<DbbError> {
+  const problems: Array<{ ord: number; scope: string; name: string; type: string | null; didBytes: number | null; bytes: number | null; exists: boolean }> =
+    await db.query(
+      `SELECT k.ord, k.scope, k.name, d.did_type AS type, d.bytes AS "didBytes", k.bytes,
+              EXISTS (SELECT 1 FROM replicas r WHERE r.scope = k.scope AND r.name = k.name AND r.rse_id = $4) AS exists
+       FROM unnest($1::text[], $2::text[], $3::bigint[]) WITH ORDINALITY AS k(scope, name, bytes, ord)
+       LEFT JOIN dids d ON d.scope = k.scope AND d.name = k.name
+       WHERE d.did_type IS DISTINCT FROM 'FILE' OR (k.bytes IS NOT NULL AND k.bytes <> d.bytes)
+          OR EXISTS (SELECT 1 FROM replicas r WHERE r.scope = k.scope AND r.name = k.name AND r.rse_id = $4)
+       ORDER BY k.ord LIMIT 1`,
+      [scopes, names, bytes, rse.id],
+    );
+  if (!problems.length) {
+    return new DbbError(ErrorCode.REPLICA_ALREADY_EXISTS, `some of these replicas on ${rse.name} were registered concurrently; nothing was written, retry the call`, { rse: rse.name });
+  }
+  const p = problems[0];
+  const where = { item: p.ord - 1, scope: p.scope, name: p.name, rse: rse.name };
+  const label = `item ${p.ord - 1} (${p.scope}:${p.name})`;
+  if (p.type === null) return new DbbError(ErrorCode.DID_NOT_FOUND, `${label}: no such DID; register it with addDids first`, where);
+  if (p.type !== "FILE") return invalidInput(`${label}: is a ${p.type}; only files have replicas`, where);
+  if (p.exists) return new DbbError(ErrorCode.REPLICA_ALREADY_EXISTS, `${label}: already has a replica on ${rse.name}`, where);
+  return invalidInput(`${label}: bytes ${p.bytes} differ from the file's ${p.didBytes}`, where);
+}
+
 /**
  * Registers replicas of existing files on one RSE, set-based, in one transaction. The file must
  * exist and be a FILE; a given size must match the DID's; a path defaults to the DID's own path,
@@ -99,45 +127,40 @@ export async function addReplicas(
     if (seen.has(k)) throw invalidInput(`item ${i} (${k}) repeats item ${seen.get(k)}`, { item: i, scope: r.scope, name: r.name });
     seen.set(k, i);
   });
-  return db.transaction(async (tx) => {
-    const rse: RseRow = await getRse(tx, rseName);
-    if (!rse.availabilityWrite && !options.ignoreAvailability) {
-      throw new DbbError(ErrorCode.RSE_WRITE_BLOCKED, `RSE ${rse.name} is not available for writing; an admin may pass ignoreAvailability`, { rse: rse.name });
-    }
-    if (!items.length) return 0;
-    const col = <K extends keyof (typeof items)[number]>(key: K) => items.map((r) => r[key]);
-    const problems: Array<{ ord: number; scope: string; name: string; type: string | null; didBytes: number | null; bytes: number | null; exists: boolean }> =
-      await tx.query(
-        `SELECT k.ord, k.scope, k.name, d.did_type AS type, d.bytes AS "didBytes", k.bytes,
-                EXISTS (SELECT 1 FROM replicas r WHERE r.scope = k.scope AND r.name = k.name AND r.rse_id = $4) AS exists
-         FROM unnest($1::text[], $2::text[], $3::bigint[]) WITH ORDINALITY AS k(scope, name, bytes, ord)
-         LEFT JOIN dids d ON d.scope = k.scope AND d.name = k.name
-         WHERE d.did_type IS DISTINCT FROM 'FILE' OR (k.bytes IS NOT NULL AND k.bytes <> d.bytes)
-            OR EXISTS (SELECT 1 FROM replicas r WHERE r.scope = k.scope AND r.name = k.name AND r.rse_id = $4)
-         ORDER BY k.ord LIMIT 1`,
-        [col("scope"), col("name"), col("bytes"), rse.id],
+  const col = <K extends keyof (typeof items)[number]>(key: K) => items.map((r) => r[key]);
+  let rse: RseRow | undefined;
+  // One INSERT of the valid items (files, of the DID's size, without a replica there yet); when it
+  // wrote fewer rows than asked, the transaction is rolled back and the first bad item looked up
+  // then, so a valid call reads each item once.
+  const added = await db
+    .transaction(async (tx) => {
+      rse = await getRse(tx, rseName);
+      if (!rse.availabilityWrite && !options.ignoreAvailability) {
+        throw new DbbError(ErrorCode.RSE_WRITE_BLOCKED, `RSE ${rse.name} is not available for writing; an admin may pass ignoreAvailability`, { rse: rse.name });
+      }
+      if (!items.length) return 0;
+      const [{ n }] = await tx.query(
+        `WITH ins AS (
+           INSERT INTO replicas (scope, name, rse_id, state, bytes, path, account)
+           SELECT k.scope, k.name, $6, k.state, coalesce(d.bytes, 0), coalesce(k.path, ${replicaPathSql("k.scope", "k.name")}), $7
+           FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::replica_state[]) AS k(scope, name, bytes, path, state)
+           JOIN dids d ON d.scope = k.scope AND d.name = k.name AND d.did_type = 'FILE' AND (k.bytes IS NULL OR k.bytes = d.bytes)
+           ON CONFLICT DO NOTHING
+           RETURNING 1)
+         SELECT count(*) AS n FROM ins`,
+        [col("scope"), col("name"), col("bytes"), col("path"), col("state"), rse.id, account],
       );
-    if (problems.length) {
-      const p = problems[0];
-      const where = { item: p.ord - 1, scope: p.scope, name: p.name, rse: rse.name };
-      const label = `item ${p.ord - 1} (${p.scope}:${p.name})`;
-      if (p.type === null) throw new DbbError(ErrorCode.DID_NOT_FOUND, `${label}: no such DID; register it with addDids first`, where);
-      if (p.type !== "FILE") throw invalidInput(`${label}: is a ${p.type}; only files have replicas`, where);
-      if (p.exists) throw new DbbError(ErrorCode.REPLICA_ALREADY_EXISTS, `${label}: already has a replica on ${rse.name}`, where);
-      throw invalidInput(`${label}: bytes ${p.bytes} differ from the file's ${p.didBytes}`, where);
-    }
-    const [{ n }] = await tx.query(
-      `WITH ins AS (
-         INSERT INTO replicas (scope, name, rse_id, state, bytes, path, account)
-         SELECT k.scope, k.name, $5, k.state, coalesce(d.bytes, 0), coalesce(k.path, ${replicaPathSql("k.scope", "k.name")}), $6
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::replica_state[]) AS k(scope, name, path, state)
-         JOIN dids d ON d.scope = k.scope AND d.name = k.name
-         RETURNING 1)
-       SELECT count(*) AS n FROM ins`,
-      [col("scope"), col("name"), col("path"), col("state"), rse.id, account],
-    );
-    return n;
-  });
+      if (n !== items.length) throw INCOMPLETE;
+      return n as number;
+    })
+    .catch((err) => {
+      if (err === INCOMPLETE) return null;
+      throw err;
+    });
+  if (added === null) throw await firstBadReplica(db, rse!, col("scope"), col("name"), col("bytes"));
+  // Rules evaluated next join these replicas: plan them on the table's new size.
+  await analyzeAfterBulkWrite(db, "replicas", added);
+  return added;
 }
 
 export async function setReplicaState(db: EntityManager, key: DidKey, rseName: string, state: ReplicaState): Promise<ReplicaRow> {

@@ -26,18 +26,23 @@ export async function listScopes(db: EntityManager): Promise<ScopeRow[]> {
   return db.query(`SELECT ${SCOPE_COLUMNS} FROM scopes ORDER BY name`);
 }
 
-/** Throws SCOPE_NOT_FOUND naming the first unknown scope (and its item index when from a bulk call). */
+/**
+ * Throws SCOPE_NOT_FOUND naming the first unknown scope (and its item index when from a bulk call).
+ * Each distinct scope is asked once: a bulk call of 100,000 items names a handful.
+ */
 export async function requireScopes(db: EntityManager, scopes: readonly string[]): Promise<void> {
-  const missing: Array<{ scope: string; ord: number }> = await db.query(
-    `SELECT s.scope, s.ord FROM unnest($1::text[]) WITH ORDINALITY AS s(scope, ord)
+  const firstItem = new Map<string, number>();
+  scopes.forEach((scope, i) => {
+    if (!firstItem.has(scope)) firstItem.set(scope, i);
+  });
+  const missing: Array<{ scope: string }> = await db.query(
+    `SELECT s.scope FROM unnest($1::text[]) WITH ORDINALITY AS s(scope, ord)
      WHERE NOT EXISTS (SELECT 1 FROM scopes WHERE name = s.scope) ORDER BY s.ord LIMIT 1`,
-    [scopes],
+    [[...firstItem.keys()]],
   );
   if (missing.length) {
-    const { scope, ord } = missing[0];
-    throw new DbbError(ErrorCode.SCOPE_NOT_FOUND, `scope '${scope}' does not exist (item ${ord - 1}); create it with addScope`, {
-      scope,
-      item: ord - 1,
-    });
+    const { scope } = missing[0];
+    const item = firstItem.get(scope)!;
+    throw new DbbError(ErrorCode.SCOPE_NOT_FOUND, `scope '${scope}' does not exist (item ${item}); create it with addScope`, { scope, item });
   }
 }

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Client } from "pg";
 import { loadConfig } from "../../lib/config";
-import { Database, isQueryTimeout, openDatabase } from "../../lib/database";
+import { analyzeAfterBulkWrite, Database, isQueryTimeout, openDatabase } from "../../lib/database";
 import { createTestDatabase } from "../support/postgres";
 
 /**
@@ -96,6 +96,30 @@ describe("a Postgres server", () => {
       expect(await db.dataSource.query("SELECT count(*)::int AS n FROM held")).toEqual([{ n: 0 }]);
     } finally {
       await locker.end();
+      await db.close();
+      await target.drop();
+    }
+  });
+
+  it("refreshes the statistics of a table a bulk write grew by more than a tenth, and leaves a small write to autovacuum", async () => {
+    const target = await createTestDatabase("bulk_analyze");
+    const db = await openDatabase({ url: target.url, dataDir: tempDir(), name: "x", poolSize: 2, migrations: [] });
+    const q = (sql: string) => db.dataSource.query(sql);
+    const estimate = async () => Number((await q("SELECT reltuples FROM pg_class WHERE relname = 'parent'"))[0].reltuples);
+    try {
+      await q("CREATE TABLE parent (scope text, name text, PRIMARY KEY (scope, name)) WITH (autovacuum_enabled = false)");
+      await q("INSERT INTO parent SELECT 'raw', 'p' || i FROM generate_series(1, 12) i");
+      await q("ANALYZE parent");
+      expect(await estimate()).toBe(12);
+      await q("INSERT INTO parent SELECT 'raw', 'p' || i FROM generate_series(13, 50000) i");
+      await analyzeAfterBulkWrite(db.dataSource.manager, "parent", 49988);
+      expect(await estimate()).toBe(50000);
+      await q("INSERT INTO parent SELECT 'raw', 'q' || i FROM generate_series(1, 2000) i");
+      await analyzeAfterBulkWrite(db.dataSource.manager, "parent", 2000);
+      expect(await estimate()).toBe(50000);
+      await analyzeAfterBulkWrite(db.dataSource.manager, "parent", 999);
+      expect(await estimate()).toBe(50000);
+    } finally {
       await db.close();
       await target.drop();
     }

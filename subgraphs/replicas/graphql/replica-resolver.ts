@@ -25,7 +25,7 @@ export class ReplicaResolver {
 
   @FieldResolver(() => Rse)
   rse(@Root() replica: ReplicaRow, @Ctx() ctx: ReplicasContext) {
-    return ctx.loaders.rseById.load(replica.rseId);
+    return ctx.loaders.rseRows.get(replica.rseId) ?? ctx.loaders.rseById.load(replica.rseId);
   }
 
   @FieldResolver(() => Did)

@@ -26,7 +26,7 @@ export class RseResolver {
 
   @FieldResolver(() => Facility)
   facility(@Root() rse: RseRow, @Ctx() ctx: ReplicasContext) {
-    return ctx.loaders.facility.load(rse.facility);
+    return ctx.loaders.facilityRows.get(rse.facility) ?? ctx.loaders.facility.load(rse.facility);
   }
 
   @FieldResolver(() => RseProtocol)
