@@ -28,6 +28,8 @@ export interface ClaimedDeletion {
 export interface ReadUrl {
   request: string;
   url: string | null;
+  /** When the URL stops working (ISO time), null with an error. */
+  expiresAt: string | null;
   error: { code: string; message: string } | null;
 }
 
@@ -41,6 +43,13 @@ export interface Arrival {
   metadata: Record<string, unknown>;
   /** A FITS file's primary header, its bytes up to END as Latin-1 text. */
   header?: string | null;
+}
+
+/** What the catalog did with one report of reportTransfers. */
+export interface TransferReportAnswer {
+  id: string;
+  request: { state: string; errorCode: string | null } | null;
+  error: { code: string; message: string } | null;
 }
 
 export interface TransferReport {
@@ -72,7 +81,7 @@ export class AgentApi {
 
   async readUrls(sourceFacility: string, requests: string[]): Promise<ReadUrl[]> {
     const data = await this.client.request<{ readUrls: ReadUrl[] | null }>(
-      `query ($facility: String!, $requests: [String!]!) { readUrls(facility: $facility, requests: $requests) { request url error { code message } } }`,
+      `query ($facility: String!, $requests: [String!]!) { readUrls(facility: $facility, requests: $requests) { request url expiresAt error { code message } } }`,
       { facility: sourceFacility, requests },
     );
     return data.readUrls ?? [];
@@ -89,6 +98,15 @@ export class AgentApi {
       { id, lease, outcome },
     );
     return data.reportTransfer;
+  }
+
+  /** Reports many copies in one call; each answer says what became of its report (in the order given). */
+  async reportTransfers(reports: Array<{ id: string; lease: string; outcome: TransferReport }>): Promise<TransferReportAnswer[]> {
+    const data = await this.client.request<{ reportTransfers: TransferReportAnswer[] }>(
+      `mutation ($reports: [TransferReportInput!]!) { reportTransfers(reports: $reports) { id request { state errorCode } error { code message } } }`,
+      { reports },
+    );
+    return data.reportTransfers;
   }
 
   async claimDeletions(limit: number): Promise<ClaimedDeletion[]> {

@@ -149,6 +149,8 @@ export async function copyObject(req: CopyRequest): Promise<CopyResult> {
     try {
       const written = await req.destination.write(req.path, body, {
         bytes: Number.isFinite(length) && length >= 0 ? length : req.expected.bytes,
+        // The catalog's md5: the store checks it (Content-MD5), and S3 streams a single PUT as the GET comes in.
+        md5: req.expected.md5,
         signal,
         beforeCommit: (received) => {
           const mismatch = mismatchOf(received, req.expected);
