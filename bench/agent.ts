@@ -20,10 +20,12 @@ import { machine, median, peakRssMiB, writeResults } from "./measure";
 const ROUNDS = Number(process.env.DBB_BENCH_ROUNDS ?? 3);
 const MiB = 1024 * 1024;
 const STREAMS = 8;
-const CASES = [
-  { name: "1 × 1 GiB", files: 1, bytes: 1024 * MiB },
-  { name: "2,000 × 256 KiB", files: 2000, bytes: 256 * 1024 },
+const ALL_CASES = [
+  { id: "large", name: "1 × 1 GiB", files: 1, bytes: 1024 * MiB },
+  { id: "small", name: "2,000 × 256 KiB", files: 2000, bytes: 256 * 1024 },
 ];
+/** DBB_BENCH_CASES=large or small (comma-separated) runs only those; default both. */
+const CASES = process.env.DBB_BENCH_CASES ? ALL_CASES.filter((c) => process.env.DBB_BENCH_CASES!.split(",").includes(c.id)) : ALL_CASES;
 
 /** Peak RSS of a process over its life, polled (VmHWM read while it runs). */
 function watchRss(pid: number): () => number | null {
