@@ -90,7 +90,16 @@ function getSource(url: string, signal: AbortSignal): Promise<http.IncomingMessa
       return;
     }
     const client = target.protocol === "https:" ? https : http;
-    client.get(target, { agent: agents[target.protocol], signal }, resolve).on("error", reject);
+    const agent = target.protocol === "https:" ? agents["https:"] : agents["http:"];
+    const send = (retry: boolean) => {
+      const request = client.get(target, { agent, signal }, resolve);
+      request.on("error", (err: NodeJS.ErrnoException) => {
+        // A kept-alive connection the server closed as it was reused: asked again once, on a new one (node:http's advice).
+        if (retry && request.reusedSocket && err.code === "ECONNRESET" && !signal.aborted) send(false);
+        else reject(err);
+      });
+    };
+    send(true);
   });
 }
 
