@@ -14,6 +14,7 @@ import { AgentState } from "./agent-state";
 import { AgentApi } from "./api";
 import { ArrivalQueue } from "./arrivals";
 import { runDeletionsOnce } from "./deletion";
+import { runRemovalsOnce } from "./removal";
 import { TransferWork } from "./transfer";
 
 /**
@@ -76,9 +77,11 @@ export function agentWork(config: Config, o: { facility: string; token: string; 
     logger: o.logger,
     refill: o.refill,
     onArrival: (a) => arrivals.add(a),
+    lfaIngest: config.agent.lfaIngest,
   });
   const deletions = () => runDeletionsOnce({ api, batch: config.agent.deletionBatch, concurrency: config.agent.streams, destination, state, logger: o.logger });
-  return { api, state, transfers, deletions, arrivals, close: () => drivers.close() };
+  const removals = () => runRemovalsOnce({ api, state, logger: o.logger });
+  return { api, state, transfers, deletions, removals, arrivals, close: () => drivers.close() };
 }
 
 export async function startAgent(config: Config, o: AgentOptions): Promise<RunningAgent> {
@@ -87,7 +90,7 @@ export async function startAgent(config: Config, o: AgentOptions): Promise<Runni
   const loopMetrics = new LoopMetrics(registry);
   const id = agentId(subjectOf(o.token));
   const logger = o.logger.child({ agent: id });
-  const { api, state, transfers, deletions, arrivals, close: closeDrivers } = agentWork(config, { facility: o.facility, token: o.token, logger, registry, refill: true });
+  const { api, state, transfers, deletions, removals, arrivals, close: closeDrivers } = agentWork(config, { facility: o.facility, token: o.token, logger, registry, refill: true });
   let lastContact: Date | null = null;
 
   const status = (stopped = false) => ({
@@ -128,6 +131,14 @@ export async function startAgent(config: Config, o: AgentOptions): Promise<Runni
       metrics: loopMetrics,
       round: deletions,
       describe: (r) => (r.deleted || r.failed ? `deleted ${r.deleted} objects (and ${r.datasetsRemoved} Butler datasets), ${r.failed} failed` : undefined),
+    }),
+    startLoop({
+      name: "agent-removals",
+      intervalMs: config.agent.pollSeconds * 1000,
+      logger,
+      metrics: loopMetrics,
+      round: removals,
+      describe: (r) => (r.finished || r.failed ? `finished ${r.finished} removals here, ${r.failed} failed` : undefined),
     }),
     startLoop({
       name: "agent-leases",

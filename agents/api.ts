@@ -1,5 +1,6 @@
 import { GraphqlClient } from "../lib/graphql-client";
 import type { StorageLocation } from "../lib/storage/driver";
+import type { Departure, RemovalTotals } from "../subgraphs/facility/arrival/departure";
 
 /**
  * What an agent asks of the Data Backbone, as GraphQL through the gateway: the catalog's claims,
@@ -21,8 +22,20 @@ export interface ClaimedDeletion {
   lease: string;
   path: string;
   bytes: number;
+  /** The campaign removal that planned the deletion, if one did. */
+  removal: string | null;
   file: { scope: string; name: string };
   rse: ClaimedTransfer["destination"];
+}
+
+/** A file the agent deleted, as its facility's recordDepartures takes it, and what the facility removed for a campaign removal. */
+export type { Departure, RemovalTotals } from "../subgraphs/facility/arrival/departure";
+
+/** A removal whose part at this facility waits for the agent to finish it. */
+export interface RemovalWorkItem {
+  id: string;
+  runs: string[];
+  collections: string[];
 }
 
 export interface ReadUrl {
@@ -31,6 +44,8 @@ export interface ReadUrl {
   /** When the URL stops working (ISO time), null with an error. */
   expiresAt: string | null;
   error: { code: string; message: string } | null;
+  /** With readUrls(sidecars: true): where the file's sidecars may be at the source, signed. */
+  sidecars?: Array<{ path: string; kind: string; url: string }> | null;
 }
 
 /** A file that arrived at the agent's facility, as recordArrivals takes it. */
@@ -43,6 +58,12 @@ export interface Arrival {
   metadata: Record<string, unknown>;
   /** A FITS file's primary header, its bytes up to END as Latin-1 text. */
   header?: string | null;
+  /** Its astro_metadata_translator sidecar (or its folder's index, reduced to its entry), fetched from the source. */
+  sidecar?: Record<string, unknown> | null;
+  /** rubin_butler zip_file: its _butler_zip_index.json; dim_file: the file's text. */
+  butlerFile?: string | null;
+  /** The instrument agent.lfaIngest gives an LFA file's source. */
+  instrument?: string | null;
 }
 
 /** What the catalog did with one report of reportTransfers. */
@@ -79,9 +100,11 @@ export class AgentApi {
     return data.claimTransfers;
   }
 
-  async readUrls(sourceFacility: string, requests: string[]): Promise<ReadUrl[]> {
+  async readUrls(sourceFacility: string, requests: string[], options: { sidecars?: boolean } = {}): Promise<ReadUrl[]> {
     const data = await this.client.request<{ readUrls: ReadUrl[] | null }>(
-      `query ($facility: String!, $requests: [String!]!) { readUrls(facility: $facility, requests: $requests) { request url expiresAt error { code message } } }`,
+      options.sidecars
+        ? `query ($facility: String!, $requests: [String!]!) { readUrls(facility: $facility, requests: $requests, sidecars: true) { request url expiresAt error { code message } sidecars { path kind url } } }`
+        : `query ($facility: String!, $requests: [String!]!) { readUrls(facility: $facility, requests: $requests) { request url expiresAt error { code message } } }`,
       { facility: sourceFacility, requests },
     );
     return data.readUrls ?? [];
@@ -111,7 +134,7 @@ export class AgentApi {
 
   async claimDeletions(limit: number): Promise<ClaimedDeletion[]> {
     const data = await this.client.request<{ claimDeletions: ClaimedDeletion[] }>(
-      `mutation ($facility: String!, $limit: Int!) { claimDeletions(facility: $facility, limit: $limit) { id lease path bytes file { scope name } rse { ${RSE_FIELDS} } } }`,
+      `mutation ($facility: String!, $limit: Int!) { claimDeletions(facility: $facility, limit: $limit) { id lease path bytes removal file { scope name } rse { ${RSE_FIELDS} } } }`,
       { facility: this.facility, limit },
     );
     return data.claimDeletions;
@@ -134,13 +157,56 @@ export class AgentApi {
     return data.recordArrivals ?? [];
   }
 
-  /** Tells the agent's own facility which files it deleted: their Butler datasets go too. */
-  async recordDepartures(files: Array<{ scope: string; name: string }>): Promise<{ files: number; datasetsRemoved: number }> {
-    const data = await this.client.request<{ recordDepartures: { files: number; datasetsRemoved: number } | null }>(
-      `mutation ($facility: String, $files: [DepartureInput!]!) { recordDepartures(facility: $facility, files: $files) { files datasetsRemoved } }`,
+  /** Tells the agent's own facility which files it deleted: their Butler datasets go too (and, for a removal, the runs they empty). */
+  async recordDepartures(files: Departure[]): Promise<{ files: number; datasetsRemoved: number; removals: RemovalTotals[] }> {
+    const data = await this.client.request<{ recordDepartures: { files: number; datasetsRemoved: number; removals: RemovalTotals[] } | null }>(
+      `mutation ($facility: String, $files: [DepartureInput!]!) { recordDepartures(facility: $facility, files: $files) {
+         files datasetsRemoved removals { removal datasetsRemoved runsRemoved collectionsRemoved } } }`,
       { facility: this.facility, files },
     );
-    return data.recordDepartures ?? { files: 0, datasetsRemoved: 0 };
+    return data.recordDepartures ?? { files: 0, datasetsRemoved: 0, removals: [] };
+  }
+
+  /** Removals whose part at this facility waits for the agent (all deleted; the Butler side to finish). */
+  async removalWork(): Promise<RemovalWorkItem[]> {
+    const data = await this.client.request<{ removalWork: RemovalWorkItem[] }>(`query ($facility: String!) { removalWork(facility: $facility) { id runs collections } }`, {
+      facility: this.facility,
+    });
+    return data.removalWork;
+  }
+
+  /** One page of the files a removal deleted at this facility. */
+  async removalDeletedFiles(removal: string, after: string | null, first = 10_000): Promise<{ files: Departure[]; endCursor: string | null; hasNextPage: boolean }> {
+    const data = await this.client.request<{ removal: { files: { nodes: Array<{ scope: string; name: string }>; pageInfo: { hasNextPage: boolean; endCursor: string | null } } } | null }>(
+      `query ($id: String!, $facility: String!, $first: Int, $after: String) { removal(id: $id) {
+         files(facility: $facility, state: DELETED, first: $first, after: $after) { nodes { scope name } pageInfo { hasNextPage endCursor } } } }`,
+      { id: removal, facility: this.facility, first, after },
+    );
+    const files = data.removal?.files;
+    return { files: (files?.nodes ?? []).map((f) => ({ ...f, removal })), endCursor: files?.pageInfo.endCursor ?? null, hasNextPage: files?.pageInfo.hasNextPage ?? false };
+  }
+
+  /** The facility removes the named runs and collections its deletions left empty; returns its totals for the removal. */
+  async finishRemoval(item: RemovalWorkItem): Promise<RemovalTotals> {
+    const data = await this.client.request<{ finishRemoval: RemovalTotals | null }>(
+      `mutation ($facility: String, $removal: String!, $runs: [String!]!, $collections: [String!]!) {
+         finishRemoval(facility: $facility, removal: $removal, runs: $runs, collections: $collections) { removal datasetsRemoved runsRemoved collectionsRemoved } }`,
+      { facility: this.facility, removal: item.id, runs: item.runs, collections: item.collections },
+    );
+    if (!data.finishRemoval) throw new Error(`facility ${this.facility} did not finish removal ${item.id}`);
+    return data.finishRemoval;
+  }
+
+  /** Tells the catalog what the facility's registry removed for a removal; `finished` ends the facility's part. */
+  async reportRemovalProgress(totals: RemovalTotals, finished: boolean): Promise<void> {
+    await this.client.request(
+      `mutation ($removal: String!, $facility: String!, $progress: RemovalProgressInput!) { reportRemovalProgress(removal: $removal, facility: $facility, progress: $progress) { id } }`,
+      {
+        removal: totals.removal,
+        facility: this.facility,
+        progress: { datasetsRemoved: totals.datasetsRemoved, collectionsRemoved: totals.runsRemoved + totals.collectionsRemoved, finished },
+      },
+    );
   }
 
   async reportStatus(status: Record<string, unknown>): Promise<void> {

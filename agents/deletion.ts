@@ -3,7 +3,7 @@ import { ErrorCode } from "../lib/errors";
 import type { Logger } from "../lib/logger";
 import type { StorageDriver } from "../lib/storage/driver";
 import type { AgentState } from "./agent-state";
-import { AgentApi, locationOf } from "./api";
+import { AgentApi, Departure, locationOf } from "./api";
 
 /**
  * The agent's deletions (claim, work, report): claims replicas of its facility that are due and
@@ -22,7 +22,7 @@ export interface DeletionWorkOptions {
 
 export async function runDeletionsOnce(o: DeletionWorkOptions): Promise<{ deleted: number; failed: number; datasetsRemoved: number }> {
   const claimed = await o.api.claimDeletions(o.batch);
-  const gone: Array<{ scope: string; name: string }> = [];
+  const gone: Departure[] = [];
   let deleted = 0;
   let failed = 0;
   let next = 0;
@@ -44,7 +44,7 @@ export async function runDeletionsOnce(o: DeletionWorkOptions): Promise<{ delete
           o.state.error(ErrorCode.STORAGE_ERROR, `deleting ${d.rse.name}:${d.path} failed: ${error}`);
         } else {
           deleted++;
-          gone.push(d.file);
+          gone.push({ ...d.file, removal: d.removal });
           o.state.deletionsDone++;
           o.state.deletions.inc({ outcome: "done" });
         }
@@ -60,7 +60,10 @@ export async function runDeletionsOnce(o: DeletionWorkOptions): Promise<{ delete
   let datasetsRemoved = 0;
   if (gone.length) {
     try {
-      datasetsRemoved = (await o.api.recordDepartures(gone)).datasetsRemoved;
+      const told = await o.api.recordDepartures(gone);
+      datasetsRemoved = told.datasetsRemoved;
+      // Campaign removals show what the registry removed for them as it happens.
+      for (const totals of told.removals) await o.api.reportRemovalProgress(totals, false);
     } catch (err) {
       const e = err as DbbError;
       o.state.error(e.code ?? ErrorCode.NETWORK, `removing the Butler datasets of ${gone.length} deleted files failed: ${e.message}`);

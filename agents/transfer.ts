@@ -4,7 +4,8 @@ import type { Logger } from "../lib/logger";
 import type { StorageDriver } from "../lib/storage/driver";
 import type { AgentState } from "./agent-state";
 import { AgentApi, Arrival, ClaimedTransfer, locationOf, ReadUrl, TransferReport, TransferReportAnswer } from "./api";
-import { copyObject, CopyError, isFitsName } from "./copy";
+import { copyObject, CopyError } from "./copy";
+import { fetchSidecar, IndexCache, ingestNeeds, IngestNeeds, LfaIngestEntry, readButlerFile } from "./ingest-inputs";
 
 /**
  * The agent's transfer work (STYLE §6: claim, work, report): claims requests for its facility's
@@ -33,6 +34,8 @@ export interface TransferWorkOptions {
   refill: boolean;
   /** Told of every file that arrived (reported DONE and accepted), for ingest on arrival. */
   onArrival?: (arrival: Arrival) => void;
+  /** The LFA products ingested on arrival (agent.lfaIngest); other LFA files arrive as plain objects. */
+  lfaIngest?: readonly LfaIngestEntry[];
 }
 
 /** Claimed requests kept waiting ahead of the streams, per stream. */
@@ -61,7 +64,8 @@ interface Finished {
   t: ClaimedTransfer;
   report: TransferReport;
   seconds: number;
-  header: string | null;
+  /** What ingest on arrival needs of the copy (told to the facility once the catalog took it DONE). */
+  arrival: Pick<Arrival, "header" | "sidecar" | "butlerFile" | "instrument">;
 }
 
 const LEASE_LOST_REASON = "lease lost";
@@ -82,6 +86,8 @@ export class TransferWork {
   private meanBytes: number | null = null;
   private claimedFiles = 0;
   private readonly idleWaiters: Array<() => void> = [];
+  /** Folder indexes (_index.json) read for the files of a round. */
+  private readonly indexes = new IndexCache();
 
   constructor(private readonly o: TransferWorkOptions) {}
 
@@ -230,11 +236,16 @@ export class TransferWork {
     );
   }
 
-  /** Read URLs of `transfers` at `source`, by request; a request without one gets the reason (SOURCE_DENIED or NETWORK). */
+  private needsOf(t: ClaimedTransfer): IngestNeeds {
+    return ingestNeeds(t.file, this.o.lfaIngest ?? []);
+  }
+
+  /** Read URLs of `transfers` at `source` (with their sidecars' where ingest needs them), by request; a request without one gets the reason (SOURCE_DENIED or NETWORK). */
   private async readUrls(source: string, transfers: ClaimedTransfer[]): Promise<Map<string, ReadUrl>> {
     let urls: ReadUrl[];
     try {
-      urls = await this.o.api.readUrls(source, transfers.map((t) => t.id));
+      const sidecars = transfers.some((t) => this.needsOf(t).sidecar);
+      urls = await this.o.api.readUrls(source, transfers.map((t) => t.id), { sidecars });
     } catch (err) {
       const e = err as DbbError;
       const reason = e.code === ErrorCode.FORBIDDEN ? ErrorCode.SOURCE_DENIED : ErrorCode.NETWORK;
@@ -280,25 +291,42 @@ export class TransferWork {
   private async copy(q: Queued, signal: AbortSignal): Promise<void> {
     const { t } = q;
     const started = process.hrtime.bigint();
+    const log = this.o.logger.child({ request: t.id, did: `${t.file.scope}:${t.file.name}`, source: t.source.name, destination: t.destination.name });
     let report: TransferReport;
-    let header: string | null = null;
+    const arrival: Finished["arrival"] = {};
+    const needs = this.needsOf(t);
+    let sidecar: Promise<Record<string, unknown> | { error: string } | null> = Promise.resolve(null);
     try {
       const read = await this.freshRead(q);
       if (!read.url) {
         const code = read.error?.code === ErrorCode.OBJECT_NOT_FOUND ? ErrorCode.SOURCE_MISSING : read.error?.code === ErrorCode.NETWORK ? ErrorCode.NETWORK : ErrorCode.SOURCE_DENIED;
         throw new CopyError(code, read.error?.message ?? "no read URL");
       }
+      // A sidecar is small: fetched from the source while the file copies (its URLs expire with the file's).
+      if (needs.sidecar && read.sidecars?.length) {
+        sidecar = fetchSidecar(read.sidecars, t.file.name, { source: t.source.facility.code, cache: this.indexes, signal }).catch((err) => ({ error: (err as Error).message }));
+      }
+      const destination = this.o.destination(locationOf(t.destination));
       const written = await copyObject({
         url: read.url,
-        destination: this.o.destination(locationOf(t.destination)),
+        destination,
         path: t.destinationPath,
         expected: t.file,
         signal,
         stallMs: this.o.stallMs,
         onBytes: (n) => this.o.state.addBytes(n),
-        captureHeader: isFitsName(t.file.name),
+        captureHeader: needs.header,
       });
-      header = written.header;
+      arrival.header = written.header;
+      if (needs.butlerFile) {
+        const text = await readButlerFile(destination, t.destinationPath, written.bytes, needs.butlerFile);
+        if (typeof text === "string") arrival.butlerFile = text;
+        else log.warn({ err: text.error }, "the Butler index of the copy could not be read; its ingest will say so");
+      }
+      const found = await sidecar;
+      if (found && "error" in found) log.warn({ err: found.error }, "the file's sidecar could not be read; it is ingested without one");
+      else if (found) arrival.sidecar = found;
+      if (needs.instrument) arrival.instrument = needs.instrument;
       report = { outcome: "DONE", bytes: written.bytes, adler32: written.adler32, md5: written.md5 };
     } catch (err) {
       if (signal.aborted && signal.reason === LEASE_LOST_REASON) {
@@ -308,7 +336,7 @@ export class TransferWork {
       const e = err instanceof CopyError ? err : new CopyError(ErrorCode.NETWORK, (err as Error).message);
       report = { outcome: "FAILED", error: e.message, errorCode: e.code };
     }
-    this.unreported.set(t.lease, { t, report, seconds: Number(process.hrtime.bigint() - started) / 1e9, header });
+    this.unreported.set(t.lease, { t, report, seconds: Number(process.hrtime.bigint() - started) / 1e9, arrival });
     void this.flushReports();
   }
 
@@ -373,7 +401,10 @@ export class TransferWork {
         path: t.destinationPath,
         bytes: report.bytes!,
         metadata: t.file.metadata ?? {},
-        header: f.header,
+        header: f.arrival.header ?? null,
+        ...(f.arrival.sidecar ? { sidecar: f.arrival.sidecar } : {}),
+        ...(f.arrival.butlerFile != null ? { butlerFile: f.arrival.butlerFile } : {}),
+        ...(f.arrival.instrument ? { instrument: f.arrival.instrument } : {}),
       });
     } else {
       this.o.state.transfersFailed++;

@@ -29,7 +29,7 @@ export function registerAgentCommands(serve: Command): void {
     )
     .requiredOption("-f, --facility <code>", "the facility it works for (its token needs agent:<code>)")
     .option("-p, --port <port>", "port of /health and /metrics (default 4010, or agent.port)", port)
-    .option("--once", "claim one round of transfers and deletions, carry them out, print what it did as JSON, and exit")
+    .option("--once", "claim one round of transfers and deletions (and finish removals), carry them out, print what it did as JSON, and exit")
     .option("-c, --config <file>", "YAML configuration file (storage credentials of the facility's RSEs under storage.credentials)")
     .action(async (opts: { facility: string; port?: number; once?: boolean; config?: string }) => {
       const config = loadConfig(opts.config);
@@ -41,10 +41,11 @@ export function registerAgentCommands(serve: Command): void {
         const transfers = await work.transfers.runOnce();
         const ingest = await work.arrivals.flush();
         const deletions = await work.deletions();
+        const removals = await work.removals();
         work.close();
         const s = work.state;
         process.stdout.write(
-          JSON.stringify({ transfersStarted: transfers.started, transfersDone: s.transfersDone, transfersFailed: s.transfersFailed, bytes: s.bytesTotal, arrivalsSent: ingest.sent, ingestFailed: ingest.failed, ...deletions, errors: s.recentErrors }) + "\n",
+          JSON.stringify({ transfersStarted: transfers.started, transfersDone: s.transfersDone, transfersFailed: s.transfersFailed, bytes: s.bytesTotal, arrivalsSent: ingest.sent, ingestFailed: ingest.failed, ...deletions, removalsFinished: removals.finished, errors: s.recentErrors }) + "\n",
         );
         return;
       }

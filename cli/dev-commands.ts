@@ -18,6 +18,6 @@ export function registerDevCommands(program: Command): void {
       const dev = devFederation(config, { portBase: opts.portBase });
       stopOn(() => dev.close());
       const up = await dev.start();
-      process.stderr.write(`\n${up.summary}\n\nGraphiQL: ${up.gatewayUrl.replace(/graphql$/, "")}\nCtrl-C stops everything.\n`);
+      process.stderr.write(`\n${up.summary}\n\nGraphiQL: ${up.gatewayUrl.replace(/graphql$/, "")}\nStatus page: ${up.gatewayUrl.replace(/graphql$/, "status")}\nCtrl-C stops everything.\n`);
     });
 }

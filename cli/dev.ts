@@ -100,7 +100,7 @@ export async function prepareDevData(config: Config, logger: Logger, storage: De
         await facility.close();
       }
     }
-    return `demo data loaded: ${files.length} raw files of LSSTCam as FITS objects at the Summit, the five DMTN-198 policies and the rules they made; the agents now replicate the second night to USDF and FrDF and the UK footprint to UKDF, ingesting what arrives (one rotten source goes STUCK)`;
+    return `demo data loaded: ${files.length} raw files of LSSTCam as FITS objects at the Summit, three files of its Large File Annex, the five DMTN-198 policies and the rules they made; the agents now replicate the second night to USDF and FrDF, the UK footprint to UKDF and the LFA files to USDF, ingesting what arrives (one rotten source goes STUCK)`;
   } finally {
     await catalog.close();
   }
@@ -134,6 +134,7 @@ export function writeDevConfig(config: Config, base: number, logLevel: string, s
     },
     facility: { ...config.facility, code: undefined, catalog: local(ports.catalog) },
     agent: { ...config.agent, gateway: local(ports.gateway), pollSeconds: Math.min(config.agent.pollSeconds, 1) },
+    removals: { ...config.removals, gateway: local(ports.gateway), resolveRetrySeconds: Math.min(config.removals.resolveRetrySeconds, 5) },
     storage: { ...config.storage, credentials: {} },
     gateway: {
       ...config.gateway,

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { loadConfig } from "../lib/config";
 import { createLogger } from "../lib/logger";
 import { runRound } from "../lib/loop";
-import { JudgeSettings, runJudgeOnce, startJudge } from "../subgraphs/replicas/judge";
+import { judgeSettings, JudgeSettings, runJudgeOnce, startJudge } from "../subgraphs/replicas/judge";
 import { openCatalogDatabase } from "../subgraphs/replicas/service";
 import { startSubscriptionMatcher } from "../subgraphs/replicas/subscription-matcher";
 import { stopOn } from "./options";
@@ -22,7 +22,7 @@ export function registerJudgeCommands(program: Command): void {
       const logger = createLogger(config.log.level, "judge");
       const database = await openCatalogDatabase(config, logger);
       const db = database.dataSource.manager;
-      const settings: JudgeSettings = { ...config.transfers };
+      const settings: JudgeSettings = judgeSettings(config);
       try {
         await database.runMigrations();
         if (opts.once) {

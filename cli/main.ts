@@ -7,6 +7,7 @@ import { registerDevCommands } from "./dev-commands";
 import { registerDidCommands } from "./did-commands";
 import { registerJudgeCommands } from "./judge-commands";
 import { registerMigrateCommands } from "./migrate-commands";
+import { registerObsoleteCommands } from "./obsolete-commands";
 import { ExitCode, reportError } from "./options";
 import { registerPolicyCommands } from "./policy-commands";
 import { registerRuleCommands } from "./rule-commands";
@@ -14,6 +15,7 @@ import { registerS3Commands } from "./s3-commands";
 import { registerSchemaCommands } from "./schema-commands";
 import { registerServeCommands } from "./serve-commands";
 import { registerStatusCommands } from "./status-commands";
+import { registerSubscriptionCommands } from "./subscription-commands";
 import { registerTokenCommands } from "./token-commands";
 import { registerTransferCommands } from "./transfers-commands";
 
@@ -46,6 +48,8 @@ export function buildProgram(): Command {
   registerDidCommands(program);
   registerTransferCommands(program);
   registerPolicyCommands(program);
+  registerSubscriptionCommands(program);
+  registerObsoleteCommands(program);
   registerButlerCommands(program);
 
   registerMigrateCommands(program);

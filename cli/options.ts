@@ -197,6 +197,12 @@ export function emit(opts: { json?: boolean }, value: unknown, text: () => strin
   if (out) process.stdout.write(out.endsWith("\n") ? out : out + "\n");
 }
 
+/** `key: value` lines with the values aligned; empty values (null, "") are left out. */
+export function fieldLines(rows: Array<[string, string | number | boolean | null]>): string[] {
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return rows.filter(([, v]) => v !== null && v !== "").map(([k, v]) => `${(k + ":").padEnd(width + 1)} ${v}`);
+}
+
 /** Columns aligned on their widest cell; the last column is not padded. */
 export function table(header: string[], rows: string[][]): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));

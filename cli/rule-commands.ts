@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { choiceOption, clientAction, clientOptions, ClientOptions, didRef, DidRef, duration, emit, formatDid, gatewayOf, integer, parseDid, table } from "./options";
+import { choiceOption, clientAction, clientOptions, fieldLines, ClientOptions, didRef, DidRef, duration, emit, formatDid, gatewayOf, integer, parseDid, table } from "./options";
 
 /**
  * `dbb rule add|list|show|retry|delete|suspend|resume`: replication rules in the catalog, through
@@ -55,8 +55,7 @@ function ruleLines(r: RuleView): string[] {
     ["created", r.createdAt],
     ["updated", r.updatedAt],
   ];
-  const width = Math.max(...rows.map(([k]) => k.length));
-  return rows.filter(([, v]) => v !== null && v !== "").map(([k, v]) => `${(k + ":").padEnd(width + 1)} ${v}`);
+  return fieldLines(rows);
 }
 
 const RULE_STATES = ["OK", "REPLICATING", "STUCK", "SUSPENDED"];
@@ -75,6 +74,7 @@ interface AddOptions extends ClientOptions {
 
 interface ListOptions extends ClientOptions {
   state?: string;
+  subscription?: string;
   did?: DidRef;
   account?: string;
   activity?: string;
@@ -140,16 +140,17 @@ export function registerRuleCommands(program: Command): void {
       }),
     );
 
-  clientOptions(rule.command("list").description("rules by state, DID, account and activity, newest first"))
+  clientOptions(rule.command("list").description("rules by state, DID, account, activity and subscription, newest first"))
     .addOption(choiceOption("--state <state>", "OK, REPLICATING, STUCK or SUSPENDED", RULE_STATES))
     .option("--did <did>", "rules made on this DID (SCOPE:NAME)", didRef)
     .option("--account <account>", "rules made by this account")
     .option("--activity <name>", "rules of this activity")
+    .option("--subscription <name>", "rules this subscription made")
     .option("--limit <n>", "at most this many (default all)", integer(1, 10_000_000))
     .action(
       clientAction(async (opts: ListOptions) => {
         const gw = gatewayOf(opts);
-        const filter = { state: opts.state, account: opts.account, activity: opts.activity, scope: opts.did?.scope, name: opts.did?.name };
+        const filter = { state: opts.state, account: opts.account, activity: opts.activity, subscription: opts.subscription, scope: opts.did?.scope, name: opts.did?.name };
         const rules: RuleView[] = [];
         let after: string | null = null;
         let total = 0;

@@ -43,12 +43,12 @@ export function registerServeCommands(program: Command): Command {
 
   serve
     .command("gateway")
-    .description("the USDF gateway: the federated endpoint with GraphiQL at / (needs gateway.catalog and gateway.facilities in the config)")
+    .description("the USDF gateway: the federated endpoint with GraphiQL at / and the status page at /status (needs gateway.catalog and gateway.facilities in the config)")
     .option("-p, --port <port>", "port to listen on (default 4000, or gateway.port)", port)
     .option("-c, --config <file>", "YAML configuration file")
     .action(async (opts: { port?: number; config?: string }) => {
       const config = loadConfig(opts.config);
-      const gateway = await startGateway(config, { port: opts.port, sdl: await localSubgraphSdl(), page: await graphiqlPage() });
+      const gateway = await startGateway(config, { port: opts.port, sdl: await localSubgraphSdl(), page: await bundledPages() });
       const s = gateway.status();
       process.stderr.write(
         `gateway ready at ${gateway.url.replace(/graphql$/, "")} (GraphiQL); catalog ${s.catalog.state}; ` +
@@ -59,8 +59,8 @@ export function registerServeCommands(program: Command): Command {
   return serve;
 }
 
-/** The bundled GraphiQL page, when the build produced it. */
-async function graphiqlPage() {
-  const { serveGraphiql } = await import("../gateway/graphiql/page");
-  return serveGraphiql;
+/** The bundled pages: GraphiQL at /, the status page at /status. */
+async function bundledPages() {
+  const { servePages } = await import("../gateway/pages");
+  return servePages;
 }

@@ -37,7 +37,7 @@ export interface GatewayOptions {
   logger?: Logger;
   /** The subgraphs' SDL this gateway composes and expects the endpoints to serve. */
   sdl: SubgraphSdl;
-  /** Serves the GraphiQL page and its assets; answers true when it handled the request. */
+  /** Serves the bundled pages and their assets (gateway/pages.ts: GraphiQL at /, the status page at /status); answers true when it handled the request. */
   page?: (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => boolean | Promise<boolean>;
 }
 

@@ -7,7 +7,7 @@ import { DbbError, ErrorCode, invalidInput } from "./errors";
 
 /**
  * Tokens are JWTs. `sub` is the account recorded on what the caller creates; `scope` is an
- * OAuth-style space-separated list: catalog:admin, catalog:write, agent:<FACILITY>, butler:admin.
+ * OAuth-style space-separated list: catalog:admin, catalog:write, catalog:remove, agent:<FACILITY>, butler:admin.
  */
 export interface Principal {
   subject: string;
@@ -23,7 +23,7 @@ export interface Caller {
 
 /** Scopes that include others: an admin may do what a writer may. */
 const IMPLIED_SCOPES: Record<string, string[]> = {
-  "catalog:admin": ["catalog:write"],
+  "catalog:admin": ["catalog:write", "catalog:remove"],
 };
 
 export function hasScope(principal: Principal, scope: string): boolean {

@@ -31,6 +31,10 @@ import { DbbError, ErrorCode } from "./errors";
  * subscriptions:
  *   intervalSeconds: 5            # DBB_SUBSCRIPTIONS_INTERVAL_SECONDS: the matcher's pace
  *   batchSize: 5000               # DBB_SUBSCRIPTIONS_BATCH_SIZE: events or DIDs per transaction
+ * removals:
+ *   gateway: http://127.0.0.1:4000/graphql   # DBB_REMOVALS_GATEWAY_URL: where the catalog asks facilities which files a removal's runs hold
+ *   timeoutMs: 60000              # a facility that has not answered by then is asked again later
+ *   resolveRetrySeconds: 30       # first retry of a facility that did not answer (doubling, up to an hour)
  * facility:
  *   code: FrDF                    # DBB_FACILITY (or --facility)
  *   port: 4002                    # DBB_FACILITY_PORT
@@ -46,6 +50,8 @@ import { DbbError, ErrorCode } from "./errors";
  *   reportSeconds: 10             # how often it reports itself (Facility.agents)
  *   stallSeconds: 60              # a copy that receives nothing for this long fails with TIMEOUT
  *   deletionBatch: 100            # deletions claimed per round
+ *   lfaIngest:                    # LFA products ingested on arrival, by their event's CSC, generator, MIME type (others: plain objects)
+ *     - { csc: Electrometer, generator: "Electrometer:103", instrument: LSSTCam }   # the flat-field projector's photodiode
  * gateway:
  *   port: 4000                    # DBB_GATEWAY_PORT
  *   catalog: http://127.0.0.1:4001/graphql      # DBB_GATEWAY_CATALOG
@@ -137,6 +143,17 @@ const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    removals: z
+      .object({
+        /** The gateway the catalog asks facilities through (which files a removal's runs and collections hold). */
+        gateway: z.string().url().default("http://127.0.0.1:4000/graphql"),
+        /** How long one question to a facility may take. */
+        timeoutMs: z.number().int().min(100).max(600000).default(60000),
+        /** First retry of a facility that did not answer; doubles each time, up to an hour. */
+        resolveRetrySeconds: z.number().min(0).max(3600).default(30),
+      })
+      .strict()
+      .prefault({}),
     facility: z
       .object({
         /** The facility this process serves (USDF, FrDF, …); `--facility` wins. */
@@ -163,6 +180,24 @@ const ConfigSchema = z
         reportSeconds: z.number().min(1).max(3600).default(10),
         stallSeconds: z.number().min(1).max(3600).default(60),
         deletionBatch: z.number().int().min(1).max(10000).default(100),
+        /**
+         * The Large File Annex products ingested into the Butler on arrival, by the CSC, generator
+         * and MIME type of their largeFileObjectAvailable event (a field left out matches any
+         * value); `instrument` is the Butler instrument they belong to when their header names
+         * their device instead. Every other LFA file is replicated as a plain object (NOT_A_DATASET).
+         */
+        lfaIngest: z
+          .array(
+            z
+              .object({
+                csc: z.string().min(1),
+                generator: z.string().optional(),
+                mimeType: z.string().optional(),
+                instrument: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, "an instrument's name such as LSSTCam").optional(),
+              })
+              .strict(),
+          )
+          .default([{ csc: "Electrometer", generator: "Electrometer:103", instrument: "LSSTCam" }]),
       })
       .strict()
       .prefault({}),
@@ -266,6 +301,7 @@ const ENV_OVERRIDES: Array<[string, string[], "string" | "int"]> = [
   ["DBB_JUDGE_INTERVAL_SECONDS", ["transfers", "judgeIntervalSeconds"], "int"],
   ["DBB_SUBSCRIPTIONS_INTERVAL_SECONDS", ["subscriptions", "intervalSeconds"], "int"],
   ["DBB_SUBSCRIPTIONS_BATCH_SIZE", ["subscriptions", "batchSize"], "int"],
+  ["DBB_REMOVALS_GATEWAY_URL", ["removals", "gateway"], "string"],
   ["DBB_FACILITY", ["facility", "code"], "string"],
   ["DBB_FACILITY_PORT", ["facility", "port"], "int"],
   ["DBB_FACILITY_CATALOG", ["facility", "catalog"], "string"],

@@ -27,6 +27,16 @@ export const ErrorCode = {
   /** reevaluateSubscription's job id names no job. */
   SUBSCRIPTION_JOB_NOT_FOUND: "SUBSCRIPTION_JOB_NOT_FOUND",
   DELETION_NOT_FOUND: "DELETION_NOT_FOUND",
+  /** A campaign removal id names no removal. */
+  REMOVAL_NOT_FOUND: "REMOVAL_NOT_FOUND",
+  /** cancelRemoval of a removal that is DONE: nothing is pending any more. */
+  REMOVAL_FINISHED: "REMOVAL_FINISHED",
+  /** An agent finishing its facility's part of a removal while files are still to be deleted there. */
+  REMOVAL_NOT_READY: "REMOVAL_NOT_READY",
+  /** announceLargeFile: the event's url maps to no Large File Annex RSE (an RSE with the attribute lfa), or to several. */
+  LFA_URL_UNKNOWN: "LFA_URL_UNKNOWN",
+  /** announceLargeFile: the object was announced before with other values (size, checksum, generator, …), or its name is taken by another DID. */
+  LFA_CONFLICT: "LFA_CONFLICT",
   LEASE_LOST: "LEASE_LOST",
   /** Bytes whose size or checksums differ from those expected; also a store that saw other bytes than were sent (S3 BadDigest, a part's ETag not its MD5). */
   CHECKSUM_MISMATCH: "CHECKSUM_MISMATCH",

@@ -8,6 +8,7 @@ import { addRule, deleteRule } from "../../subgraphs/replicas/rule";
 import { addScope } from "../../subgraphs/replicas/scope";
 import { drainSubscriptions } from "../../subgraphs/replicas/subscription";
 import { loadDemoPolicies } from "./demo-policies";
+import { DEMO_LFA, loadLfaDemo } from "./lfa-demo";
 import { seededRandom } from "../../lib/seeded-random";
 import { LSSTCAM, lsstCamDetector, lsstCamPhysicalFilter } from "../../subgraphs/facility/instrument/lsstcam";
 import { rawFileBytes } from "./raw-files";
@@ -20,7 +21,9 @@ import { rawFileBytes } from "./raw-files";
  * first night is already at USDF and FrDF, the second replicates from the Summit to both, the raws
  * in the UK footprint go to UKDF from FrDF, where one copy has rotted (its rule goes STUCK with
  * CHECKSUM_MISMATCH), and the Summit's copies of the first night are deleted by the Summit's
- * agent. Deterministic: the same data every time.
+ * agent; three Large File Annex files announced at the Summit go to USDF keeping their keys, where
+ * an electrometer's readings are ingested as a photodiode dataset and the others stay plain
+ * objects. Deterministic: the same data every time.
  */
 export const DEMO_ACCOUNT = "demo";
 export const DEMO_NIGHTS = [20250601, 20250602];
@@ -97,7 +100,7 @@ export interface DemoStorage {
   ukdfRoot: string;
 }
 
-export const DEMO_BUCKETS = { SUMMIT: "summit-raw", USDF: "usdf-raw", FrDF: "frdf-raw" } as const;
+export const DEMO_BUCKETS = { SUMMIT: "summit-raw", USDF: "usdf-raw", FrDF: "frdf-raw", SUMMIT_LFA: DEMO_LFA.bucket } as const;
 
 export function demoRses(storage: DemoStorage): Array<AddRseInput & { description: string }> {
   const s3 = (bucket: string) => ({ endpoint: storage.s3Endpoint, bucket, prefix: "rucio" });
@@ -106,6 +109,15 @@ export function demoRses(storage: DemoStorage): Array<AddRseInput & { descriptio
     { name: "USDF_DISK", facility: "USDF", description: "US Data Facility, SLAC", kind: "S3", protocol: s3(DEMO_BUCKETS.USDF), attributes: { tier: 1, archive: true } },
     { name: "FRDF_DISK", facility: "FrDF", description: "French Data Facility, CC-IN2P3", kind: "S3", protocol: s3(DEMO_BUCKETS.FrDF), attributes: { tier: 1, archive: true } },
     { name: "UKDF_DISK", facility: "UKDF", description: "UK Data Facility", kind: "POSIX", protocol: { root: storage.ukdfRoot }, attributes: { tier: 2 } },
+    // The Summit's Large File Annex: keys at the bucket's root, URLs as the CSCs write them (lfa-demo.ts).
+    {
+      name: DEMO_LFA.rse,
+      facility: "SUMMIT",
+      description: "Summit, Cerro Pachón",
+      kind: "S3",
+      protocol: { endpoint: storage.s3Endpoint, bucket: DEMO_LFA.bucket },
+      attributes: { tier: 0, site: "summit", lfa: true, lfa_url: DEMO_LFA.url },
+    },
   ];
 }
 
@@ -177,6 +189,9 @@ export async function loadCatalogDemo(db: EntityManager, storage: DemoStorage, p
     comment: "Summit buffer until safe at USDF and FrDF",
   });
   await deleteRule(db, buffer.id, { tombstoneDelaySeconds: settings.tombstoneDelaySeconds });
+
+  // The Summit's Large File Annex: three files announced as their CSCs announce them (lfa-demo.ts).
+  await loadLfaDemo(db, DEMO_ACCOUNT, put, files);
 
   // The policies match the new raws now (the catalog's matcher would within seconds): a rule per
   // raw to USDF and to FrDF (the first night's are OK at once), and to UKDF from FrDF for the raws

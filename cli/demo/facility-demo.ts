@@ -18,6 +18,17 @@ function fieldOfView(ra: number, dec: number): Region {
   ]);
 }
 
+/** The start of a first-night exposure as the demo's pre-loaded Butler records have it: 12 h after its night's noon, seq minutes in. */
+function recordedStart(f: Pick<DemoFile, "night" | "seq">): Date {
+  const night = String(f.night);
+  return new Date(Date.UTC(Number(night.slice(0, 4)), Number(night.slice(4, 6)) - 1, Number(night.slice(6, 8)), 12) + 12 * 3600e3 + f.seq * 60e3);
+}
+
+/** The group of a demo exposure in the pre-loaded Butler records (what an electrometer reading during it names as GROUPID). */
+export function demoExposureGroup(f: Pick<DemoFile, "night" | "seq">): string {
+  return recordedStart(f).toISOString();
+}
+
 /**
  * Ingests into a facility's Butler registry the demo raws the catalog holds there as AVAILABLE
  * replicas, as that facility's agent would after their transfers: dimension records (with a
@@ -51,7 +62,7 @@ export async function loadFacilityDemo(facilityDb: EntityManager, code: string, 
     });
     once(`filter/${f.physicalFilter}`, "physical_filter", { instrument: LSSTCAM, name: f.physicalFilter, band: f.band });
     once(`detector/${f.detector}`, "detector", lsstCamDetectorRecord(lsstCamDetector(f.detector)!));
-    const begin = new Date(start.getTime() + 12 * 3600e3 + f.seq * 60e3);
+    const begin = recordedStart(f);
     once(`group/${f.exposure}`, "group", { instrument: LSSTCAM, name: begin.toISOString() });
     once(`exposure/${f.exposure}`, "exposure", {
       instrument: LSSTCAM,

@@ -1,6 +1,7 @@
 // The GraphiQL page's browser code, bundled at build time by scripts/build-graphiql.mjs into
 // dist/gateway/graphiql/graphiql.{js,css}: nothing is fetched from anywhere but this origin.
 // (JSX rather than TSX so the project's tsc, which has no DOM or JSX settings, leaves it to esbuild.)
+import "./variables-lint";
 import React, { useEffect, useRef } from "react";
 import { createRoot } from "react-dom/client";
 import { GraphiQL } from "graphiql";

@@ -125,4 +125,32 @@ query RawsCoveringPosition($position: JSONObject!) {
 }
 `,
   },
+  {
+    title: "Large File Annex files",
+    description:
+      "Files the Summit's CSCs announced (largeFileObjectAvailable): the event as metadata, the object key kept at every copy, and whether each copy was ingested or kept as a plain object.",
+    query: `# The Summit's Large File Annex: each file is named by its
+# object key and keeps it wherever it is copied (path).
+# ingest says what the destination's Butler made of it:
+# INGESTED (e.g. an electrometer's photodiode readings) or
+# NOT_A_DATASET (a plain object).
+query LargeFileAnnex($csc: String!) {
+  dids(scope: "lfa", metadata: { csc: $csc }) {
+    nodes {
+      name
+      metadata
+      replicas {
+        rse { name }
+        path
+        ingest { state source datasetId }
+      }
+    }
+  }
+}
+`,
+    variables: `{
+  "csc": "Electrometer"
+}
+`,
+  },
 ];

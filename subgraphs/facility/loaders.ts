@@ -1,6 +1,7 @@
 import DataLoader from "dataloader";
 import type { EntityManager } from "typeorm";
 import { arrivalsByDid } from "./arrival/arrival";
+import { ArrivalSummary, arrivalSummary } from "./arrival/arrival-summary";
 import { DatasetRow, datasetsByDid, datasetsById, DidKey, fileRecordsOf, FileRecordRow } from "./dataset";
 
 /**
@@ -40,6 +41,8 @@ export function createLoaders(db: EntityManager) {
       },
       { batchScheduleFn, cacheKeyFn: (k) => `${k.scope}:${k.name}` },
     ),
+    /** The facility's ingest summary by window (one per request however many Facility representations ask). */
+    arrivalSummary: new DataLoader<number, ArrivalSummary>((windows) => Promise.all(windows.map((hours) => arrivalSummary(db, hours))), { batchScheduleFn }),
     arrivalOfDid: new DataLoader<DidKey, Awaited<ReturnType<typeof arrivalsByDid>>[number], string>((keys) => arrivalsByDid(db, keys), {
       batchScheduleFn,
       cacheKeyFn: (k) => `${k.scope}:${k.name}`,

@@ -3,6 +3,7 @@ import { GraphqlClient } from "../../lib/graphql-client";
 import type { Logger } from "../../lib/logger";
 import type { PresigningDriver, StorageDriver, StorageLocation } from "../../lib/storage/driver";
 import { createStorageCache, StorageSettings } from "../../lib/storage/factory";
+import { sidecarPaths } from "../../lib/storage/sidecar-paths";
 import { signObjectUrl } from "../../lib/storage/signed-url";
 
 /**
@@ -12,12 +13,20 @@ import { signObjectUrl } from "../../lib/storage/signed-url";
  * requests that agent holds right now (transfersHeld), and signs only those whose source RSE is
  * one of this facility's. S3 RSEs answer with presigned GETs (the facility's own credentials
  * never leave it); POSIX RSEs with an HMAC-signed URL of this service's GET /objects/….
+ *
+ * Sidecars: asked with `sidecars`, the door also signs, for each request it signs, the paths where
+ * astro_metadata_translator's sidecars of that file would be (lib/storage/sidecar-paths.ts:
+ * `NAME.json`, `NAME.yaml` and the folder's `_index.json`, beside the file at the source), so the
+ * destination's agent can ingest a file whose metadata is in a sidecar without anyone sending it.
+ * Nothing else beside the file is signed: the agent learns no other object of this store.
  */
 export interface ReadUrlRow {
   request: string;
   url: string | null;
   expiresAt: Date | null;
   error: { code: string; message: string } | null;
+  /** With `sidecars`: signed URLs of the file's possible sidecars (which may not exist: a GET says). */
+  sidecars?: Array<{ path: string; kind: "file" | "index"; url: string }> | null;
 }
 
 export interface ReadDoorOptions {
@@ -34,7 +43,7 @@ export interface ReadDoorOptions {
 }
 
 export interface ReadDoor {
-  sign(authorization: string | undefined, requests: string[]): Promise<ReadUrlRow[]>;
+  sign(authorization: string | undefined, requests: string[], options?: { sidecars?: boolean }): Promise<ReadUrlRow[]>;
   /** The driver of one of this facility's RSEs (null for an unknown RSE or another facility's), for GET /objects. */
   driver(rse: string): Promise<StorageDriver | null>;
 }
@@ -66,7 +75,7 @@ export function createReadDoor(o: ReadDoorOptions): ReadDoor {
   const driverFor = (location: StorageLocation): StorageDriver => drivers.open(location);
 
   return {
-    async sign(authorization, requests) {
+    async sign(authorization, requests, options = {}) {
       if (requests.length > MAX_READ_URLS) throw new DbbError(ErrorCode.INVALID_INPUT, `at most ${MAX_READ_URLS} requests per call`, { argument: "requests" });
       const catalog = new GraphqlClient({ url: o.catalogUrl, token: authorization?.replace(/^Bearer\s+/i, ""), timeoutMs: 15_000, userAgent: `dbb-facility-${o.facility}` });
       const { transfersHeld } = await catalog.request<{ transfersHeld: Array<HeldTransfer | null> }>(HELD, { ids: requests });
@@ -87,12 +96,13 @@ export function createReadDoor(o: ReadDoorOptions): ReadDoor {
           }
           try {
             const location = locationOf(held.source);
-            if (location.kind === "S3") {
-              const url = await (driverFor(location) as PresigningDriver).presignRead(held.sourcePath, o.expiresSeconds);
-              return { request, url, expiresAt, error: null };
-            }
-            const url = signObjectUrl({ baseUrl: o.publicUrl(), rse: location.rse, path: held.sourcePath, expiresAt, key: o.signingKey() });
-            return { request, url, expiresAt, error: null };
+            const signPath = async (objectPath: string) =>
+              location.kind === "S3"
+                ? (driverFor(location) as PresigningDriver).presignRead(objectPath, o.expiresSeconds)
+                : signObjectUrl({ baseUrl: o.publicUrl(), rse: location.rse, path: objectPath, expiresAt, key: o.signingKey() });
+            const url = await signPath(held.sourcePath);
+            const sidecars = options.sidecars ? await Promise.all(sidecarPaths(held.sourcePath).map(async (p) => ({ ...p, url: await signPath(p.path) }))) : null;
+            return { request, url, expiresAt, error: null, sidecars };
           } catch (err) {
             const e = err instanceof DbbError ? err : new DbbError(ErrorCode.STORAGE_ERROR, (err as Error).message);
             o.logger.warn({ request, code: e.code, err: e.message }, "signing a read URL failed");

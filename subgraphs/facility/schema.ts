@@ -3,6 +3,8 @@ import { buildFederatedSchema } from "../../lib/federation";
 import type { FacilityContext } from "./graphql/context";
 import { AgentResolver } from "./graphql/agent-resolver";
 import { ArrivalResolver } from "./graphql/arrival-resolver";
+import { ArrivalSummaryResolver } from "./graphql/arrival-summary-resolver";
+import { CampaignRemovalResolver } from "./graphql/campaign-removal-resolver";
 import { DatasetResolver } from "./graphql/dataset-resolver";
 import { FacilityResolver } from "./graphql/facility-resolver";
 import { ReadUrlResolver } from "./graphql/read-url-resolver";
@@ -20,7 +22,19 @@ import { Replica } from "./graphql/types";
 export function buildFacilitySchema(): Promise<GraphQLSchema> {
   return buildFederatedSchema(
     {
-      resolvers: [FacilityResolver, DatasetResolver, ReplicaResolver, ArrivalResolver, RegistryResolver, RemovalResolver, TransferResolver, AgentResolver, ReadUrlResolver],
+      resolvers: [
+        FacilityResolver,
+        DatasetResolver,
+        ReplicaResolver,
+        ArrivalResolver,
+        RegistryResolver,
+        RemovalResolver,
+        TransferResolver,
+        AgentResolver,
+        ReadUrlResolver,
+        CampaignRemovalResolver,
+        ArrivalSummaryResolver,
+      ],
       orphanedTypes: [Replica],
     },
     {

@@ -22,6 +22,8 @@ export interface DidRow extends DidKey {
   adler32: string | null;
   md5: string | null;
   metadata: Record<string, unknown>;
+  /** The path its replicas take on every RSE (an LFA object key); null: Rucio's deterministic path. */
+  path: string | null;
   isOpen: boolean;
   expiredAt: Date | null;
   obsolete: boolean;
@@ -29,7 +31,7 @@ export interface DidRow extends DidKey {
   updatedAt: Date;
 }
 
-export const DID_COLUMNS = `d.scope, d.name, d.did_type AS type, d.account, d.bytes, d.adler32, d.md5, d.metadata,
+export const DID_COLUMNS = `d.scope, d.name, d.did_type AS type, d.account, d.bytes, d.adler32, d.md5, d.metadata, d.path,
   d.is_open AS "isOpen", d.expired_at AS "expiredAt", d.obsolete, d.created_at AS "createdAt", d.updated_at AS "updatedAt"`;
 
 export const didKey = (k: DidKey) => `${k.scope}:${k.name}`;
@@ -208,4 +210,18 @@ export async function setDidStatus(db: EntityManager, key: DidKey, open: boolean
   if (did.type === "FILE") throw invalidInput(`${key.scope}:${key.name} is a file; only datasets and containers are opened or closed`);
   await db.query(`UPDATE dids SET is_open = $3, updated_at = now() WHERE scope = $1 AND name = $2`, [key.scope, key.name, open]);
   return getDid(db, key);
+}
+
+/** Sets or clears a DID's lifetime (Rucio's expired_at): past it, the judge removes the DID as obsolete. */
+export async function setDidLifetime(db: EntityManager, key: DidKey, lifetime: number | null): Promise<DidRow> {
+  const scope = checkScope(key.scope, { field: "scope" });
+  const name = checkDidName(key.name, { field: "name" });
+  if (lifetime !== null && (!Number.isInteger(lifetime) || lifetime < 0)) throw invalidInput("lifetime must be a whole number of seconds, 0 or more (null clears it)", { field: "lifetime" });
+  const rows = await db.query(
+    `UPDATE dids SET expired_at = CASE WHEN $3::int IS NULL THEN NULL ELSE now() + make_interval(secs => $3::int) END, updated_at = now()
+     WHERE scope = $1 AND name = $2 RETURNING 1`,
+    [scope, name, lifetime],
+  );
+  if (!rows.length) throw didNotFound({ scope, name }, { field: "did" });
+  return getDid(db, { scope, name });
 }

@@ -27,7 +27,12 @@ export type EventType =
   | "deletion-queued"
   | "deletion-claimed"
   | "deletion-done"
-  | "deletion-failed";
+  | "deletion-failed"
+  | "removal-requested"
+  | "removal-planned"
+  | "removal-facility-done"
+  | "removal-done"
+  | "removal-cancelled";
 
 export const EVENT_TYPES: readonly EventType[] = [
   "did-registered",
@@ -49,6 +54,11 @@ export const EVENT_TYPES: readonly EventType[] = [
   "deletion-claimed",
   "deletion-done",
   "deletion-failed",
+  "removal-requested",
+  "removal-planned",
+  "removal-facility-done",
+  "removal-done",
+  "removal-cancelled",
 ];
 
 export interface EventRow {

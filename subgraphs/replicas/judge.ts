@@ -1,7 +1,10 @@
 import type { EntityManager } from "typeorm";
 import type { Logger } from "../../lib/logger";
 import { Loop, LoopMetrics, startLoop } from "../../lib/loop";
+import type { Config } from "../../lib/config";
 import { beatWorker, registerWorker, stopWorker } from "./catalog-worker";
+import { advanceRemovals, ButlerLookup } from "./removal";
+import { gatewayButlerLookup } from "./removal-lookup";
 import { expireRules } from "./rule";
 import { requeueExpiredLeases, TransferSettings } from "./transfer";
 
@@ -9,22 +12,39 @@ export interface JudgeSettings extends TransferSettings {
   tombstoneDelaySeconds: number;
   /** The judge's pace, and the catalog workers' heartbeat. */
   judgeIntervalSeconds: number;
+  /** Campaign removals: how the catalog asks the facilities' Butlers (absent: removals naming runs or collections cannot be planned). */
+  removals?: { lookup: ButlerLookup; resolveRetrySeconds: number };
+}
+
+/** The judge's settings from the configuration: transfers, and the facilities reached through the gateway for removals. */
+export function judgeSettings(config: Config): JudgeSettings {
+  return {
+    ...config.transfers,
+    removals: { lookup: gatewayButlerLookup(config.removals), resolveRetrySeconds: config.removals.resolveRetrySeconds },
+  };
 }
 
 export interface JudgeRound {
   expiredRules: number;
   requeued: number;
+  /** Facilities that answered a removal's question late, and DIDs past their lifetime now being removed. */
+  removalsResolved: number;
+  didsExpired: number;
 }
 
 /**
  * One round of the catalog's periodic housekeeping (Rucio's judge-cleaner and the request
- * lease reaper): delete expired rules, return requests with lapsed leases to the queue. Safe to
- * run in several processes at once: both claim their rows with FOR UPDATE SKIP LOCKED.
+ * lease reaper, and its undertaker): delete expired rules, return requests with lapsed leases to
+ * the queue, move campaign removals on (facilities asked again, DIDs past their lifetime removed).
+ * Safe to run in several processes at once: each claims its rows with FOR UPDATE SKIP LOCKED.
  */
 export async function runJudgeOnce(db: EntityManager, settings: JudgeSettings): Promise<JudgeRound> {
   const expiredRules = await expireRules(db, settings.tombstoneDelaySeconds);
   const requeued = await requeueExpiredLeases(db);
-  return { expiredRules, requeued };
+  const removals = settings.removals
+    ? await advanceRemovals(db, settings.removals.lookup, { tombstoneDelaySeconds: settings.tombstoneDelaySeconds, resolveRetrySeconds: settings.removals.resolveRetrySeconds })
+    : { resolved: 0, expired: 0 };
+  return { expiredRules, requeued, removalsResolved: removals.resolved, didsExpired: removals.expired };
 }
 
 /**
@@ -40,7 +60,7 @@ export async function startJudge(db: EntityManager, settings: JudgeSettings, log
       name: "judge",
       intervalMs: intervalSeconds * 1000,
       round: () => runJudgeOnce(db, settings),
-      describe: (r) => (r.expiredRules || r.requeued ? "judge round" : undefined),
+      describe: (r) => (r.expiredRules || r.requeued || r.removalsResolved || r.didsExpired ? "judge round" : undefined),
       logger,
       metrics,
     }),

@@ -8,8 +8,12 @@ import { LockRow, locksByKey, locksOfDids, locksOfRules } from "./lock";
 import { decodeCursor, pageSize } from "../../lib/pagination";
 import { RseRow, rsesByFacility, rsesById, rsesByName } from "./rse";
 import { AssociatedRuleRow, ReplicaRuleRow, RuleRow, rulesById, rulesOfDids, rulesOfReplicas } from "./rule";
+import { removalFacilities, RemovalFacilityView } from "./removal";
 import { SubscriptionRow, subscriptionsById } from "./subscription";
 import { countTransfersToRses, RequestState, TransferRow, transfersById, transfersToRses } from "./transfer";
+import { FacilityTransferCounts, transferCountsOfFacilities } from "./transfer-stats";
+import { RseUsageRow, rseUsages } from "./rse-usage";
+import { SubscriptionProgressRow, subscriptionProgress } from "./subscription-progress";
 
 /**
  * Every relation a GraphQL query can follow goes through one of these per-request DataLoaders,
@@ -65,6 +69,10 @@ export function createLoaders(db: EntityManager) {
   const paged = <V>(kind: string, args: ChildPageArgs, fetch: (keys: readonly DidKey[]) => Promise<V[]>, groupOf: (v: V) => string) =>
     pagedBy<DidKey, V>([kind, args.first ?? null, args.after ?? null], fetch, groupOf, didKey);
   return {
+    removalFacilities: new DataLoader<string, RemovalFacilityView[]>(async (ids) => {
+      const parts = await removalFacilities(db, ids);
+      return ids.map((id) => parts.get(id) ?? []);
+    }, { batchScheduleFn }),
     facility: byKey<string, FacilityRow>((codes) => facilitiesByCode(db, codes), (f) => f.code, identity),
     rseById: byKey<string, RseRow>((ids) => rsesById(db, ids), (r) => r.id, identity),
     rseByName: byKey<string, RseRow>((names) => rsesByName(db, names), (r) => r.name, identity),
@@ -113,6 +121,11 @@ export function createLoaders(db: EntityManager) {
     },
     transferCountToRse: (state: RequestState | null) =>
       pagedBy<string, { rseId: string; n: number }>(["transferCount", state], (ids) => countTransfersToRses(db, ids, state), (c) => c.rseId, identity),
+    rseUsage: byKey<string, RseUsageRow>((ids) => rseUsages(db, ids), (u) => u.rseId, identity),
+    subscriptionProgress: groupBy<string, SubscriptionProgressRow>((ids) => subscriptionProgress(db, ids), (p) => p.subscriptionId, identity),
+    /** Per destination facility, by its code in lower case (codes match regardless of case). */
+    facilityTransferCounts: (hours: number) =>
+      pagedBy<string, FacilityTransferCounts>(["facilityTransferCounts", hours], (codes) => transferCountsOfFacilities(db, codes, hours), (c) => c.facility.toLowerCase(), (c) => c.toLowerCase()),
     filesOfDid: (args: ChildPageArgs) => paged<FileRow>("files", args, (keys) => filesOf(db, keys, args), (r) => `${r.rootScope}:${r.rootName}`),
   };
 }

@@ -1,5 +1,7 @@
 import type { EntityManager } from "typeorm";
 import { appendEventsFrom } from "./event";
+import { keepFilesWantedByRules } from "./removal-guard";
+import { replicaPathSql } from "./replica";
 
 /**
  * Rule evaluation, set-based: which files a rule covers, where their copies go, and the locks,
@@ -32,9 +34,8 @@ export interface Root {
   group?: string | null;
 }
 
-/** The deterministic replica path (as replica.ts deterministicPath), computed in SQL. */
-const PATH_SQL = (s: string, n: string) =>
-  `${s} || '/' || substr(md5(${s} || ':' || ${n}), 1, 2) || '/' || substr(md5(${s} || ':' || ${n}), 3, 2) || '/' || ${n}`;
+/** A new replica's path: the DID's own (an LFA object key), else the deterministic one (replica.ts). */
+const PATH_SQL = replicaPathSql;
 
 /**
  * Fills the temporary table `rule_files (scope, name, bytes, g)`: every file below the roots,
@@ -150,6 +151,7 @@ export async function applyRule(tx: EntityManager, rule: RuleForEvaluation, root
     `UPDATE replicas r SET lock_cnt = r.lock_cnt + 1, tombstone = NULL, updated_at = now()
      FROM rule_new_locks l WHERE r.scope = l.scope AND r.name = l.name AND r.rse_id = l.rse_id`,
   );
+  await keepFilesWantedByRules(tx, `SELECT scope, name, $1::uuid AS rule_id FROM rule_new_locks`, [rule.id]);
   const [{ n: locks }] = await tx.query(`SELECT count(*) AS n FROM rule_new_locks`);
   const transfersQueued = await queueTransfers(tx, rule, `SELECT scope, name, rse_id FROM rule_new_locks WHERE state = 'REPLICATING'`);
   return { locks, transfersQueued };

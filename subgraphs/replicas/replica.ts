@@ -38,6 +38,17 @@ export function deterministicPath(scope: string, name: string): string {
   return `${scope}/${h.slice(0, 2)}/${h.slice(2, 4)}/${name}`;
 }
 
+/**
+ * The path a new replica of the file (s, n) takes on any RSE, as SQL over two column expressions:
+ * the DID's own path when it has one (a Large File Annex object keeps its object key at every
+ * destination, `dids.path`), else the deterministic path above. Every place that chooses a
+ * replica's path uses it: rule evaluation (lock.ts, rule-batch.ts) and addReplicas.
+ */
+export function replicaPathSql(s: string, n: string): string {
+  const h = `md5(${s} || ':' || ${n})`;
+  return `coalesce((SELECT own.path FROM dids own WHERE own.scope = ${s} AND own.name = ${n}), ${s} || '/' || substr(${h}, 1, 2) || '/' || substr(${h}, 3, 2) || '/' || ${n})`;
+}
+
 export interface AddReplicaInput extends DidKey {
   bytes?: number | null;
   path?: string | null;
@@ -51,8 +62,8 @@ function checkState(state: unknown, details: Record<string, unknown> = {}): Repl
 
 /**
  * Registers replicas of existing files on one RSE, set-based, in one transaction. The file must
- * exist and be a FILE; a given size must match the DID's; a path defaults to the deterministic
- * one. Nothing is written unless every item is valid.
+ * exist and be a FILE; a given size must match the DID's; a path defaults to the DID's own path,
+ * else the deterministic one. Nothing is written unless every item is valid.
  */
 /**
  * Registers replicas on an RSE, all or nothing. As Rucio's add_replicas, an RSE that is not
@@ -77,7 +88,8 @@ export async function addReplicas(
       scope,
       name,
       bytes: r.bytes != null ? checkBytes(r.bytes, where) : null,
-      path: r.path ?? deterministicPath(scope, name),
+      // null: the DID's own path, else the deterministic one (replicaPathSql).
+      path: r.path ?? null,
       state: r.state != null ? checkState(r.state, where) : "AVAILABLE",
     };
   });
@@ -117,7 +129,7 @@ export async function addReplicas(
     const [{ n }] = await tx.query(
       `WITH ins AS (
          INSERT INTO replicas (scope, name, rse_id, state, bytes, path, account)
-         SELECT k.scope, k.name, $5, k.state, d.bytes, k.path, $6
+         SELECT k.scope, k.name, $5, k.state, coalesce(d.bytes, 0), coalesce(k.path, ${replicaPathSql("k.scope", "k.name")}), $6
          FROM unnest($1::text[], $2::text[], $3::text[], $4::replica_state[]) AS k(scope, name, path, state)
          JOIN dids d ON d.scope = k.scope AND d.name = k.name
          RETURNING 1)

@@ -2,6 +2,8 @@ import type { EntityManager } from "typeorm";
 import { invalidInput } from "../../lib/errors";
 import { appendEventsFrom } from "./event";
 import { Grouping } from "./lock";
+import { keepFilesWantedByRules } from "./removal-guard";
+import { replicaPathSql } from "./replica";
 import { listRses } from "./rse";
 import { parseRseExpression } from "./rse-expression";
 import { checkActivity, checkLifetime, checkPriority, GROUPINGS, refreshRules, targetCandidates } from "./rule";
@@ -194,11 +196,12 @@ export async function addRulesInBatch(
   await tx.query(
     `INSERT INTO replicas (scope, name, rse_id, state, bytes, path, account)
      SELECT DISTINCT ON (l.scope, l.name, l.rse_id) l.scope, l.name, l.rse_id, 'COPYING', l.bytes,
-            l.scope || '/' || substr(md5(l.scope || ':' || l.name), 1, 2) || '/' || substr(md5(l.scope || ':' || l.name), 3, 2) || '/' || l.name, $1
+            ${replicaPathSql("l.scope", "l.name")}, $1
      FROM batch_locks l WHERE l.state = 'REPLICATING'
      ON CONFLICT (scope, name, rse_id) DO NOTHING`,
     [account],
   );
+  await keepFilesWantedByRules(tx, `SELECT scope, name, rule_id FROM batch_locks`);
   // Several new rules may lock one replica: it gains one count per lock.
   await tx.query(
     `UPDATE replicas r SET lock_cnt = r.lock_cnt + l.n, tombstone = NULL, updated_at = now()

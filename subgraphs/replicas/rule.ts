@@ -389,33 +389,49 @@ export async function deleteRule(
   });
 }
 
+/** Why rules go: a caller deleted them, they expired, or a campaign removal retired their DIDs. */
+export type RuleRemovalReason = "deleted" | "expired" | "obsolete";
+
 /** Removes a rule held FOR UPDATE by the transaction: releases its locks, deletes it, records why. */
 async function removeRule(tx: EntityManager, rule: RuleRow, tombstoneDelaySeconds: number, reason: "deleted" | "expired"): Promise<void> {
-  await releaseLocks(tx, rule, tombstoneDelaySeconds);
-  await tx.query(`DELETE FROM rules WHERE id = $1`, [rule.id]);
-  await appendEvent(tx, reason === "expired" ? "rule-expired" : "rule-deleted", null, { rule: rule.id, scope: rule.scope, name: rule.name });
+  await removeRules(tx, `SELECT $1::uuid`, [rule.id], { tombstoneDelaySeconds, reason });
 }
 
-async function releaseLocks(tx: EntityManager, rule: RuleRow, tombstoneDelaySeconds: number): Promise<void> {
+/**
+ * Removes the rules `ruleIdsSql` selects (the caller holds them FOR UPDATE), set-based whatever
+ * their number: releases their locks; a replica left without any lock gets a tombstone (due at
+ * once where a released rule purges replicas, else after the tombstone delay); live transfers no
+ * rule needs any more are cancelled; the rules are deleted with a `rule-deleted` (or
+ * `rule-expired`) event each. Leaves the temporary table `rule_unprotected (scope, name, rse_id,
+ * tombstone)` of the replicas it left unprotected, for the caller. Returns how many rules went.
+ */
+export async function removeRules(
+  tx: EntityManager,
+  ruleIdsSql: string,
+  params: unknown[],
+  options: { tombstoneDelaySeconds: number; reason: RuleRemovalReason; removal?: string | null },
+): Promise<number> {
+  await tx.query(`DROP TABLE IF EXISTS rule_gone`);
+  await tx.query(`CREATE TEMP TABLE rule_gone ON COMMIT DROP AS SELECT id, scope, name, purge_replicas FROM rules WHERE id IN (${ruleIdsSql})`, params);
   await tx.query(`DROP TABLE IF EXISTS rule_released`);
   await tx.query(
     `CREATE TEMP TABLE rule_released ON COMMIT DROP AS
-     WITH del AS (DELETE FROM locks WHERE rule_id = $1 RETURNING scope, name, rse_id) SELECT * FROM del`,
-    [rule.id],
+     WITH del AS (DELETE FROM locks l USING rule_gone g WHERE l.rule_id = g.id RETURNING l.scope, l.name, l.rse_id, l.rule_id, g.purge_replicas)
+     SELECT scope, name, rse_id, count(*) AS n, bool_or(purge_replicas) AS purge, array_agg(rule_id) AS rules FROM del GROUP BY scope, name, rse_id`,
   );
   await tx.query(`DROP TABLE IF EXISTS rule_unprotected`);
   await tx.query(
     `CREATE TEMP TABLE rule_unprotected ON COMMIT DROP AS
      WITH upd AS (
-       UPDATE replicas r SET lock_cnt = greatest(r.lock_cnt - 1, 0),
-         tombstone = CASE WHEN r.lock_cnt - 1 <= 0
-                          THEN least(coalesce(r.tombstone, 'infinity'), now() + make_interval(secs => $1))
+       UPDATE replicas r SET lock_cnt = greatest(r.lock_cnt - l.n, 0),
+         tombstone = CASE WHEN r.lock_cnt - l.n <= 0
+                          THEN least(coalesce(r.tombstone, 'infinity'), now() + make_interval(secs => CASE WHEN l.purge THEN 0 ELSE $1 END))
                           ELSE r.tombstone END,
          updated_at = now()
        FROM rule_released l WHERE r.scope = l.scope AND r.name = l.name AND r.rse_id = l.rse_id
-       RETURNING r.scope, r.name, r.rse_id, r.lock_cnt, r.tombstone)
+       RETURNING r.scope, r.name, r.rse_id, r.lock_cnt, r.tombstone, l.rules)
      SELECT * FROM upd WHERE lock_cnt = 0`,
-    [rule.purgeReplicas ? 0 : tombstoneDelaySeconds],
+    [options.tombstoneDelaySeconds],
   );
   await appendEventsFrom(
     tx,
@@ -433,17 +449,27 @@ async function releaseLocks(tx: EntityManager, rule: RuleRow, tombstoneDelaySeco
          lease = NULL, finished_at = now(), updated_at = now()
        FROM rule_unprotected u
        WHERE t.scope = u.scope AND t.name = u.name AND t.dest_rse_id = u.rse_id AND t.state IN ('QUEUED', 'SUBMITTED')
-       RETURNING t.id, t.scope, t.name, t.dest_rse_id)
+       RETURNING t.id, t.scope, t.name, t.dest_rse_id, u.rules)
      SELECT * FROM upd`,
   );
   await appendEventsFrom(
     tx,
     "transfer-cancelled",
     `SELECT s.facility, jsonb_build_object('request', c.id, 'scope', c.scope, 'name', c.name, 'rse', s.name, 'facility', s.facility,
-                                           'rules', jsonb_build_array($1::uuid)) AS payload
+                                           'rules', to_jsonb(c.rules)) AS payload
      FROM rule_cancelled c JOIN rses s ON s.id = c.dest_rse_id`,
-    [rule.id],
+    [],
   );
+  const [{ count }] = await tx.query(`WITH d AS (DELETE FROM rules WHERE id IN (SELECT id FROM rule_gone) RETURNING 1) SELECT count(*)::int AS count FROM d`);
+  const removal = options.removal ? `, 'removal', $1::text` : "";
+  await appendEventsFrom(
+    tx,
+    options.reason === "expired" ? "rule-expired" : "rule-deleted",
+    `SELECT NULL::text AS facility, jsonb_build_object('rule', id, 'scope', scope, 'name', name${options.reason === "obsolete" ? `, 'reason', 'obsolete'` : ""}${removal}) AS payload
+     FROM rule_gone`,
+    options.removal ? [options.removal] : [],
+  );
+  return count;
 }
 
 /**

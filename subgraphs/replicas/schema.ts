@@ -4,6 +4,8 @@ import type { ReplicasContext } from "./graphql/context";
 import { CatalogWorkerResolver } from "./graphql/catalog-worker-resolver";
 import { DidResolver } from "./graphql/did-resolver";
 import { FacilityResolver } from "./graphql/facility-resolver";
+import { RemovalResolver, RemovalWorkResolver } from "./graphql/removal-resolver";
+import { LfaResolver } from "./graphql/lfa-resolver";
 import { ReplicaResolver } from "./graphql/replica-resolver";
 import { RseResolver } from "./graphql/rse-resolver";
 import { EventResolver } from "./graphql/event-resolver";
@@ -11,6 +13,11 @@ import { LockResolver, RuleResolver } from "./graphql/rule-resolver";
 import { ScopeResolver } from "./graphql/scope-resolver";
 import { RuleSubscriptionResolver, SubscriptionJobResolver, SubscriptionResolver } from "./graphql/subscription-resolver";
 import { DeletionResolver, TransferResolver } from "./graphql/transfer-resolver";
+import { RseUsageResolver } from "./graphql/rse-usage-resolver";
+import { RuleBacklogResolver } from "./graphql/rule-backlog-resolver";
+import { SkyMapResolver } from "./graphql/sky-map-resolver";
+import { SubscriptionProgressResolver } from "./graphql/subscription-progress-resolver";
+import { TransferStatsResolver } from "./graphql/transfer-stats-resolver";
 
 /** The central replica catalog's subgraph schema (Apollo Federation 2). */
 export function buildReplicasSchema(): Promise<GraphQLSchema> {
@@ -22,6 +29,7 @@ export function buildReplicasSchema(): Promise<GraphQLSchema> {
         ScopeResolver,
         DidResolver,
         ReplicaResolver,
+        LfaResolver,
         RuleResolver,
         LockResolver,
         TransferResolver,
@@ -31,6 +39,13 @@ export function buildReplicasSchema(): Promise<GraphQLSchema> {
         SubscriptionResolver,
         SubscriptionJobResolver,
         RuleSubscriptionResolver,
+        RemovalResolver,
+        RemovalWorkResolver,
+        TransferStatsResolver,
+        RseUsageResolver,
+        SubscriptionProgressResolver,
+        RuleBacklogResolver,
+        SkyMapResolver,
       ],
     },
     {

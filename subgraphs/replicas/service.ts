@@ -3,7 +3,7 @@ import { Database, openDatabase } from "../../lib/database";
 import { startSubgraphService, SubgraphService } from "../../lib/subgraph-service";
 import { createLogger, Logger } from "../../lib/logger";
 import type { ReplicasContext } from "./graphql/context";
-import { JudgeSettings, startJudge } from "./judge";
+import { judgeSettings, JudgeSettings, startJudge } from "./judge";
 import { createLoaders } from "./loaders";
 import { catalogMigrations } from "./migrations";
 import { buildReplicasSchema } from "./schema";
@@ -32,7 +32,7 @@ export type ReplicasService = SubgraphService;
 export async function startReplicasService(config: Config, options: { port?: number; logger?: Logger } = {}): Promise<ReplicasService> {
   const logger = options.logger ?? createLogger(config.log.level, "replicas");
   const database = await openCatalogDatabase(config, logger);
-  const settings: JudgeSettings = { ...config.transfers };
+  const settings: JudgeSettings = judgeSettings(config);
   return startSubgraphService<ReplicasContext>({
     name: "replicas",
     config,

@@ -97,6 +97,8 @@ export function compileSubscriptionFilter(raw: unknown, alias: string, firstPara
     params.push(value);
     return `$${firstParam + params.length - 1}`;
   };
+  // A DID a campaign removal retired is never matched again (re-evaluation would bring its rules back).
+  sql.push(`NOT ${alias}.obsolete`);
   if (filter.scopes) sql.push(`${alias}.scope = ANY(${p(filter.scopes)}::text[])`);
   if (filter.namePattern) sql.push(`${alias}.name LIKE ${p(globToLike(filter.namePattern))}`);
   if (filter.excludedPattern) sql.push(`${alias}.name NOT LIKE ${p(globToLike(filter.excludedPattern))}`);

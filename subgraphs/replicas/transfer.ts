@@ -254,6 +254,23 @@ function verify(file: { bytes: number | null; adler32: string | null; md5: strin
   return problems.length ? problems.join("; ") : null;
 }
 
+/**
+ * The size and checksums of a file the catalog did not know the size of, from its first verified
+ * copy: on the DID (checksums it already had are kept, and were checked), and on its replicas,
+ * locks and requests, which counted 0 bytes until now.
+ */
+const wellFormed = (sum: string | null | undefined, pattern: RegExp) => (sum && pattern.test(sum.toLowerCase()) ? sum.toLowerCase() : null);
+
+async function recordFirstCopy(tx: EntityManager, file: { scope: string; name: string }, o: TransferOutcome): Promise<void> {
+  await tx.query(
+    `UPDATE dids SET bytes = $3, adler32 = coalesce(adler32, $4), md5 = coalesce(md5, $5), updated_at = now() WHERE scope = $1 AND name = $2 AND bytes IS NULL`,
+    [file.scope, file.name, o.bytes, wellFormed(o.adler32, /^[0-9a-f]{8}$/), wellFormed(o.md5, /^[0-9a-f]{32}$/)],
+  );
+  for (const table of ["replicas", "locks", "transfer_requests"]) {
+    await tx.query(`UPDATE ${table} SET bytes = $3 WHERE scope = $1 AND name = $2 AND bytes <> $3`, [file.scope, file.name, o.bytes]);
+  }
+}
+
 /** Reports one agent call may carry (reportTransfers). */
 export const MAX_REPORTS_PER_CALL = 1000;
 
@@ -348,8 +365,18 @@ export async function reportTransfers(
         continue;
       }
       results.push({ id: r.id, request: null, error: null });
+      // A file whose size the catalog does not know (an LFA file announced without byteSize): its
+      // first copy from the origin records size and checksums, under a lock on the DID, so copies
+      // reported at once (in this call or another) are all checked against what the first recorded.
+      let unknownSize = false;
+      if (r.outcome.outcome === "DONE" && req.fileBytes === null) {
+        const [file] = await tx.query(`SELECT bytes AS "fileBytes", adler32, md5 FROM dids WHERE scope = $1 AND name = $2 FOR UPDATE`, [req.scope, req.name]);
+        Object.assign(req, file);
+        unknownSize = req.fileBytes === null;
+      }
       const mismatch = r.outcome.outcome === "DONE" ? verify({ bytes: req.fileBytes, adler32: req.adler32, md5: req.md5 }, r.outcome) : null;
       if (r.outcome.outcome === "DONE" && !mismatch) {
+        if (unknownSize) await recordFirstCopy(tx, req, r.outcome);
         done.push({ req, bytes: Number(r.outcome.bytes) });
       } else {
         const code = mismatch ? ErrorCode.CHECKSUM_MISMATCH : (r.outcome.errorCode ?? ErrorCode.TRANSFER_ERROR);

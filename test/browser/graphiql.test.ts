@@ -120,7 +120,7 @@ describe("GraphiQL page (browser)", () => {
     expect(await page.locator('.graphiql-sidebar button[aria-label*="Examples"]').count()).toBe(1);
 
     const titles = await page.locator(".graphiql-tab-button").allTextContents();
-    expect(titles.map((t) => t.trim())).toEqual(["WhereIsMyFile", "DatasetsAtUsdf", "StuckRules", "TransfersInFlight", "RawsCoveringPosition"]);
+    expect(titles.map((t) => t.trim())).toEqual(["WhereIsMyFile", "DatasetsAtUsdf", "StuckRules", "TransfersInFlight", "RawsCoveringPosition", "LargeFileAnnex"]);
     expect(await editorText(page, ".graphiql-query-editor")).toBe(EXAMPLE_QUERIES[0].query);
 
     expect(requests.length).toBeGreaterThan(0);
@@ -185,6 +185,45 @@ describe("GraphiQL page (browser)", () => {
     await page.click(".graphiql-execute-button");
     const text = await waitForResponse(page, '"addScope"');
     expect(JSON.parse(text)).toEqual({ data: { addScope: { name: "browser", account: "alice" } } });
+  });
+
+  it("lints the variables pane: valid JSON for a JSONObject argument is not marked, a non-object is", async () => {
+    await page.click(".graphiql-tab-add");
+    await typeQuery(page, 'query Meta($m: JSONObject) { dids(scope: "raw", metadata: $m) { totalCount } }');
+    await page.click('.graphiql-editor-tools button:has-text("Variables")');
+    const variables = ".graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror";
+    const setVariables = async (text: string) => {
+      await page.$eval(variables, (el, t) => (el as unknown as { CodeMirror: { setValue(v: string): void } }).CodeMirror.setValue(t), text);
+    };
+    const marks = () => page.locator(`${variables} .CodeMirror-lint-mark-error`).count();
+    // A non-object first: the lint runs and marks it (so a pane that never lints cannot pass).
+    await setVariables('{"m": 5}');
+    await page.waitForFunction((sel) => !!document.querySelector(`${sel} .CodeMirror-lint-mark-error`), variables, { timeout: 10000 });
+    await setVariables('{"m": {"instrument": "LSSTCam", "day_obs": {"gte": 20250601}}}');
+    await page.waitForFunction((sel) => !document.querySelector(`${sel} .CodeMirror-lint-mark-error`), variables, { timeout: 10000 });
+    expect(await marks()).toBe(0);
+    await page.click(".graphiql-execute-button");
+    expect(JSON.parse(await waitForResponse(page, '"totalCount"'))).toEqual({ data: { dids: { totalCount: 0 } } });
+  });
+
+  it("shows argument values in the explorer whole, not cut off", async () => {
+    await page.click(".graphiql-tab-add");
+    await typeQuery(page, '{ facility(code: "USDF") { code } did(scope: "raw", name: "LSSTCam/raw/20250601/MC_O_20250601_000001") { name } }');
+    if (!(await page.locator(".graphiql-plugin .graphiql-explorer-root").count())) {
+      await page.click('.graphiql-sidebar button[aria-label*="GraphiQL Explorer"]');
+    }
+    await page.waitForFunction(() => {
+      const inputs = [...(document as any).querySelectorAll(".graphiql-explorer-root input[type=text]")] as any[];
+      return inputs.some((i) => i.value === "USDF") && inputs.some((i) => i.value.startsWith("LSSTCam/"));
+    }, null, { timeout: 10000 });
+    const sizes = await page.$$eval(".graphiql-explorer-root input[type=text]", (inputs) =>
+      inputs.filter((i: any) => i.value).map((i: any) => ({ value: i.value, cut: i.scrollWidth > i.clientWidth + 1 })),
+    );
+    expect(sizes.filter((s) => s.value === "USDF" || s.value.startsWith("LSSTCam/")).sort((a, b) => a.value.localeCompare(b.value))).toEqual([
+      { value: "LSSTCam/raw/20250601/MC_O_20250601_000001", cut: false },
+      { value: "USDF", cut: false },
+    ]);
+    await page.screenshot({ path: SCREENSHOT.replace(/\.png$/, "-explorer.png") });
   });
 
   it("kept every request on the gateway's origin, none failed", () => {

@@ -21,7 +21,8 @@ let tokens: { writer: string; other: string; reader: string; agent: string; admi
 const DATASET = "raw:LSSTCam/raw/20250601";
 
 beforeAll(async () => {
-  fed = await startStatusFederation("cli_cmds", 4, { DBB_TRANSFER_MAX_ATTEMPTS: "1", DBB_TRANSFER_BACKOFF_SECONDS: "0" });
+  // The subscription matcher runs (its re-evaluation jobs are tested); the judge does not.
+  fed = await startStatusFederation("cli_cmds", 4, { DBB_TRANSFER_MAX_ATTEMPTS: "1", DBB_TRANSFER_BACKOFF_SECONDS: "0", DBB_SUBSCRIPTIONS_INTERVAL_SECONDS: "1" });
   url = fed.gateway.url;
   dir = mkdtempSync(path.join(tmpdir(), "dbb-cli-"));
   tokens = {
@@ -302,4 +303,85 @@ describe("dbb completion", () => {
     expect([r.code, r.stdout]).toEqual([2, ""]);
     expect(r.stderr).toMatch(/no completion for 'fish': bash or zsh/);
   });
+});
+
+describe("dbb subscription", () => {
+  const NAME = "night-20250601-to-frdf";
+  const FILTER = `{scopes: [raw], didTypes: [FILE], namePattern: "LSSTCam/raw/20250601/*"}`;
+
+  it("adds a subscription from JSON/YAML text, refusing a bad filter or template with 2 before anything is sent", async () => {
+    for (const bad of [["--filter", "{scopes: raw"], ["--filter", "{colour: red}"], ["--rule", "{copies: 2}"]]) {
+      const args = ["subscription", "add", NAME, "--filter", FILTER, "--rule", "{rseExpression: FRDF_DISK}", ...bad];
+      const r = await dbb(args, tokens.writer);
+      expect([bad, r.code, r.stdout]).toEqual([bad, 2, ""]);
+    }
+    const none = await dbb(["subscription", "add", NAME, "--filter", FILTER, "--rule", "{rseExpression: FRDF_DISK}"]);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/catalog:write/);
+    const added = jsonOf(await dbb(["subscription", "add", NAME, "--filter", FILTER, "--rule", `{"rseExpression": "FRDF_DISK", "activity": "T0 Raw"}`, "--comment", "the night to FrDF", "--json"], tokens.writer));
+    expect(added).toMatchObject({ name: NAME, account: "campaign-bot", active: true, comment: "the night to FrDF", filter: { scopes: ["raw"], didTypes: ["FILE"] } });
+    expect(added.rules).toEqual([expect.objectContaining({ rseExpression: "FRDF_DISK", activity: "T0 Raw", copies: 1 })]);
+  }, 60_000);
+
+  it("dry-runs it (4 files match), re-evaluates it over the files already there, and lists and shows it with the rules it made", async () => {
+    const dry = jsonOf(await dbb(["subscription", "dry-run", NAME, "--json"]));
+    expect(dry.matchedCount).toBe(4);
+    expect(dry.rules.map((r: any) => r.rseExpression)).toEqual(["FRDF_DISK", "FRDF_DISK", "FRDF_DISK", "FRDF_DISK"]);
+    const tried = await dbb(["subscription", "dry-run", "--filter", `{scopes: [raw], namePattern: "LSSTCam/raw/20250601/*", minBytes: 18000001}`]);
+    expect(tried.stdout).toMatch(/^3 DIDs match now:\n/);
+    const job = jsonOf(await dbb(["subscription", "reevaluate", NAME, "--wait", "--interval", "1", "--json"], tokens.writer));
+    expect(job.state).toBe("DONE");
+    const listed = jsonOf(await dbb(["subscription", "list", "--json"]));
+    expect(listed.find((s: any) => s.name === NAME)).toMatchObject({ matchedDids: 4, rulesCreated: 4 });
+    expect((await dbb(["subscription", "list"])).stdout.split("\n")[0]).toMatch(/^NAME +STATE +ACCOUNT +MATCHED +RULES +TEMPLATES +LAST ERROR$/);
+    const shown = jsonOf(await dbb(["subscription", "show", NAME, "--rules", "10", "--json"]));
+    expect(shown.madeRules.totalCount).toBe(4);
+    const ruled = jsonOf(await dbb(["rule", "list", "--subscription", NAME, "--json"]));
+    expect(ruled.rules.map((r: any) => r.rseExpression)).toEqual(["FRDF_DISK", "FRDF_DISK", "FRDF_DISK", "FRDF_DISK"]);
+    const missing = await dbb(["subscription", "show", "no-such-subscription", "--json"]);
+    expect([missing.code, jsonOf(missing).error.code]).toEqual([1, "SUBSCRIPTION_NOT_FOUND"]);
+  }, 120_000);
+});
+
+describe("dbb obsolete and dbb removal", () => {
+  let id: string;
+  const NIGHT = ["--did", DATASET, "--facility", "UKDF"];
+
+  it("refuses without something named or a reason (2), without a token or with one lacking catalog:remove (1)", async () => {
+    expect((await dbb(["obsolete", "--reason", "x"], tokens.admin)).code).toBe(2);
+    const noReason = await dbb(["obsolete", ...NIGHT], tokens.admin);
+    expect([noReason.code, noReason.stdout]).toEqual([2, ""]);
+    expect(noReason.stderr).toMatch(/--reason is required/);
+    const none = await dbb(["obsolete", ...NIGHT, "--reason", "x"]);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/needs a token with the scope 'catalog:remove'/);
+    const writer = await dbb(["obsolete", ...NIGHT, "--reason", "x", "--json"], tokens.writer);
+    expect([writer.code, jsonOf(writer).error.code]).toEqual([1, "FORBIDDEN"]);
+  }, 60_000);
+
+  it("a dry run prints per facility what would go and be kept, and changes nothing", async () => {
+    const dry = jsonOf(await dbb(["obsolete", ...NIGHT, "--reason", "UKDF keeps only its footprint", "--dry-run", "--json"], tokens.admin));
+    expect(dry).toMatchObject({ id: null, dryRun: true, state: "PLANNED", reason: "UKDF keeps only its footprint", facilities: ["UKDF"], rulesRemoved: 0 });
+    expect(dry.perFacility).toEqual([expect.objectContaining({ facility: "UKDF", filesPlanned: 4, filesDeleted: 0, kept: 0, datasetsRemoved: 4, errors: 0 })]);
+    const text = await dbb(["obsolete", ...NIGHT, "--reason", "UKDF keeps only its footprint", "--dry-run"], tokens.admin);
+    expect(text.stdout).toMatch(/^dry run: nothing was written\n/);
+    expect(text.stdout).toMatch(/\nFACILITY +STATE +DELETED\/PLANNED +KEPT +DATASETS +FREED +ERRORS +LAST ERROR\nUKDF +DELETING +0\/4 +0 +4 +0 B +0/);
+    expect(jsonOf(await dbb(["removal", "list", "--json"])).totalCount).toBe(0);
+  }, 60_000);
+
+  it("starts a removal, shows and lists it, cancels it while files are pending; an unknown one exits 1", async () => {
+    const started = jsonOf(await dbb(["obsolete", ...NIGHT, "--reason", "UKDF keeps only its footprint", "--json"], tokens.admin));
+    id = started.id;
+    expect(started).toMatchObject({ state: "RUNNING", requestedBy: "alice", dids: [{ scope: "raw", name: "LSSTCam/raw/20250601" }] });
+    const shown = jsonOf(await dbb(["removal", "show", id, "--files", "PLANNED", "--json"]));
+    expect(shown.perFacility).toEqual([expect.objectContaining({ facility: "UKDF", state: "DELETING", filesPlanned: 4 })]);
+    expect(shown.files.totalCount).toBe(4);
+    expect((await dbb(["removal", "show", id])).stdout).toMatch(new RegExp(`^removal ${id}: RUNNING\n  asked by alice: UKDF keeps only its footprint\n  retires raw:LSSTCam/raw/20250601 at UKDF\n`));
+    expect(jsonOf(await dbb(["removal", "list", "--state", "RUNNING", "--json"])).nodes.map((r: any) => r.id)).toEqual([id]);
+    const cancelled = jsonOf(await dbb(["removal", "cancel", id, "--json"], tokens.admin));
+    expect(cancelled.state).toBe("CANCELLED");
+    expect(jsonOf(await dbb(["removal", "show", id, "--files", "CANCELLED", "--json"])).files.totalCount).toBe(4);
+    const unknown = await dbb(["removal", "show", "6f1c3a58-1c1d-4a0e-9a51-3b3f1c2a7d10", "--json"]);
+    expect([unknown.code, jsonOf(unknown).error.code]).toEqual([1, "REMOVAL_NOT_FOUND"]);
+  }, 60_000);
 });

@@ -110,6 +110,27 @@ it("replicates the demo while you watch, by its policies: every raw to USDF and 
   expect(Object.fromEntries(agents.map((f: any) => [f.code, f.agents.map((a: any) => a.state)]))).toEqual({ FrDF: ["ALIVE"], SUMMIT: ["ALIVE"], UKDF: ["ALIVE"], USDF: ["ALIVE"] });
 }, 480_000);
 
+it("copies the Summit's Large File Annex files to USDF under their object keys: an electrometer's readings ingested as its exposure's photodiode, the others plain objects", async () => {
+  const lfa = async () =>
+    (await ok(dev!.url, `{ dids(scope: "lfa", type: FILE) { nodes { name metadata replicas { rse { name } path state ingest { state source } } } } }`)).dids.nodes;
+  await waitFor("the LFA files at USDF, told to its Butler", async () => {
+    const files = await lfa();
+    return files.length === 3 && files.every((f: any) => f.replicas.some((r: any) => r.rse.name === "USDF_DISK" && r.state === "AVAILABLE" && r.ingest && r.ingest.state !== "PENDING"));
+  }, { timeoutMs: 120_000, intervalMs: 1000 });
+  const atUsdf = (await lfa()).map((f: any) => {
+    const r = f.replicas.find((x: any) => x.rse.name === "USDF_DISK");
+    return [f.metadata.generator, r.path === f.name, r.ingest.state, r.ingest.source];
+  });
+  expect(atUsdf.sort()).toEqual([
+    ["Electrometer:103", true, "INGESTED", "photodiode"],
+    ["Electrometer:201", true, "NOT_A_DATASET", "none"],
+    ["MTHeaderService", true, "NOT_A_DATASET", "none"],
+  ]);
+  const pd = await ok(dev!.url, `{ facility(code: "USDF") { datasets(datasetType: "photodiode", collections: ["LSSTCam/calib/photodiode"]) { totalCount edges { node { dataId } } } } }`);
+  expect(pd.facility.datasets.totalCount).toBe(1);
+  expect(pd.facility.datasets.edges[0].node.dataId).toMatchObject({ instrument: "LSSTCam", exposure: 2025060100002 });
+}, 180_000);
+
 it("serves the demo through the gateway: Butler datasets, GraphiQL's saved examples", async () => {
   const q = `{ facility(code: "FrDF") { code datasets(datasetType: "raw", collections: ["LSSTCam/raw/all"], where: "exposure.day_obs = 20250601") { totalCount } }
     dids(scope: "raw", type: FILE, first: 1) { nodes { replicas { facilityCode state butlerDataset { datasetType } } } } }`;

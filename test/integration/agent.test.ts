@@ -5,12 +5,11 @@ import path from "node:path";
 import { checksumsOf } from "../../lib/checksum";
 import { writeFitsFile } from "../../lib/fits-header";
 import { lsstCamRawHeader } from "../../subgraphs/facility/instrument/lsstcam-raw-header";
-import { openStorage } from "../../lib/storage/factory";
 import type { StorageDriver } from "../../lib/storage/driver";
 import { loadConfig } from "../../lib/config";
 import { deterministicPath } from "../../subgraphs/replicas/replica";
 import { graphql, ok } from "../support/graphql-client";
-import { BUCKETS, Code, DataFederation, RSES, startDataFederation } from "../support/data-federation";
+import { BUCKETS, Code, DataFederation, startDataFederation } from "../support/data-federation";
 import type { ServiceProcess } from "../support/processes";
 import { waitFor } from "../support/wait-for";
 
@@ -33,14 +32,7 @@ const content = new Map<string, Buffer>();
 /** The rules that keep copies at UKDF, deleted by the last test. */
 const ukdfRules: string[] = [];
 
-function storeOf(code: Code): StorageDriver {
-  const config = loadConfig(fed.configOf(code));
-  const location =
-    code === "UKDF"
-      ? { rse: RSES[code], kind: "POSIX" as const, root: fed.ukdfRoot }
-      : { rse: RSES[code], kind: "S3" as const, endpoint: (code === "FrDF" ? fed.s3[1] : fed.s3[0]).endpoint, bucket: BUCKETS[code], prefix: "dbb" };
-  return openStorage(location, config.storage);
-}
+const storeOf = (code: Code): StorageDriver => fed.storeOf(code);
 
 async function readAll(driver: StorageDriver, p: string): Promise<Buffer> {
   const chunks: Buffer[] = [];

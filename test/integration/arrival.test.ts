@@ -263,3 +263,62 @@ describe("retryArrivals", () => {
     expect((await retryArrivals(db, settings)).claimed).toBe(0);
   });
 });
+
+describe("photodiode files from the Large File Annex", () => {
+  /** The primary header ts_electrometer writes (controller.make_primary_header and write_fits_file), for the exposure of `group`. */
+  function photodiodeHeader(group: string, patch: Record<string, unknown> = {}) {
+    const cards = {
+      FORMAT_V: "1", ORIGIN: "Vera C. Rubin Observatory", INSTRUME: "Electrometer_index_103", MODEL: "6517B", LOCATN: "FlatFieldProjector",
+      CSCNAME: "Electrometer", "DATE-BEG": "2025-04-16T00:53:41.812", "DATE-END": "2025-04-16T00:54:00.031", TIMESYS: "TAI", SCANTIME: 18.2,
+      SAMPTIME: 0.01, FILTMED: false, FILTAVG: false, IMGTYPE: "CURR", SENSBRND: "Hamamatsu", SENSMODL: "S2281", SERIAL: "22", TEMP: 11.4, VSOURCE: 0,
+      CALIBCLS: "lsst.ip.isr.PhotodiodeCalib", OBSID: "EM103_O_20250415_000017", GROUPID: group, ...patch,
+    };
+    const fits = writeFitsFile(cards as any);
+    return fits.subarray(0, readFitsHeader(fits).byteLength).toString("latin1");
+  }
+  const photodiode = (name: string, group: string, extra: Record<string, unknown> = {}) =>
+    ({ ...arrival(name, { header: photodiodeHeader(group), instrument: "LSSTCam", ...extra }), scope: "lfa", path: `Electrometer:103/fits/2025/04/15/${name}` });
+  const pdId = (instrument: string, exposure: number) => makeDatasetId("photodiode", `${instrument}/calib/photodiode`, { instrument, exposure }, "DATAID_TYPE_RUN");
+
+  it("ingests an Electrometer's readings as the photodiode dataset of the exposure of its GROUPID, once that exposure's raw is there (retried until then)", async () => {
+    const db = other.service.database.dataSource.manager;
+    const [early] = (await other.ok(RECORD, { a: [photodiode("EM103_O_20250415_000017.fits", "2025-04-16T00:53:10.143")] })).recordArrivals;
+    expect(early).toMatchObject({ state: "FAILED", source: "photodiode", datasetId: null, error: { code: "DIMENSION_RECORD_MISSING" } });
+    expect(early.error.message).toContain("2025-04-16T00:53:10.143");
+    // The raw of that exposure arrives; the retry round takes the photodiode file when it is due.
+    const [raw] = (await other.ok(RECORD, { a: [arrival("MC_O_20250415_000060_R01_S01.fits", { header: headerText(RAWS.lsstcam) })] })).recordArrivals;
+    expect(raw.state).toBe("INGESTED");
+    await db.query(`UPDATE arrivals SET next_attempt_at = now() WHERE name = 'EM103_O_20250415_000017.fits'`);
+    expect(await retryArrivals(db)).toMatchObject({ claimed: 1, ingested: 1 });
+    const d = await other.ok(`query($id: String!) { localFacility { dataset(id: $id) { datasetType run dataId files { path } } } }`, { id: pdId("LSSTCam", 2025041500060) });
+    expect(d.localFacility.dataset).toMatchObject({
+      datasetType: "photodiode",
+      run: "LSSTCam/calib/photodiode",
+      dataId: { instrument: "LSSTCam", exposure: 2025041500060 },
+      files: [{ path: "Electrometer:103/fits/2025/04/15/EM103_O_20250415_000017.fits" }],
+    });
+    const rep = await other.ok(INGEST_OF, { r: [{ __typename: "Replica", scope: "lfa", name: "EM103_O_20250415_000017.fits", facilityCode: "USDF" }] });
+    expect(rep._entities[0].ingest).toMatchObject({ state: "INGESTED", source: "photodiode", datasetId: pdId("LSSTCam", 2025041500060), attempts: 2 });
+  });
+
+  it("finds the exposure in the same batch when its raw arrives with it", async () => {
+    const res = (
+      await other.ok(RECORD, {
+        a: [
+          photodiode("EM103_O_20241108_000031.fits", "2024-11-09T06:33:55.311", { instrument: "LSSTComCam" }),
+          arrival("CC_O_20241108_000266_R22_S00.fits", { header: headerText(RAWS.comcam) }),
+        ],
+      })
+    ).recordArrivals;
+    expect(res.map((r: any) => [r.state, r.source, r.datasetId])).toEqual([
+      ["INGESTED", "photodiode", pdId("LSSTComCam", 2024110800266)],
+      ["INGESTED", "header", rawId("LSSTComCam", 2024110800266, 0)],
+    ]);
+  });
+
+  it("a photodiode file whose instrument nobody configured fails with BAD_HEADER_CARD naming INSTRUME (it names the electrometer)", async () => {
+    const [r] = (await other.ok(RECORD, { a: [photodiode("EM103_O_20250415_000099.fits", "2025-04-16T00:53:10.143", { instrument: null })] })).recordArrivals;
+    expect(r).toMatchObject({ state: "FAILED", error: { code: "BAD_HEADER_CARD" } });
+    expect(r.error.message).toMatch(/^INSTRUME: 'Electrometer_index_103'/);
+  });
+});

@@ -4,6 +4,7 @@ import { GatewayService, startGateway } from "../../gateway/server";
 import { startTestCatalog, TestCatalog } from "./catalog";
 import { startTestFacility, TestFacility } from "./facility";
 import { ok } from "./graphql-client";
+import { freePorts } from "./processes";
 import { LSSTCAM_DETECTORS, LSSTCAM_INSTRUMENT_RECORD, lsstCamDetectorRecord } from "../../subgraphs/facility/instrument/lsstcam";
 
 /**
@@ -90,7 +91,9 @@ export const statusRefs = (count: number) => Array.from({ length: count }, (_, i
 
 /** `catalogEnv` overrides the catalog's settings (e.g. DBB_TRANSFER_MAX_ATTEMPTS for a test that needs STUCK rules). */
 export async function startStatusFederation(label: string, n: number, catalogEnv: Record<string, string> = {}): Promise<StatusFederation> {
-  const catalog = await startTestCatalog(`${label}_catalog`, catalogEnv);
+  // The gateway's port is chosen first: the catalog asks facilities through it (campaign removals).
+  const [gatewayPort] = await freePorts(1, 1100, 2000);
+  const catalog = await startTestCatalog(`${label}_catalog`, { DBB_REMOVALS_GATEWAY_URL: `http://127.0.0.1:${gatewayPort}/graphql`, ...catalogEnv });
   const facilities = await Promise.all(STATUS_FACILITIES.map((code) => startTestFacility(`${label}_${code}`, code)));
   const gateway = await startGateway(
     {
@@ -103,7 +106,7 @@ export async function startStatusFederation(label: string, n: number, catalogEnv
         facilityTimeoutMs: 120000,
       },
     },
-    { port: 0, sdl: await localSubgraphSdl() },
+    { port: gatewayPort, sdl: await localSubgraphSdl() },
   );
   const ruleId = await seedStatusData(
     { catalog: { url: catalog.url, token: catalog.tokens.admin }, facilities: facilities.map((f) => ({ code: f.code, url: f.url, token: f.tokens.agent })) },

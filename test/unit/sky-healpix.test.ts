@@ -1,4 +1,4 @@
-import { healpixDecRange, healpixIndex, healpixXyf, nestedIndex, nestedIndexBig, nestedXyf } from "../../subgraphs/facility/sky/healpix";
+import { healpixBoundary, healpixCentre, healpixDecRange, healpixIndex, healpixXyf, nestedIndex, nestedIndexBig, nestedXyf } from "../../subgraphs/facility/sky/healpix";
 import { mocContains, mocDecRange, parseMoc } from "../../subgraphs/facility/sky/moc";
 import { RegionError } from "../../subgraphs/facility/sky/region";
 import { fromLonLatDegrees, Vec3 } from "../../subgraphs/facility/sky/vector";
@@ -112,5 +112,50 @@ describe("MOC", () => {
     expect(() => parseMoc("30/1")).toThrow(/order '30'/);
     expect(() => parseMoc("0/12")).toThrow(/0 … 11/);
     expect(() => parseMoc("1/5-2")).toThrow(RegionError);
+  });
+});
+
+describe("healpixCentre and healpixBoundary", () => {
+  /**
+   * healpy 1.16.1 (Debian's python3-healpy): pix2ang(nside, p, nest=True, lonlat=True) and
+   * vec2ang(boundaries(nside, p, step=1, nest=True).T, lonlat=True), rounded to 1e-10 degrees.
+   */
+  const HEALPY: Array<[number, number, [number, number], Array<[number, number]>]> = [
+    [16, 1000, [285.0, 63.4482836803], [[281.25, 66.4435356909], [280.0, 63.4482836803], [288.0, 60.434438845], [290.0, 63.4482836803]]],
+    [16, 0, [45.0, 2.3880154633], [[45.0, 4.7801918472], [42.1875, 2.3880154633], [45.0, 0.0], [47.8125, 2.3880154633]]],
+    [16, 3071, [315.0, -2.3880154633], [[315.0, 0.0], [312.1875, -2.3880154633], [315.0, -4.7801918472], [317.8125, -2.3880154633]]],
+    [32, 5000, [345.9375, 13.2480149057], [[345.9375, 14.4775121859], [344.53125, 13.2480149057], [345.9375, 12.0246991806], [347.34375, 13.2480149057]]],
+    [8, 300, [337.5, 4.7801918472], [[337.5, 9.5940682269], [331.875, 4.7801918472], [337.5, 0.0], [343.125, 4.7801918472]]],
+    [1, 4, [0.0, 0.0], [[0.0, 41.8103148958], [315.0, 0.0], [0.0, -41.8103148958], [45.0, 0.0]]],
+  ];
+  const close = (a: [number, number], b: [number, number]) => {
+    const dRa = Math.abs(((a[0] - b[0] + 540) % 360) - 180);
+    expect(dRa).toBeLessThan(1e-8);
+    expect(Math.abs(a[1] - b[1])).toBeLessThan(1e-8);
+  };
+
+  it("puts centres and corners where healpy does", () => {
+    for (const [nside, pixel, centre, corners] of HEALPY) {
+      close(healpixCentre(nside, pixel), centre);
+      const outline = healpixBoundary(nside, pixel, 1);
+      expect(outline).toHaveLength(4);
+      outline.forEach((corner, i) => close(corner, corners[i]));
+    }
+  });
+
+  it("gives each pixel a centre inside it and an outline around it, also at the poles", () => {
+    for (const nside of [1, 4, 16, 32]) {
+      for (let pixel = 0; pixel < 12 * nside * nside; pixel += Math.max(1, Math.floor(nside * nside / 7))) {
+        const [ra, dec] = healpixCentre(nside, pixel);
+        expect(healpixIndex(fromLonLatDegrees(ra, dec), nside, true)).toBe(pixel);
+        // A point a little way from each outline point towards the centre (on the sphere) is inside the pixel.
+        const c = fromLonLatDegrees(ra, dec);
+        for (const [bra, bdec] of healpixBoundary(nside, pixel, 2)) {
+          const b = fromLonLatDegrees(bra, bdec);
+          const p: Vec3 = [0.98 * b[0] + 0.02 * c[0], 0.98 * b[1] + 0.02 * c[1], 0.98 * b[2] + 0.02 * c[2]];
+          expect(healpixIndex(p, nside, true)).toBe(pixel);
+        }
+      }
+    }
   });
 });

@@ -6,6 +6,7 @@ import type { DimensionRecordInput } from "../dimension-record";
 import { facilityError, FacilityErrorCode } from "../errors";
 import type { FileRecordInput, IngestDatasetInput } from "../ingest";
 import type { Observation } from "../instrument/observation";
+import { isPhotodiodeHeader, PHOTODIODE_CARDS, PHOTODIODE_DATASET_TYPE, PHOTODIODE_FORMATTER, planPhotodiode } from "../instrument/photodiode";
 import { isTranslatedCard, planRaw, RAW_DATASET_TYPE, RAW_FORMATTERS, translateHeader } from "../instrument/translate";
 import { ImportPlan, planImport } from "../transfers/import";
 import { rubinButlerType, rubinSidecarRef } from "./butler-metadata";
@@ -18,7 +19,9 @@ import { readSidecar } from "./sidecar";
  *      DatasetRef → that dataset with that exact id; zip_file → the datasets of its
  *      `_butler_zip_index.json`; dim_file → the Butler YAML export it is, imported;
  *   2. a raw FITS primary header → the raw (translated as obs_lsst translates it), with the
- *      records it implies, id DATAID_TYPE_RUN in `<instrument>/raw/all`;
+ *      records it implies, id DATAID_TYPE_RUN in `<instrument>/raw/all`; a photodiode file's
+ *      header (an Electrometer's readings from the Large File Annex) → its `photodiode` dataset,
+ *      attached to the exposure of its GROUPID when it is ingested (instrument/photodiode.ts);
  *   3. a sidecar (per file, or the batch's `_index.json`) → the same, from its header or its
  *      ObservationInfo;
  *   4. none of these → NOT_A_DATASET (replicated without ingest).
@@ -40,12 +43,24 @@ export interface ArrivalInput {
   sidecar?: Record<string, unknown> | null;
   /** For a zip_file, the text of its _butler_zip_index.json; for a dim_file, the file's text (a Butler YAML export). */
   butlerFile?: string | null;
+  /** The instrument the agent's configuration gives the file's source (agent.lfaIngest), for products whose header names their device, not a camera. */
+  instrument?: string | null;
 }
 
-export type ArrivalSource = "rubin_sidecar" | "zip_index" | "dim_file" | "header" | "sidecar" | "none";
+export type ArrivalSource = "rubin_sidecar" | "zip_index" | "dim_file" | "header" | "photodiode" | "sidecar" | "none";
 
 export type ArrivalPlan =
-  | { kind: "datasets"; source: ArrivalSource; datasetTypes: DatasetTypeInput[]; records: DimensionRecordInput[]; datasets: IngestDatasetInput[]; datasetId: string }
+  | {
+      kind: "datasets";
+      source: ArrivalSource;
+      datasetTypes: DatasetTypeInput[];
+      records: DimensionRecordInput[];
+      datasets: IngestDatasetInput[];
+      /** Null until the exposure of `exposureByGroup` is found (then its dataset's id). */
+      datasetId: string | null;
+      /** The dataset's exposure is the instrument's exposure of this group, found when it is ingested (a photodiode file). */
+      exposureByGroup?: { instrument: string; group: string };
+    }
   | { kind: "import"; source: ArrivalSource; plan: ImportPlan; datasetId: string | null }
   | { kind: "none"; source: "none" };
 
@@ -64,6 +79,20 @@ export function rawPlan(a: ArrivalInput, observation: Observation, source: Arriv
     records: raw.records,
     datasets: [{ datasetType: "raw", run: raw.run, dataId: raw.dataId, id, files: [fileRecord(a, { formatter: RAW_FORMATTERS[observation.instrument] ?? null, storageClass: "Exposure" })] }],
     datasetId: id,
+  };
+}
+
+/** A photodiode file → its dataset, whose exposure (and so its id) is found by GROUPID at ingest. */
+function photodiodePlan(a: ArrivalInput, values: Record<string, FitsValue>): ArrivalPlan {
+  const p = planPhotodiode(values, a.instrument);
+  return {
+    kind: "datasets",
+    source: "photodiode",
+    datasetTypes: [{ ...PHOTODIODE_DATASET_TYPE, dimensions: [...PHOTODIODE_DATASET_TYPE.dimensions] }],
+    records: [],
+    datasets: [{ datasetType: PHOTODIODE_DATASET_TYPE.name, run: p.run, dataId: { instrument: p.instrument }, files: [fileRecord(a, { formatter: PHOTODIODE_FORMATTER, storageClass: PHOTODIODE_DATASET_TYPE.storageClass })] }],
+    datasetId: null,
+    exposureByGroup: { instrument: p.instrument, group: p.group },
   };
 }
 
@@ -101,7 +130,8 @@ export function planArrival(a: ArrivalInput): ArrivalPlan {
     throw facilityError(FacilityErrorCode.BAD_BUTLER_METADATA, "rubin_butler is data_product but rubin_sidecar holds no DatasetRef (DatasetRef.to_json())", { key: "rubin_sidecar" });
   }
   if (typeof a.header === "string" && a.header.trim()) {
-    const values: Record<string, FitsValue> = readHeaderText(a.header, { keep: isTranslatedCard }).values;
+    const values: Record<string, FitsValue> = readHeaderText(a.header, { keep: (k) => isTranslatedCard(k) || PHOTODIODE_CARDS.has(k) }).values;
+    if (isPhotodiodeHeader(values)) return photodiodePlan(a, values);
     return rawPlan(a, translateHeader(values), "header");
   }
   if (a.sidecar && typeof a.sidecar === "object") {

@@ -5,6 +5,7 @@ import { LoopMetrics, startLoop } from "../../../lib/loop";
 import { DbbError, invalidInput } from "../../../lib/errors";
 import type { DatasetTypeInput } from "../dataset-type";
 import type { DimensionRecordInput } from "../dimension-record";
+import { makeDatasetId } from "../dataset-id";
 import { dimensionTable } from "../dimension-tables";
 import { facilityError, FacilityErrorCode } from "../errors";
 import { ingestDatasets, IngestDatasetInput } from "../ingest";
@@ -92,6 +93,9 @@ function checkArrival(a: ArrivalInput, item: number) {
     if (storable("", a[f]) !== a[f]) throw invalidInput(`arrival ${item}: '${f}' holds a NUL character or a lone surrogate`, { ...at, field: f });
   }
   if (a.bytes != null && !(Number.isSafeInteger(a.bytes) && a.bytes >= 0)) throw invalidInput(`arrival ${item}: bytes must be a whole number ≥ 0`, { ...at, field: "bytes" });
+  if (a.instrument != null && (typeof a.instrument !== "string" || !/^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(a.instrument))) {
+    throw invalidInput(`arrival ${item}: instrument must be an instrument's name such as LSSTCam`, { ...at, field: "instrument" });
+  }
   for (const f of ["metadata", "sidecar"] as const) {
     const v = a[f];
     if (v != null && (typeof v !== "object" || Array.isArray(v))) throw invalidInput(`arrival ${item}: '${f}' must be an object`, { ...at, field: f });
@@ -116,8 +120,52 @@ function recordKey(r: DimensionRecordInput): string {
   return `${r.element}:${t ? t.primaryKey.map((k) => JSON.stringify(rec[k] ?? null)).join(",") : JSON.stringify(rec)}`;
 }
 
+/**
+ * Completes the plans whose dataset hangs on an exposure found by its group (photodiode files): the
+ * instrument's exposure of that group, stored or arriving in the same batch, in one statement for
+ * all. A group no exposure has (yet: its raw may arrive later, and the retry round tries again) is
+ * DIMENSION_RECORD_MISSING; a group of several exposures INVALID_DATA_ID.
+ */
+async function resolveExposures(tx: EntityManager, items: Item[]): Promise<void> {
+  const waiting = items.filter((it) => it.plan.kind === "datasets" && it.plan.exposureByGroup);
+  if (!waiting.length) return;
+  const found = new Map<string, Set<number>>();
+  const note = (instrument: string, group: string, id: number) => {
+    const k = `${instrument}\u0000${group}`;
+    found.set(k, (found.get(k) ?? new Set()).add(Number(id)));
+  };
+  for (const it of items) {
+    if (it.plan.kind !== "datasets") continue;
+    for (const r of it.plan.records) if (r.element === "exposure" && r.record?.group != null) note(String(r.record.instrument), String(r.record.group), Number(r.record.id));
+  }
+  const wanted = waiting.map((it) => (it.plan as Extract<ArrivalPlan, { kind: "datasets" }>).exposureByGroup!);
+  const rows: Array<{ instrument: string; group: string; id: string }> = await tx.query(
+    `SELECT e.instrument, e."group", e.id FROM ${dimensionTable("exposure")!.table} e
+     JOIN unnest($1::text[], $2::text[]) AS k(instrument, grp) ON e.instrument = k.instrument AND e."group" = k.grp`,
+    [wanted.map((w) => w.instrument), wanted.map((w) => w.group)],
+  );
+  for (const r of rows) note(r.instrument, r.group, Number(r.id));
+  for (const it of waiting) {
+    const plan = it.plan as Extract<ArrivalPlan, { kind: "datasets" }>;
+    const { instrument, group } = plan.exposureByGroup!;
+    const ids = [...(found.get(`${instrument}\u0000${group}`) ?? [])];
+    if (ids.length !== 1) {
+      const err = ids.length
+        ? facilityError(FacilityErrorCode.INVALID_DATA_ID, `several exposures of ${instrument} have the group '${group}' (${ids.join(", ")}); the file cannot say which it belongs to`, { element: "exposure", group })
+        : facilityError(FacilityErrorCode.DIMENSION_RECORD_MISSING, `no exposure of ${instrument} has the group '${group}' yet; the file is ingested once that exposure's raw is (retried)`, { element: "exposure", group });
+      err.details.arrival = it.i;
+      throw err;
+    }
+    const dataset = plan.datasets[0];
+    dataset.dataId = { ...dataset.dataId, instrument, exposure: ids[0] };
+    dataset.id = makeDatasetId(dataset.datasetType, dataset.run, dataset.dataId as Record<string, string | number>, "DATAID_TYPE_RUN");
+    plan.datasetId = dataset.id;
+  }
+}
+
 /** Ingests the plans of some files in the transaction `tx`. Throws the first failure, its `details.item` mapped to the file's batch index as `arrival`. */
 async function ingestPlans(tx: EntityManager, items: Item[]): Promise<void> {
+  await resolveExposures(tx, items);
   const types = new Map<string, DatasetTypeInput>();
   const typeOwner: number[] = [];
   const records: DimensionRecordInput[] = [];
@@ -260,7 +308,7 @@ async function attemptRows(db: EntityManager, rows: Row[], s: ArrivalSettings): 
   return rows.map((r, i): Row => {
     const o = outcomes.get(i)!;
     const attempted = { ...r, attempts: r.attempts + 1 };
-    if (o.ok) return { ...attempted, state: "INGESTED", error_code: null, error_message: null, next_attempt_in: null, plan: null, input: null };
+    if (o.ok) return { ...attempted, state: "INGESTED", error_code: null, error_message: null, next_attempt_in: null, dataset_id: (r.plan && r.plan.kind !== "none" ? r.plan.datasetId : null) ?? r.dataset_id, plan: null, input: null };
     return failedRow(attempted, o.error, s);
   });
 }

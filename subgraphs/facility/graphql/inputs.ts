@@ -195,6 +195,13 @@ export class ArrivalInput {
 
   @Field(() => String, { nullable: true, description: "rubin_butler zip_file: the text of its _butler_zip_index.json; dim_file: the file's text (a Butler YAML export)." })
   butlerFile?: string | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "The Butler instrument the agent's configuration gives the file's source (agent.lfaIngest), for products whose header names their device, not a camera (an electrometer's photodiode readings).",
+  })
+  instrument?: string | null;
 }
 
 @InputType({ description: "A file the facility's agent deleted." })
@@ -204,4 +211,7 @@ export class DepartureInput {
 
   @Field()
   name: string;
+
+  @Field(() => String, { nullable: true, description: "The catalog's campaign removal the file was deleted for: what goes is counted toward it, and runs it empties are removed." })
+  removal?: string | null;
 }

@@ -17,11 +17,16 @@ export class ReadUrlResolver {
   readUrls(
     @Arg("requests", () => [String]) requests: string[],
     @Arg("facility", () => String, { nullable: true, description: "The source facility; required through the gateway, which routes on it." }) facility: string | null,
+    @Arg("sidecars", () => Boolean, {
+      nullable: true,
+      description: "Also sign the paths of each file's astro_metadata_translator sidecars beside it (NAME.json, NAME.yaml, the folder's _index.json), for ingest on arrival.",
+    })
+    sidecars: boolean | null,
     @Ctx() ctx: FacilityContext,
   ) {
     checkFacilityArgument(ctx, facility);
     requireAnyAgent(ctx.caller);
     if (!ctx.readDoor) throw new DbbError(ErrorCode.OPERATION_NOT_SUPPORTED, `facility ${ctx.facility} serves no read URLs (started without storage)`);
-    return ctx.readDoor.sign(ctx.authorization, requests);
+    return ctx.readDoor.sign(ctx.authorization, requests, { sidecars: sidecars ?? false });
   }
 }

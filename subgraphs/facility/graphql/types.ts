@@ -299,6 +299,18 @@ export class ReadUrlError {
   message: string;
 }
 
+@ObjectType({ description: "A signed URL of a place where a sidecar of the file may be (a GET answers 404 when there is none)." })
+export class SidecarUrl {
+  @Field({ description: "The sidecar's path at the source, beside the file." })
+  path: string;
+
+  @Field({ description: "file: NAME.json or NAME.yaml of this file; index: its folder's _index.json." })
+  kind: string;
+
+  @Field()
+  url: string;
+}
+
 @ObjectType({ description: "A short-lived URL to read one file from this facility's storage, for an agent of another facility." })
 export class ReadUrl {
   @Field({ description: "The transfer request it is for." })
@@ -312,6 +324,9 @@ export class ReadUrl {
 
   @Field(() => ReadUrlError, { nullable: true })
   error: ReadUrlError | null;
+
+  @Field(() => [SidecarUrl], { nullable: true, description: "With readUrls(sidecars: true): where the file's sidecars may be, signed alike." })
+  sidecars?: SidecarUrl[] | null;
 }
 
 export enum IngestState {
@@ -370,6 +385,51 @@ export class DepartureResult {
   @Field(() => Int, { description: "Files told." })
   files: number;
 
-  @Field(() => Int, { description: "Butler datasets removed (those ingested from the files)." })
+  @Field(() => Int, { description: "Butler datasets removed (those ingested from the files, or recorded with them)." })
   datasetsRemoved: number;
+
+  @Field(() => [RemovalTotals], { description: "Per campaign removal named in the call: what this registry removed for it so far." })
+  removals: RemovalTotals[];
+}
+
+@ObjectType({ description: "What a facility's registry removed for one campaign removal of the catalog, in all." })
+export class RemovalTotals {
+  @Field({ description: "The catalog's removal id." })
+  removal: string;
+
+  @Field(() => Int)
+  datasetsRemoved: number;
+
+  @Field(() => Int, { description: "RUN collections it emptied and removed." })
+  runsRemoved: number;
+
+  @Field(() => Int, { description: "Named TAGGED, CHAINED and CALIBRATION collections it left empty and removed." })
+  collectionsRemoved: number;
+}
+
+@ObjectType({ description: "A file (a catalog DID) of a dataset at this facility, as a campaign removal plans with it." })
+export class ObsoleteFile {
+  @Field()
+  scope: string;
+
+  @Field()
+  name: string;
+
+  @Field()
+  datasetId: string;
+
+  @Field({ description: "The dataset's RUN collection." })
+  run: string;
+}
+
+@ObjectType({ description: "A page of files for a campaign removal." })
+export class ObsoleteFilePage {
+  @Field(() => [ObsoleteFile])
+  nodes: ObsoleteFile[];
+
+  @Field()
+  hasNextPage: boolean;
+
+  @Field(() => String, { nullable: true, description: "Pass as `after` to get the next page." })
+  endCursor: string | null;
 }

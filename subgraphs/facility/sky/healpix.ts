@@ -194,3 +194,66 @@ export function nestedXyf(nside: number, index: number): HealpixXyf {
   }
   return { face, ix, iy };
 }
+
+/** healpix_base's jpll: face f's centre lies at φ = jpll[f] · π/4. */
+const JPLL = [1, 3, 5, 7, 0, 2, 4, 6, 1, 3, 5, 7];
+
+/**
+ * The position (RA, Dec in degrees) of the point (x, y) ∈ [0, 1]² of base face `face`: healpix_base's
+ * `xyf2loc` (the inverse of the face projection), with sin θ near the poles so points stay exact there.
+ */
+function faceToRaDec(x: number, y: number, face: number): [number, number] {
+  const jr = JRLL[face] - x - y;
+  let nr: number;
+  let z: number;
+  let sth: number | undefined;
+  if (jr < 1) {
+    nr = jr;
+    const tmp = (nr * nr) / 3;
+    z = 1 - tmp;
+    if (z > 0.99) sth = Math.sqrt(tmp * (2 - tmp));
+  } else if (jr > 3) {
+    nr = 4 - jr;
+    const tmp = (nr * nr) / 3;
+    z = tmp - 1;
+    if (z < -0.99) sth = Math.sqrt(tmp * (2 - tmp));
+  } else {
+    nr = 1;
+    z = ((2 - jr) * 2) / 3;
+  }
+  let t = JPLL[face] * nr + x - y;
+  if (t < 0) t += 8;
+  if (t >= 8) t -= 8;
+  const phi = nr < 1e-15 ? 0 : (Math.PI / 4) * (t / nr);
+  const dec = sth === undefined ? Math.asin(Math.max(-1, Math.min(1, z))) : Math.sign(z) * Math.acos(sth);
+  let ra = (phi * 180) / Math.PI;
+  if (ra >= 360) ra -= 360;
+  return [ra, (dec * 180) / Math.PI];
+}
+
+/** The centre of a NESTED pixel at nside ≤ 2^24, as [RA, Dec] in degrees (healpy's `pix2ang(nside, p, nest=True, lonlat=True)`). */
+export function healpixCentre(nside: number, index: number): [number, number] {
+  const p = nestedXyf(nside, index);
+  return faceToRaDec((p.ix + 0.5) / nside, (p.iy + 0.5) / nside, p.face);
+}
+
+/**
+ * The outline of a NESTED pixel, `step` points per side, counter-clockwise from its east corner,
+ * as [RA, Dec] in degrees: healpix_base's `boundaries` (healpy's `boundaries(nside, p, step, nest=True)`).
+ * Pixel edges are not great circles; a few points per side draw them closely enough at display sizes.
+ */
+export function healpixBoundary(nside: number, index: number, step = 1): Array<[number, number]> {
+  const p = nestedXyf(nside, index);
+  const xc = (p.ix + 0.5) / nside;
+  const yc = (p.iy + 0.5) / nside;
+  const dc = 0.5 / nside;
+  const d = 1 / (step * nside);
+  const out: Array<[number, number]> = new Array(4 * step);
+  for (let i = 0; i < step; i++) {
+    out[i] = faceToRaDec(xc + dc - i * d, yc + dc, p.face);
+    out[i + step] = faceToRaDec(xc - dc, yc + dc - i * d, p.face);
+    out[i + 2 * step] = faceToRaDec(xc - dc + i * d, yc - dc, p.face);
+    out[i + 3 * step] = faceToRaDec(xc + dc, yc - dc + i * d, p.face);
+  }
+  return out;
+}

@@ -5,7 +5,7 @@ import { requireScope } from "../../../lib/auth";
 import { toConnection } from "../../../lib/connection";
 import { pageSize, toPage } from "../../../lib/pagination";
 import { attachDids, detachDids } from "../attachment";
-import { addDids, DidRow, didsByRefs, getDid, listDids, MAX_DID_REFS, setDidMetadata, setDidStatus } from "../did";
+import { addDids, DidRow, didsByRefs, getDid, listDids, MAX_DID_REFS, setDidLifetime, setDidMetadata, setDidStatus } from "../did";
 import type { ReplicasContext } from "./context";
 import { AddDidInput, DidRefInput } from "./inputs";
 import { BulkResult, Did, DidConnection, DidType, Lock, Replica, Rule } from "./types";
@@ -143,5 +143,19 @@ export class DidResolver {
   setDidStatus(@Arg("scope") scope: string, @Arg("name") name: string, @Arg("open") open: boolean, @Ctx() ctx: ReplicasContext) {
     requireScope(ctx.caller, "catalog:write");
     return setDidStatus(ctx.db, { scope, name }, open);
+  }
+
+  @Mutation(() => Did, {
+    description:
+      "Sets a DID's lifetime in seconds from now (Rucio's expired_at; null clears it): past it, the catalog's judge removes the DID as obsolete at every facility, as markObsolete does (scope catalog:remove).",
+  })
+  setDidLifetime(
+    @Arg("scope") scope: string,
+    @Arg("name") name: string,
+    @Arg("lifetime", () => Int, { nullable: true }) lifetime: number | null,
+    @Ctx() ctx: ReplicasContext,
+  ) {
+    requireScope(ctx.caller, "catalog:remove");
+    return setDidLifetime(ctx.db, { scope, name }, lifetime);
   }
 }

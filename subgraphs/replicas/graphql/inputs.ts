@@ -249,3 +249,36 @@ export class DeletionOutcomeInput {
   @Field(() => String, { nullable: true })
   error?: string | null;
 }
+
+@InputType({
+  description:
+    "A largeFileObjectAvailable event as ts_xml defines it (SALGenerics), with the CSC that published it. Fields left out take SAL's defaults (\"\" and 0), as CSCs that set only url and generator send them.",
+})
+export class LargeFileObjectAvailableInput {
+  @Field({ description: "The SAL component (CSC) that published the event, e.g. Electrometer, ATHeaderService." })
+  csc: string;
+
+  @Field(() => Int, { nullable: true, description: "Its SAL index (salIndex); 0 or absent for a CSC that is not indexed." })
+  salIndex?: number | null;
+
+  @Field({ description: "Where the file is: <S3_ENDPOINT_URL>/<bucket>/<key> (ts_salobj AsyncS3Bucket.upload), or s3://<bucket>/<key>." })
+  url: string;
+
+  @Field(() => String, { nullable: true, description: "Name of the package that generated the file." })
+  generator?: string | null;
+
+  @Field(() => Float, { nullable: true, description: "The file format's x.y version." })
+  version?: number | null;
+
+  @Field(() => Float, { nullable: true, description: "Size of the file in bytes; 0 when the CSC did not say." })
+  byteSize?: number | null;
+
+  @Field(() => String, { nullable: true, description: "The file's md5 as 32 hex digits; empty when the CSC did not say." })
+  checkSum?: string | null;
+
+  @Field(() => String, { nullable: true, description: "The file's MIME type code, e.g. FITS, YAML." })
+  mimeType?: string | null;
+
+  @Field(() => String, { nullable: true, description: "A generic identifier (the HeaderService and ts_electrometer put the image name or group there)." })
+  id?: string | null;
+}

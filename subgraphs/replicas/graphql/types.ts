@@ -110,6 +110,12 @@ export class Did {
   @Field(() => GraphQLJSONObject)
   metadata: Record<string, unknown>;
 
+  @Field(() => String, {
+    nullable: true,
+    description: "The path the file's replicas take on every RSE, relative to its root or bucket prefix: a Large File Annex object keeps its object key. Null: Rucio's deterministic path <scope>/<md5[0:2]>/<md5[2:4]>/<name>.",
+  })
+  path: string | null;
+
   @Field({ description: "Whether a dataset or container still takes attachments (files are always closed)." })
   isOpen: boolean;
 
@@ -186,6 +192,18 @@ export class TransferReportError {
 
   @Field()
   message: string;
+}
+
+@ObjectType({ description: "What announceLargeFile did with a largeFileObjectAvailable event." })
+export class LargeFileAnnouncement {
+  @Field({ description: "False when the same event was announced before: nothing changed." })
+  created: boolean;
+
+  @Field(() => Did, { description: "The file: scope lfa, named by its object key, the event as its metadata, its object key as its path." })
+  did: unknown;
+
+  @Field(() => Replica, { nullable: true, description: "Its replica on the Large File Annex RSE; null when that copy was deleted since." })
+  replica: unknown;
 }
 
 export const DidConnection = Connection(Did, "Did");
@@ -393,6 +411,9 @@ export class Deletion {
 
   @Field(() => Float)
   bytes: number;
+
+  @Field(() => String, { nullable: true, description: "The campaign removal that planned this deletion, if one did (tell it to the facility with the departure)." })
+  removal: string | null;
 }
 
 @ObjectType({ description: "A state change in the catalog." })
