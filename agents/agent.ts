@@ -156,7 +156,7 @@ export async function startAgent(config: Config, o: AgentOptions): Promise<Runni
           state.error((err as DbbError).code ?? ErrorCode.NETWORK, `heartbeat failed: ${(err as Error).message}`);
           throw err;
         }
-        transfers.dropLost(new Set(held));
+        transfers.dropLost(leases, new Set(held));
         return held.length;
       },
     }),

@@ -41,6 +41,8 @@ export interface RemovalWorkItem {
 export interface ReadUrl {
   request: string;
   url: string | null;
+  /** When the URL stops working (ISO time), null with an error. */
+  expiresAt: string | null;
   error: { code: string; message: string } | null;
   /** With readUrls(sidecars: true): where the file's sidecars may be at the source, signed. */
   sidecars?: Array<{ path: string; kind: string; url: string }> | null;
@@ -62,6 +64,13 @@ export interface Arrival {
   butlerFile?: string | null;
   /** The instrument agent.lfaIngest gives an LFA file's source. */
   instrument?: string | null;
+}
+
+/** What the catalog did with one report of reportTransfers. */
+export interface TransferReportAnswer {
+  id: string;
+  request: { state: string; errorCode: string | null } | null;
+  error: { code: string; message: string } | null;
 }
 
 export interface TransferReport {
@@ -94,8 +103,8 @@ export class AgentApi {
   async readUrls(sourceFacility: string, requests: string[], options: { sidecars?: boolean } = {}): Promise<ReadUrl[]> {
     const data = await this.client.request<{ readUrls: ReadUrl[] | null }>(
       options.sidecars
-        ? `query ($facility: String!, $requests: [String!]!) { readUrls(facility: $facility, requests: $requests, sidecars: true) { request url error { code message } sidecars { path kind url } } }`
-        : `query ($facility: String!, $requests: [String!]!) { readUrls(facility: $facility, requests: $requests) { request url error { code message } } }`,
+        ? `query ($facility: String!, $requests: [String!]!) { readUrls(facility: $facility, requests: $requests, sidecars: true) { request url expiresAt error { code message } sidecars { path kind url } } }`
+        : `query ($facility: String!, $requests: [String!]!) { readUrls(facility: $facility, requests: $requests) { request url expiresAt error { code message } } }`,
       { facility: sourceFacility, requests },
     );
     return data.readUrls ?? [];
@@ -112,6 +121,15 @@ export class AgentApi {
       { id, lease, outcome },
     );
     return data.reportTransfer;
+  }
+
+  /** Reports many copies in one call; each answer says what became of its report (in the order given). */
+  async reportTransfers(reports: Array<{ id: string; lease: string; outcome: TransferReport }>): Promise<TransferReportAnswer[]> {
+    const data = await this.client.request<{ reportTransfers: TransferReportAnswer[] }>(
+      `mutation ($reports: [TransferReportInput!]!) { reportTransfers(reports: $reports) { id request { state errorCode } error { code message } } }`,
+      { reports },
+    );
+    return data.reportTransfers;
   }
 
   async claimDeletions(limit: number): Promise<ClaimedDeletion[]> {

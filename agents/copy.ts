@@ -1,4 +1,6 @@
-import { PassThrough, Readable } from "node:stream";
+import http from "node:http";
+import https from "node:https";
+import { PassThrough } from "node:stream";
 import { checksumDifferences } from "../lib/checksum";
 import { DbbError, ErrorCode } from "../lib/errors";
 import type { StorageDriver, WriteResult } from "../lib/storage/driver";
@@ -73,6 +75,43 @@ class HeaderCapture {
   }
 }
 
+/** Connections to the sources are kept open between copies. */
+const agents = { "http:": new http.Agent({ keepAlive: true }), "https:": new https.Agent({ keepAlive: true }) };
+
+/**
+ * GETs the source's URL with node:http (lighter than fetch and its web streams, over every chunk
+ * of every copy): the response once its headers came, its body still to read.
+ */
+function getSource(url: string, signal: AbortSignal): Promise<http.IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const target = new URL(url);
+    if (target.protocol !== "http:" && target.protocol !== "https:") {
+      reject(new Error(`a read URL must be http or https, not ${target.protocol}`));
+      return;
+    }
+    const client = target.protocol === "https:" ? https : http;
+    const agent = target.protocol === "https:" ? agents["https:"] : agents["http:"];
+    const send = (retry: boolean) => {
+      const request = client.get(target, { agent, signal }, resolve);
+      request.on("error", (err: NodeJS.ErrnoException) => {
+        // A kept-alive connection the server closed as it was reused: asked again once, on a new one (node:http's advice).
+        if (retry && request.reusedSocket && err.code === "ECONNRESET" && !signal.aborted) send(false);
+        else reject(err);
+      });
+    };
+    send(true);
+  });
+}
+
+/** Up to `limit` characters of a (small) response body. */
+async function textOf(res: http.IncomingMessage, limit: number): Promise<string> {
+  let text = "";
+  for await (const chunk of res) {
+    if (text.length < limit) text += String(chunk);
+  }
+  return text.slice(0, limit);
+}
+
 /** A failure of the copy, with the reason reported to the catalog. */
 export class CopyError extends DbbError {}
 
@@ -117,22 +156,23 @@ export async function copyObject(req: CopyRequest): Promise<CopyResult> {
   const stalled = () => new CopyError(ErrorCode.TIMEOUT, `no bytes from the source for ${Math.round(req.stallMs / 1000)} s`);
   arm();
   try {
-    let res: Response;
+    let res: http.IncomingMessage;
     try {
-      res = await fetch(req.url, { signal });
+      res = await getSource(req.url, signal);
     } catch (err) {
       if (stall.signal.aborted) throw stalled();
       if (req.signal.aborted) throw new CopyError(ErrorCode.NETWORK, `copy abandoned: ${String(req.signal.reason ?? "aborted")}`);
       throw new CopyError(ErrorCode.NETWORK, `cannot reach the source: ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}`);
     }
-    if (res.status === 404) throw new CopyError(ErrorCode.SOURCE_MISSING, `the source has no such object (HTTP 404)`);
-    if (res.status === 401 || res.status === 403) {
-      const text = (await res.text().catch(() => "")).slice(0, 300);
-      throw new CopyError(ErrorCode.SOURCE_DENIED, `the source refused the read (HTTP ${res.status}) ${text}`.trim());
+    const status = res.statusCode ?? 0;
+    if (status !== 200) {
+      const text = status === 401 || status === 403 ? await textOf(res, 300).catch(() => "") : (res.resume(), "");
+      if (status === 404) throw new CopyError(ErrorCode.SOURCE_MISSING, `the source has no such object (HTTP 404)`);
+      if (status === 401 || status === 403) throw new CopyError(ErrorCode.SOURCE_DENIED, `the source refused the read (HTTP ${status}) ${text}`.trim());
+      throw new CopyError(ErrorCode.NETWORK, `the source answered HTTP ${status}`);
     }
-    if (res.status !== 200 || !res.body) throw new CopyError(ErrorCode.NETWORK, `the source answered HTTP ${res.status}`);
-    const length = Number(res.headers.get("content-length"));
-    const source = Readable.fromWeb(res.body as import("node:stream/web").ReadableStream<Uint8Array>);
+    const length = res.headers["content-length"] === undefined ? NaN : Number(res.headers["content-length"]);
+    const source = res;
     // Failures of the source are told apart from the destination's: the body is tapped, and an
     // error on the way in ends the tap with its own reason.
     const body = new PassThrough({ highWaterMark: 1 << 20 });
@@ -149,6 +189,8 @@ export async function copyObject(req: CopyRequest): Promise<CopyResult> {
     try {
       const written = await req.destination.write(req.path, body, {
         bytes: Number.isFinite(length) && length >= 0 ? length : req.expected.bytes,
+        // The catalog's md5: the store checks it (Content-MD5), and S3 streams a single PUT as the GET comes in.
+        md5: req.expected.md5,
         signal,
         beforeCommit: (received) => {
           const mismatch = mismatchOf(received, req.expected);

@@ -1,6 +1,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
+import os from "node:os";
 import { Readable } from "node:stream";
 import { checksumsOf, ChecksumTap } from "../lib/checksum";
 import { loadConfig } from "../lib/config";
@@ -20,10 +21,12 @@ import { machine, median, peakRssMiB, writeResults } from "./measure";
 const ROUNDS = Number(process.env.DBB_BENCH_ROUNDS ?? 3);
 const MiB = 1024 * 1024;
 const STREAMS = 8;
-const CASES = [
-  { name: "1 × 1 GiB", files: 1, bytes: 1024 * MiB },
-  { name: "2,000 × 256 KiB", files: 2000, bytes: 256 * 1024 },
+const ALL_CASES = [
+  { id: "large", name: "1 × 1 GiB", files: 1, bytes: 1024 * MiB },
+  { id: "small", name: "2,000 × 256 KiB", files: 2000, bytes: 256 * 1024 },
 ];
+/** DBB_BENCH_CASES=large or small (comma-separated) runs only those; default both. */
+const CASES = process.env.DBB_BENCH_CASES ? ALL_CASES.filter((c) => process.env.DBB_BENCH_CASES!.split(",").includes(c.id)) : ALL_CASES;
 
 /** Peak RSS of a process over its life, polled (VmHWM read while it runs). */
 function watchRss(pid: number): () => number | null {
@@ -93,6 +96,8 @@ export async function run(): Promise<void> {
       const ours: number[] = [];
       const peer: number[] = [];
       const rcloneRss: number[] = [];
+      // The machine is shared: the 1-minute load average as each round starts, beside its times.
+      const loads: number[] = [];
       for (let round = 0; round < ROUNDS; round++) {
         // The round's objects at the Summit: the same bytes for both, new names each round.
         const dataset = `bench/${c.files}x${c.bytes}/round${round}`;
@@ -128,6 +133,7 @@ export async function run(): Promise<void> {
           peer.push(r.ms);
           if (r.rssMiB !== null) rcloneRss.push(r.rssMiB);
         };
+        loads.push(Math.round(os.loadavg()[0] * 10) / 10);
         if (round % 2 === 0) {
           await runOurs();
           await rclone();
@@ -145,7 +151,7 @@ export async function run(): Promise<void> {
           await frdf.delete(`dbb/${k}`);
           await frdf.delete(`rclone/round${round}/${k}`);
         }
-        process.stderr.write(`  ${c.name} round ${round + 1}: ours ${Math.round(ours[round])} ms, rclone ${Math.round(peer[round])} ms\n`);
+        process.stderr.write(`  ${c.name} round ${round + 1} (load ${loads[round]}): ours ${Math.round(ours[round])} ms, rclone ${Math.round(peer[round])} ms\n`);
       }
       const totalMiB = (c.files * c.bytes) / MiB;
       const ratios = ours.map((t, i) => peer[i] / t);
@@ -159,6 +165,7 @@ export async function run(): Promise<void> {
         throughputRatios: ratios.map((r) => Math.round(r * 100) / 100),
         medianThroughputRatio: Math.round(median(ratios) * 100) / 100,
         rclonePeakRssMiB: rcloneRss.length ? Math.max(...rcloneRss) : null,
+        loadAtRoundStart: loads,
       });
       process.stderr.write(`  ${c.name}: throughput ours/rclone median ${median(ratios).toFixed(2)} (${ratios.map((r) => r.toFixed(2)).join(", ")})\n`);
     }

@@ -29,6 +29,42 @@ export class Adler32 {
     let i = 0;
     while (i < n) {
       const end = Math.min(i + ADLER_BLOCK, n);
+      // Sixteen bytes a turn: the same sums, in about half the time of one byte a turn (the agent
+      // computes this over every byte it copies, beside md5).
+      for (const end16 = end - 15; i < end16; i += 16) {
+        a += chunk[i];
+        b += a;
+        a += chunk[i + 1];
+        b += a;
+        a += chunk[i + 2];
+        b += a;
+        a += chunk[i + 3];
+        b += a;
+        a += chunk[i + 4];
+        b += a;
+        a += chunk[i + 5];
+        b += a;
+        a += chunk[i + 6];
+        b += a;
+        a += chunk[i + 7];
+        b += a;
+        a += chunk[i + 8];
+        b += a;
+        a += chunk[i + 9];
+        b += a;
+        a += chunk[i + 10];
+        b += a;
+        a += chunk[i + 11];
+        b += a;
+        a += chunk[i + 12];
+        b += a;
+        a += chunk[i + 13];
+        b += a;
+        a += chunk[i + 14];
+        b += a;
+        a += chunk[i + 15];
+        b += a;
+      }
       for (; i < end; i++) {
         a += chunk[i];
         b += a;

@@ -1,7 +1,9 @@
-import { createHash, createHmac, timingSafeEqual } from "node:crypto";
-import { mkdirSync, promises as fsp } from "node:fs";
+import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { createWriteStream, mkdirSync, promises as fsp } from "node:fs";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
+import { Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
 
 /* s3rver (jamhall/s3rver) ships no types: the few parts used here are typed by hand. */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -24,9 +26,22 @@ interface KoaContext {
   set(name: string, value: string): void;
 }
 type Middleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
+/** What s3rver's filesystem store is handed to write: `content` is the request itself for a PUT. */
+interface StoredObject {
+  bucket: string;
+  key: string;
+  content: Buffer | (NodeJS.ReadableStream & { headers?: Record<string, string | string[] | undefined> });
+  metadata: Record<string, string>;
+}
+interface FilesystemStore {
+  getResourcePath(bucket: string, key: string | undefined, resource: string): string;
+  putObject(object: StoredObject): Promise<{ size: number; md5: string }>;
+  putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5?: string): Promise<void>;
+  putPart(bucket: string, uploadId: string, partNumber: string, content: StoredObject["content"]): Promise<{ size: number; md5: string }>;
+}
 interface S3rverApp {
   middleware: Middleware[];
-  store: { getResourcePath(bucket: string, key: string | undefined, resource: string): string };
+  store: FilesystemStore;
   run(): Promise<AddressInfo>;
   close(): Promise<void>;
   httpServer?: { closeAllConnections?: () => void };
@@ -154,6 +169,73 @@ function xmlEscape(text: string): string {
   return text.replace(/[<>&'"]/g, (ch) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", "'": "&apos;", '"': "&quot;" })[ch]!);
 }
 
+/** The Content-MD5 a request declared, as hex (null when it declared none); InvalidDigest when it is not an MD5. */
+function declaredMd5(content: StoredObject["content"]): string | null {
+  const value = Buffer.isBuffer(content) ? undefined : content.headers?.["content-md5"];
+  const text = Array.isArray(value) ? value[0] : value;
+  if (text === undefined) return null;
+  const digest = Buffer.from(text, "base64");
+  if (digest.length !== 16 || digest.toString("base64") !== text.trim()) throw new S3Error("InvalidDigest", "The Content-MD5 you specified was invalid.");
+  return digest.toString("hex");
+}
+
+function badDigest(): Error {
+  return new S3Error("BadDigest", "The Content-MD5 you specified did not match what we received.");
+}
+
+/**
+ * What s3rver's store lacks, as real S3 does it: an object is written under a temporary name and
+ * renamed into place once whole (s3rver writes in place, so an interrupted PUT left a partial
+ * object visible), and a declared Content-MD5 is checked against the bytes received, for objects
+ * and parts alike (BadDigest: nothing is kept).
+ */
+function makeWritesWhole(store: FilesystemStore): void {
+  const putPart = store.putPart.bind(store);
+  store.putObject = async (object) => {
+    const objectPath = store.getResourcePath(object.bucket, object.key, "object");
+    // Named like s3rver's own files of the key, but never listed as an object (those end in "._S3rver_object").
+    const temp = `${objectPath.slice(0, -"object".length)}upload-${randomBytes(8).toString("hex")}`;
+    await fsp.mkdir(path.dirname(objectPath), { recursive: true });
+    const hash = createHash("md5");
+    let size = 0;
+    try {
+      const expected = declaredMd5(object.content);
+      if (Buffer.isBuffer(object.content)) {
+        hash.update(object.content);
+        size = object.content.length;
+        await fsp.writeFile(temp, object.content);
+      } else {
+        const tap = new Transform({
+          transform(chunk: Buffer, _encoding, callback) {
+            hash.update(chunk);
+            size += chunk.length;
+            callback(null, chunk);
+          },
+        });
+        await pipeline(object.content, tap, createWriteStream(temp));
+      }
+      const md5 = hash.digest("hex");
+      if (expected !== null && expected !== md5) throw badDigest();
+      await fsp.rename(temp, objectPath);
+      await store.putMetadata(object.bucket, object.key, object.metadata, md5);
+      return { size, md5 };
+    } catch (err) {
+      await fsp.rm(temp, { force: true });
+      throw err;
+    }
+  };
+  store.putPart = async (bucket, uploadId, partNumber, content) => {
+    const expected = declaredMd5(content);
+    const stored = await putPart(bucket, uploadId, partNumber, content);
+    if (expected !== null && expected !== stored.md5) {
+      const partPath = path.join(store.getResourcePath(bucket, undefined, "uploads"), uploadId, String(partNumber));
+      await Promise.all([fsp.rm(partPath, { force: true }), fsp.rm(`${partPath}.md5`, { force: true })]);
+      throw badDigest();
+    }
+    return stored;
+  };
+}
+
 /**
  * A local S3-protocol server: s3rver (objects as files under `directory`), with in front of it
  * GET /health, Signature V4 verification against the one key pair, and the two multipart calls
@@ -174,6 +256,7 @@ export async function startS3Server(options: S3ServerOptions): Promise<RunningS3
     vhostBuckets: false,
     configureBuckets: (options.buckets ?? []).map((name) => ({ name })),
   });
+  makeWritesWhole(app.store);
   const uploadsDir = (bucket: string) => app.store.getResourcePath(bucket, undefined, "uploads");
 
   const front: Middleware = async (ctx, next) => {

@@ -52,6 +52,13 @@ export interface ObjectInfo {
 export interface WriteOptions {
   /** The expected size when known: lets S3 choose single PUT or multipart, POSIX preallocate nothing. */
   bytes?: number | null;
+  /**
+   * The md5 (hex) the object must have, when known (the catalog's): with `bytes`, S3 streams a
+   * single PUT instead of holding the object in memory first, sending this md5 as Content-MD5 so
+   * the store itself refuses other bytes; the last bytes are held back until size and checksums
+   * (and `beforeCommit`) agree, so a mismatch never completes the PUT.
+   */
+  md5?: string | null;
   /** Aborting stops the write and removes every trace of it (aborts the multipart upload, unlinks the temporary file). */
   signal?: AbortSignal;
   /**

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { Readable } from "node:stream";
+import { pipeline, Readable, Transform } from "node:stream";
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -31,7 +31,7 @@ export interface S3DriverSettings {
   multipartThresholdBytes?: number;
   /** Size of each multipart part (at least 5 MiB). Default 16 MiB. */
   partSizeBytes?: number;
-  /** Parts uploaded at once; memory held is about (queueSize + 1) × partSizeBytes. Default 2. */
+  /** Parts uploaded at once; memory held is about (queueSize + 1) × partSizeBytes. Default 4 (rclone's --s3-upload-concurrency). */
   queueSize?: number;
   /** Milliseconds to wait for a connection / for a response to start. */
   connectTimeoutMs?: number;
@@ -201,7 +201,7 @@ export class S3Driver implements PresigningDriver {
     this.prefix = (location.prefix ?? "").split("/").filter(Boolean).join("/");
     this.threshold = settings.multipartThresholdBytes ?? 64 * MiB;
     this.partSize = Math.max(MIN_PART_BYTES, settings.partSizeBytes ?? 16 * MiB);
-    this.queueSize = Math.max(1, settings.queueSize ?? 2);
+    this.queueSize = Math.max(1, settings.queueSize ?? 4);
     const endpoint = location.endpoint ?? undefined;
     this.client = new S3Client({
       endpoint,
@@ -216,6 +216,17 @@ export class S3Driver implements PresigningDriver {
       responseChecksumValidation: "WHEN_REQUIRED",
       requestHandler: { connectionTimeout: settings.connectTimeoutMs ?? 10000, requestTimeout: settings.requestTimeoutMs ?? 300000 },
     });
+    // A body is sent as UNSIGNED-PAYLOAD: else the signer hashes every byte sent with SHA-256 (a
+    // third pass over the data beside md5 and adler32). What was stored is still checked: every
+    // PUT and part carries its Content-MD5, which the store verifies, and its ETag is compared.
+    this.client.middlewareStack.add(
+      (next) => (args) => {
+        const request = args.request as { headers?: Record<string, string>; body?: unknown };
+        if (request.headers && request.body != null) request.headers["x-amz-content-sha256"] = "UNSIGNED-PAYLOAD";
+        return next(args);
+      },
+      { step: "build", name: "dbbUnsignedPayload" },
+    );
   }
 
   /** The object's key: the RSE's prefix, then the path. */
@@ -233,19 +244,23 @@ export class S3Driver implements PresigningDriver {
     const sourceError = watchSourceErrors(body);
     const key = this.key(objectPath);
     const signal = options.signal;
-    const reader = new BlockReader(body);
+    const known = options.bytes ?? null;
+    const md5 = options.md5 && /^[0-9a-f]{32}$/i.test(options.md5) ? options.md5.toLowerCase() : null;
     const onAbort = () => body.destroy(signal?.reason instanceof Error ? signal.reason : abortError());
     signal?.addEventListener("abort", onAbort, { once: true });
+    const reader = known !== null && known > 0 && known <= this.threshold && md5 ? null : new BlockReader(body);
     try {
       signal?.throwIfAborted();
-      const known = options.bytes ?? null;
+      if (!reader) return await this.putStreaming(what, key, body, known!, md5!, signal, options.beforeCommit);
       if (known === null || known <= this.threshold) {
         const head = await reader.read(this.threshold);
         signal?.throwIfAborted();
         if (!(await reader.hasMore())) {
-          await options.beforeCommit?.(reader.result());
-          await this.putSingle(what, key, head, signal);
-          return reader.result();
+          const received = reader.result();
+          await options.beforeCommit?.(received);
+          // The whole object is this one buffer: its md5, computed on the way in, is the Content-MD5.
+          await this.putSingle(what, key, head, received.md5, signal);
+          return received;
         }
         reader.unread(head);
       }
@@ -255,12 +270,91 @@ export class S3Driver implements PresigningDriver {
       throw signal?.aborted && !isAbortError(failure) ? abortError(signal) : failure;
     } finally {
       signal?.removeEventListener("abort", onAbort);
-      await reader.close().catch(() => undefined);
+      await reader?.close().catch(() => undefined);
+      if (!reader) body.destroy();
     }
   }
 
-  private async putSingle(what: string, key: string, data: Buffer, signal?: AbortSignal): Promise<void> {
-    const md5 = md5Of(data);
+  /**
+   * One PUT streamed as the bytes come (the copy's GET and PUT overlap), for an object whose size
+   * and md5 are known: Content-MD5 is the md5 it must have. Size, adler32 and md5 are computed on
+   * the way; the last chunk is held back until the source has ended and they agree (and
+   * `beforeCommit` accepts them), else the PUT is abandoned before its last byte, so the store
+   * never completes it.
+   */
+  private async putStreaming(what: string, key: string, body: Readable, bytes: number, md5hex: string, signal?: AbortSignal, beforeCommit?: WriteOptions["beforeCommit"]): Promise<WriteResult> {
+    const adler = new Adler32();
+    const hash = createHash("md5");
+    let seen = 0;
+    let held: Buffer | null = null;
+    let received: WriteResult | undefined;
+    let refusal: unknown;
+    const refuse = (message: string) => new DbbError(ErrorCode.CHECKSUM_MISMATCH, `${what}: ${message}`);
+    const tap = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        adler.update(chunk);
+        hash.update(chunk);
+        seen += chunk.length;
+        if (seen > bytes) {
+          refusal = refuse(`the source sent more than the ${bytes} bytes expected`);
+          callback(refusal as Error);
+          return;
+        }
+        const previous = held;
+        held = chunk;
+        callback(null, previous ?? undefined);
+      },
+      flush(callback) {
+        received = { bytes: seen, adler32: adler.digest(), md5: hash.digest("hex") };
+        const got = received;
+        (async () => {
+          if (got.bytes !== bytes) throw refuse(`received ${got.bytes} bytes, expected ${bytes}`);
+          if (got.md5 !== md5hex) throw refuse(`received bytes of md5 ${got.md5}, expected ${md5hex}`);
+          await beforeCommit?.(got);
+        })().then(
+          () => callback(null, held ?? undefined),
+          (err) => {
+            refusal = err;
+            callback(err as Error);
+          },
+        );
+      },
+    });
+    // A failing source or a refusal ends the PUT at once (the SDK pipes the body, and a piped
+    // stream's error would leave the request waiting for bytes that never come).
+    let failed: unknown;
+    const stop = new AbortController();
+    pipeline(body, tap, (err) => {
+      if (err) {
+        failed ??= err;
+        stop.abort();
+      }
+    });
+    let out;
+    try {
+      out = await this.client.send(
+        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: tap, ContentLength: bytes, ContentMD5: Buffer.from(md5hex, "hex").toString("base64") }),
+        { abortSignal: signal ? AbortSignal.any([signal, stop.signal]) : stop.signal },
+      );
+    } catch (err) {
+      throw refusal ?? failed ?? err;
+    } finally {
+      tap.destroy();
+    }
+    if (refusal) throw refusal;
+    if (!received) throw new DbbError(ErrorCode.STORAGE_ERROR, `${what}: the store answered before the whole object was sent`);
+    try {
+      checkEtag(what, out.ETag, md5hex, out);
+    } catch (err) {
+      // The store kept other bytes than were sent: they must not stay under the name.
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })).catch(() => undefined);
+      throw err;
+    }
+    return received;
+  }
+
+  private async putSingle(what: string, key: string, data: Buffer, md5hex: string, signal?: AbortSignal): Promise<void> {
+    const md5 = { hex: md5hex, base64: Buffer.from(md5hex, "hex").toString("base64") };
     const out = await this.client.send(
       new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: data, ContentLength: data.length, ContentMD5: md5.base64 }),
       { abortSignal: signal },

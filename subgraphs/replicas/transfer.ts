@@ -116,29 +116,26 @@ function transferNotFound(id: string): DbbError {
 export const RULES_OF_REQUEST_JSON = `(SELECT coalesce(jsonb_agg(l.rule_id ORDER BY l.rule_id), '[]'::jsonb) FROM locks l
   WHERE l.scope = t.scope AND l.name = t.name AND l.rse_id = t.dest_rse_id)`;
 
-/** Returns requests whose lease ran out to the queue (their agent stopped heartbeating). */
+/**
+ * Returns requests whose lease ran out to the queue (their agent stopped heartbeating), with a
+ * transfer-lease-expired event each, in one statement (no temporary table: the claim runs this
+ * before every claim, and a temporary table per call bloats the system catalogs).
+ */
 export async function requeueExpiredLeases(db: EntityManager): Promise<number> {
-  return db.transaction(async (tx) => {
-    await tx.query(`DROP TABLE IF EXISTS expired_leases`);
-    await tx.query(
-      `CREATE TEMP TABLE expired_leases ON COMMIT DROP AS
-       WITH upd AS (
-         UPDATE transfer_requests SET state = 'QUEUED', lease = NULL, lease_expires_at = NULL, claimed_by = NULL, updated_at = now()
-         WHERE id IN (SELECT id FROM transfer_requests WHERE state = 'SUBMITTED' AND lease_expires_at < now() FOR UPDATE SKIP LOCKED)
-         RETURNING id, scope, name, dest_rse_id)
-       SELECT * FROM upd`,
-    );
-    await appendEventsFrom(
-      tx,
-      "transfer-lease-expired",
-      `SELECT s.facility, jsonb_build_object('request', t.id, 'scope', t.scope, 'name', t.name, 'rse', s.name, 'facility', s.facility,
-                                             'rules', ${RULES_OF_REQUEST_JSON}) AS payload
-       FROM expired_leases t JOIN rses s ON s.id = t.dest_rse_id`,
-      [],
-    );
-    const [{ n }] = await tx.query(`SELECT count(*) AS n FROM expired_leases`);
-    return n;
-  });
+  const [{ n }]: Array<{ n: number }> = await db.query(
+    `WITH upd AS (
+       UPDATE transfer_requests SET state = 'QUEUED', lease = NULL, lease_expires_at = NULL, claimed_by = NULL, updated_at = now()
+       WHERE id IN (SELECT id FROM transfer_requests WHERE state = 'SUBMITTED' AND lease_expires_at < now() FOR UPDATE SKIP LOCKED)
+       RETURNING id, scope, name, dest_rse_id),
+     ev AS (
+       INSERT INTO events (type, facility, payload)
+       SELECT 'transfer-lease-expired', s.facility,
+              jsonb_build_object('request', t.id, 'scope', t.scope, 'name', t.name, 'rse', s.name, 'facility', s.facility, 'rules', ${RULES_OF_REQUEST_JSON})
+       FROM upd t JOIN rses s ON s.id = t.dest_rse_id ORDER BY t.id
+       RETURNING 1)
+     SELECT (SELECT count(*) FROM upd)::int AS n, (SELECT count(*) FROM ev) AS events`,
+  );
+  return n;
 }
 
 /**
@@ -151,23 +148,30 @@ export async function claimTransfers(db: EntityManager, facility: string, limit:
   if (!Number.isInteger(limit) || limit < 1 || limit > 10000) throw invalidInput("limit must be 1 to 10000", { argument: "limit" });
   await requeueExpiredLeases(db);
   return db.transaction(async (tx) => {
+    // Per destination RSE, the queue is walked in its index's order (transfer_requests_queue) and
+    // left after `limit` usable requests: a claim's cost does not grow with the queue (sorting the
+    // whole queue took a claim as long as the queue, all night long with 200,000 raws waiting).
     const rows: TransferRow[] = await tx.query(
       `WITH picked AS (
-         SELECT t.id, src.rse_id AS source
-         FROM transfer_requests t
-         JOIN rses d ON d.id = t.dest_rse_id
+         SELECT c.id, c.source FROM rses d
          CROSS JOIN LATERAL (
-           SELECT r.rse_id FROM replicas r JOIN rses s ON s.id = r.rse_id
-           WHERE r.scope = t.scope AND r.name = t.name AND r.state = 'AVAILABLE' AND s.availability_read AND NOT s.deleted
-             AND r.rse_id <> t.dest_rse_id AND (t.source_rse_ids IS NULL OR r.rse_id = ANY(t.source_rse_ids))
-           ORDER BY s.name LIMIT 1) src
-         WHERE t.state = 'QUEUED' AND t.next_attempt_at <= now() AND d.facility = $1 AND d.availability_write
-           AND EXISTS (SELECT 1 FROM locks l JOIN rules ru ON ru.id = l.rule_id
-                       WHERE l.scope = t.scope AND l.name = t.name AND l.rse_id = t.dest_rse_id AND ru.state <> 'SUSPENDED')
-           AND NOT EXISTS (SELECT 1 FROM replicas x WHERE x.scope = t.scope AND x.name = t.name AND x.rse_id = t.dest_rse_id AND x.state = 'BEING_DELETED')
-         ORDER BY t.priority DESC, t.created_at
-         LIMIT $2
-         FOR UPDATE OF t SKIP LOCKED),
+           SELECT t.id, t.priority, t.created_at, src.rse_id AS source
+           FROM transfer_requests t
+           CROSS JOIN LATERAL (
+             SELECT r.rse_id FROM replicas r JOIN rses s ON s.id = r.rse_id
+             WHERE r.scope = t.scope AND r.name = t.name AND r.state = 'AVAILABLE' AND s.availability_read AND NOT s.deleted
+               AND r.rse_id <> t.dest_rse_id AND (t.source_rse_ids IS NULL OR r.rse_id = ANY(t.source_rse_ids))
+             ORDER BY s.name LIMIT 1) src
+           WHERE t.dest_rse_id = d.id AND t.state = 'QUEUED' AND t.next_attempt_at <= now()
+             AND EXISTS (SELECT 1 FROM locks l JOIN rules ru ON ru.id = l.rule_id
+                         WHERE l.scope = t.scope AND l.name = t.name AND l.rse_id = t.dest_rse_id AND ru.state <> 'SUSPENDED')
+             AND NOT EXISTS (SELECT 1 FROM replicas x WHERE x.scope = t.scope AND x.name = t.name AND x.rse_id = t.dest_rse_id AND x.state = 'BEING_DELETED')
+           ORDER BY t.priority DESC, t.created_at
+           LIMIT $2
+           FOR UPDATE OF t SKIP LOCKED) c
+         WHERE d.facility = $1 AND d.availability_write
+         ORDER BY c.priority DESC, c.created_at
+         LIMIT $2),
        upd AS (
          UPDATE transfer_requests t SET state = 'SUBMITTED', source_rse_id = p.source, lease = gen_random_uuid(),
            lease_expires_at = now() + make_interval(secs => $3), claimed_by = $4, submitted_at = now(), updated_at = now()
@@ -267,67 +271,146 @@ async function recordFirstCopy(tx: EntityManager, file: { scope: string; name: s
   }
 }
 
-/**
- * Records an agent's report on a claimed request. The lease must be the current one, unexpired,
- * and held by this agent (LEASE_LOST otherwise: the request went, or will go, back to the queue,
- * and another agent may have it), whether or not the reaper has returned it to the queue yet.
- */
-export async function reportTransfer(db: EntityManager, id: string, lease: string, agent: string, outcome: TransferOutcome, settings: TransferSettings): Promise<TransferRow> {
-  if (outcome.outcome !== "DONE" && outcome.outcome !== "FAILED") throw invalidInput("outcome must be DONE or FAILED", { field: "outcome" });
+/** Reports one agent call may carry (reportTransfers). */
+export const MAX_REPORTS_PER_CALL = 1000;
+
+export interface TransferReportItem {
+  id: string;
+  lease: string;
+  outcome: TransferOutcome;
+}
+
+/** What became of one report: the request as it is now, or why the report was not taken. */
+export interface TransferReportResult {
+  id: string;
+  request: TransferRow | null;
+  error: { code: string; message: string; details: Record<string, unknown> } | null;
+}
+
+/** Refuses an outcome that is not DONE or FAILED, or a failure reason that is not one of the agent's. */
+function checkOutcome(outcome: TransferOutcome | null | undefined, where: string, details: Record<string, unknown>): void {
+  if (!outcome || (outcome.outcome !== "DONE" && outcome.outcome !== "FAILED")) throw invalidInput(`${where}outcome must be DONE or FAILED`, { field: "outcome", ...details });
   if (outcome.errorCode != null && !(AGENT_FAILURE_CODES as readonly string[]).includes(outcome.errorCode)) {
-    throw invalidInput(`errorCode must be one of ${AGENT_FAILURE_CODES.join(", ")}; got '${outcome.errorCode}'`, { field: "errorCode" });
+    throw invalidInput(`${where}errorCode must be one of ${AGENT_FAILURE_CODES.join(", ")}; got '${outcome.errorCode}'`, { field: "errorCode", ...details });
   }
+}
+
+type LockedRequest = TransferRow & { lease: string | null; leaseExpired: boolean | null; fileBytes: number | null; adler32: string | null; md5: string | null; rse: string; facility: string };
+
+/**
+ * Records an agent's reports on the requests it claimed, many in one transaction (a night of
+ * raws is not one call, one transaction and one refresh of the rule per file). Every item is
+ * checked before anything is written: an outcome that is not DONE or FAILED, a failure reason
+ * that is not one of the agent's, or a request reported twice refuses the whole call
+ * (INVALID_INPUT, naming the item). Then each item is taken or refused on its own, under the
+ * rules of a single report: a request that does not exist or whose destination is not at one of
+ * `facilities` (null: any) is TRANSFER_NOT_FOUND; one whose lease is not the current one,
+ * unexpired and held by this agent is LEASE_LOST (the request went, or will go, back to the
+ * queue, and another agent may have it), whether or not the reaper has returned it to the queue
+ * yet. A DONE report makes the replica AVAILABLE only when size and checksums match the file;
+ * a failure retries with backoff and, past the attempt limit, leaves the locks and rules STUCK.
+ * The rules behind the taken items are refreshed once, at the end. Results come in the order asked.
+ */
+export async function reportTransfers(
+  db: EntityManager,
+  reports: readonly TransferReportItem[],
+  agent: string,
+  facilities: string[] | null,
+  settings: TransferSettings,
+): Promise<TransferReportResult[]> {
+  if (!Array.isArray(reports)) throw invalidInput("reports must be a list", { argument: "reports" });
+  if (reports.length > MAX_REPORTS_PER_CALL) throw invalidInput(`at most ${MAX_REPORTS_PER_CALL} reports per call; got ${reports.length}`, { argument: "reports" });
+  const seen = new Set<string>();
+  reports.forEach((r, i) => {
+    const where = reports.length > 1 ? `item ${i}: ` : "";
+    checkOutcome(r.outcome, where, reports.length > 1 ? { item: i } : {});
+    const key = String(r.id).toLowerCase();
+    if (seen.has(key)) throw invalidInput(`${where}request ${r.id} is reported twice in one call`, { item: i, field: "id" });
+    seen.add(key);
+  });
+  if (!reports.length) return [];
+  const lower = facilities?.map((f) => f.toLowerCase()) ?? null;
   return db.transaction(async (tx) => {
-    const rows: Array<TransferRow & { lease: string | null; leaseExpired: boolean | null; fileBytes: number | null; adler32: string | null; md5: string | null; rse: string; facility: string }> =
-      await tx.query(
-        `SELECT ${TRANSFER_COLUMNS}, t.lease, (t.lease_expires_at < now()) AS "leaseExpired", d.bytes AS "fileBytes", d.adler32, d.md5, s.name AS rse, s.facility
-         FROM transfer_requests t JOIN dids d ON d.scope = t.scope AND d.name = t.name JOIN rses s ON s.id = t.dest_rse_id
-         WHERE t.id = $1 FOR UPDATE OF t`,
-        [id],
-      );
-    if (!rows.length) throw transferNotFound(id);
-    const req = rows[0];
-    if (req.state !== "SUBMITTED" || !isUuid(lease) || req.lease !== lease.toLowerCase() || req.leaseExpired || req.claimedBy !== agent) {
-      const why = req.state === "SUBMITTED" && req.lease === lease.toLowerCase() ? (req.claimedBy !== agent ? "another agent holds it" : "the lease ran out") : `state ${req.state}`;
-      throw new DbbError(ErrorCode.LEASE_LOST, `request ${id} is no longer held with this lease (${why}); drop the work, it will be handed out again`, {
-        request: id,
-        state: req.state,
-      });
+    // Locked in id order, so two concurrent calls over the same requests cannot deadlock.
+    const rows: LockedRequest[] = await tx.query(
+      `SELECT ${TRANSFER_COLUMNS}, t.lease, (t.lease_expires_at < now()) AS "leaseExpired", d.bytes AS "fileBytes", d.adler32, d.md5, s.name AS rse, s.facility
+       FROM transfer_requests t JOIN dids d ON d.scope = t.scope AND d.name = t.name JOIN rses s ON s.id = t.dest_rse_id
+       WHERE t.id = ANY($1::uuid[]) AND ($2::text[] IS NULL OR lower(s.facility) = ANY($2::text[]))
+       ORDER BY t.id FOR UPDATE OF t`,
+      [reports.filter((r) => isUuid(r.id)).map((r) => r.id.toLowerCase()), lower],
+    );
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const results: TransferReportResult[] = [];
+    const done: Array<{ req: LockedRequest; bytes: number }> = [];
+    const failed: Array<{ req: LockedRequest; code: string; message: string }> = [];
+    for (const r of reports) {
+      // A request of another facility is not found, exactly as an unknown id: an agent learns nothing of other facilities' ids.
+      const req = isUuid(r.id) ? byId.get(r.id.toLowerCase()) : undefined;
+      if (!req) {
+        results.push({ id: r.id, request: null, error: { code: ErrorCode.TRANSFER_NOT_FOUND, message: `transfer request ${r.id} does not exist`, details: { request: r.id } } });
+        continue;
+      }
+      const lease = typeof r.lease === "string" ? r.lease.toLowerCase() : "";
+      if (req.state !== "SUBMITTED" || !isUuid(lease) || req.lease !== lease || req.leaseExpired || req.claimedBy !== agent) {
+        const why = req.state === "SUBMITTED" && req.lease === lease ? (req.claimedBy !== agent ? "another agent holds it" : "the lease ran out") : `state ${req.state}`;
+        results.push({
+          id: r.id,
+          request: null,
+          error: {
+            code: ErrorCode.LEASE_LOST,
+            message: `request ${r.id} is no longer held with this lease (${why}); drop the work, it will be handed out again`,
+            details: { request: r.id, state: req.state },
+          },
+        });
+        continue;
+      }
+      results.push({ id: r.id, request: null, error: null });
+      // A file whose size the catalog does not know (an LFA file announced without byteSize): its
+      // first copy from the origin records size and checksums, under a lock on the DID, so copies
+      // reported at once (in this call or another) are all checked against what the first recorded.
+      let unknownSize = false;
+      if (r.outcome.outcome === "DONE" && req.fileBytes === null) {
+        const [file] = await tx.query(`SELECT bytes AS "fileBytes", adler32, md5 FROM dids WHERE scope = $1 AND name = $2 FOR UPDATE`, [req.scope, req.name]);
+        Object.assign(req, file);
+        unknownSize = req.fileBytes === null;
+      }
+      const mismatch = r.outcome.outcome === "DONE" ? verify({ bytes: req.fileBytes, adler32: req.adler32, md5: req.md5 }, r.outcome) : null;
+      if (r.outcome.outcome === "DONE" && !mismatch) {
+        if (unknownSize) await recordFirstCopy(tx, req, r.outcome);
+        done.push({ req, bytes: Number(r.outcome.bytes) });
+      } else {
+        const code = mismatch ? ErrorCode.CHECKSUM_MISMATCH : (r.outcome.errorCode ?? ErrorCode.TRANSFER_ERROR);
+        const message = mismatch ? `CHECKSUM_MISMATCH: ${mismatch}` : (r.outcome.error || "the agent reported a failure without a message").slice(0, 4000);
+        failed.push({ req, code, message });
+      }
     }
-    // A file whose size the catalog does not know (an LFA file announced without byteSize): its
-    // first copy from the origin records size and checksums, under a lock on the DID, so copies
-    // reported at once are all checked against what the first recorded.
-    let unknownSize = false;
-    if (outcome.outcome === "DONE" && req.fileBytes === null) {
-      const [file] = await tx.query(`SELECT bytes AS "fileBytes", adler32, md5 FROM dids WHERE scope = $1 AND name = $2 FOR UPDATE`, [req.scope, req.name]);
-      Object.assign(req, file);
-      unknownSize = req.fileBytes === null;
-    }
-    const mismatch = outcome.outcome === "DONE" ? verify({ bytes: req.fileBytes, adler32: req.adler32, md5: req.md5 }, outcome) : null;
     const payload = `${rucioTransferFields()} || jsonb_build_object('request', t.id, 'rse', s.name, 'facility', s.facility,
                       'source', src.name, 'attempts', t.attempts, 'error', t.last_error, 'errorCode', t.error_code,
                       'rules', ${RULES_OF_REQUEST_JSON})`;
-    const eventFrom = `FROM transfer_requests t JOIN rses s ON s.id = t.dest_rse_id LEFT JOIN rses src ON src.id = t.source_rse_id
-                       JOIN dids d ON d.scope = t.scope AND d.name = t.name WHERE t.id = $1`;
-    if (outcome.outcome === "DONE" && !mismatch) {
+    const eventFrom = (where: string) => `FROM transfer_requests t JOIN rses s ON s.id = t.dest_rse_id LEFT JOIN rses src ON src.id = t.source_rse_id
+                       JOIN dids d ON d.scope = t.scope AND d.name = t.name WHERE ${where}`;
+    if (done.length) {
+      // Set-based: the requests DONE, their destination replicas AVAILABLE with the size written, their locks OK.
+      const ids = done.map((d) => d.req.id);
       await tx.query(
         `UPDATE transfer_requests SET state = 'DONE', lease = NULL, lease_expires_at = NULL, finished_at = now(), updated_at = now(),
-           last_error = NULL, error_code = NULL WHERE id = $1`,
-        [id],
+           last_error = NULL, error_code = NULL WHERE id = ANY($1::uuid[])`,
+        [ids],
       );
       await tx.query(
-        `UPDATE replicas SET state = 'AVAILABLE', bytes = $4, updated_at = now() WHERE scope = $1 AND name = $2 AND rse_id = $3`,
-        [req.scope, req.name, req.destRseId, outcome.bytes],
+        `UPDATE replicas r SET state = 'AVAILABLE', bytes = x.bytes, updated_at = now()
+         FROM unnest($1::uuid[], $2::bigint[]) AS x(id, bytes) JOIN transfer_requests t ON t.id = x.id
+         WHERE r.scope = t.scope AND r.name = t.name AND r.rse_id = t.dest_rse_id`,
+        [ids, done.map((d) => d.bytes)],
       );
-      if (unknownSize) await recordFirstCopy(tx, req, outcome);
       await tx.query(
-        `UPDATE locks SET state = 'OK', updated_at = now() WHERE scope = $1 AND name = $2 AND rse_id = $3 AND state <> 'OK'`,
-        [req.scope, req.name, req.destRseId],
+        `UPDATE locks l SET state = 'OK', updated_at = now() FROM transfer_requests t
+         WHERE t.id = ANY($1::uuid[]) AND l.scope = t.scope AND l.name = t.name AND l.rse_id = t.dest_rse_id AND l.state <> 'OK'`,
+        [ids],
       );
-      await appendEventsFrom(tx, "transfer-done", `SELECT s.facility, ${payload} AS payload ${eventFrom}`, [id]);
-    } else {
-      const code = mismatch ? ErrorCode.CHECKSUM_MISMATCH : (outcome.errorCode ?? ErrorCode.TRANSFER_ERROR);
-      const message = mismatch ? `CHECKSUM_MISMATCH: ${mismatch}` : (outcome.error || "the agent reported a failure without a message").slice(0, 4000);
+      await appendEventsFrom(tx, "transfer-done", `SELECT s.facility, ${payload} AS payload ${eventFrom("t.id = ANY($1::uuid[])")} ORDER BY t.id`, [ids]);
+    }
+    for (const { req, code, message } of failed) {
       const attempts = req.attempts + 1;
       const final = attempts >= settings.maxAttempts;
       await tx.query(
@@ -337,13 +420,13 @@ export async function reportTransfer(db: EntityManager, id: string, lease: strin
            finished_at = CASE WHEN $5 THEN now() ELSE NULL END,
            next_attempt_at = now() + make_interval(secs => $6)
          WHERE id = $1`,
-        [id, attempts, message, code, final, settings.backoffSeconds * 2 ** (attempts - 1)],
+        [req.id, attempts, message, code, final, settings.backoffSeconds * 2 ** (attempts - 1)],
       );
       await appendEventsFrom(
         tx,
         "transfer-failed",
-        `SELECT s.facility, ${payload} || jsonb_build_object('final', $2::boolean) AS payload ${eventFrom}`,
-        [id, final],
+        `SELECT s.facility, ${payload} || jsonb_build_object('final', $2::boolean) AS payload ${eventFrom("t.id = $1")}`,
+        [req.id, final],
       );
       if (final) {
         await tx.query(
@@ -356,10 +439,28 @@ export async function reportTransfer(db: EntityManager, id: string, lease: strin
         );
       }
     }
-    await refreshRules(tx, `SELECT rule_id FROM locks WHERE scope = $1 AND name = $2 AND rse_id = $3`, [req.scope, req.name, req.destRseId]);
-    const [result] = await tx.query(`SELECT ${TRANSFER_COLUMNS} FROM transfer_requests t WHERE t.id = $1`, [id]);
-    return result;
+    const taken = [...done.map((d) => d.req.id), ...failed.map((f) => f.req.id)];
+    if (!taken.length) return results;
+    await refreshRules(
+      tx,
+      `SELECT l.rule_id FROM locks l JOIN transfer_requests t ON l.scope = t.scope AND l.name = t.name AND l.rse_id = t.dest_rse_id WHERE t.id = ANY($1::uuid[])`,
+      [taken],
+    );
+    const now: TransferRow[] = await tx.query(`SELECT ${TRANSFER_COLUMNS} FROM transfer_requests t WHERE t.id = ANY($1::uuid[])`, [taken]);
+    const after = new Map(now.map((r) => [r.id, r]));
+    for (const r of results) if (!r.error) r.request = after.get(r.id.toLowerCase()) ?? null;
+    return results;
   });
+}
+
+/**
+ * Records an agent's report on one claimed request (reportTransfers with one item; the caller has
+ * checked the request's facility): the request as it is now, or TRANSFER_NOT_FOUND / LEASE_LOST.
+ */
+export async function reportTransfer(db: EntityManager, id: string, lease: string, agent: string, outcome: TransferOutcome, settings: TransferSettings): Promise<TransferRow> {
+  const [result] = await reportTransfers(db, [{ id, lease, outcome }], agent, null, settings);
+  if (result.error) throw new DbbError(result.error.code, result.error.message, result.error.details);
+  return result.request!;
 }
 
 /**

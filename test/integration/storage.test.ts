@@ -12,6 +12,7 @@ import type { StorageDriver, StorageLocation } from "../../lib/storage/driver";
 import { isPresigningDriver, openStorage, StorageSettings } from "../../lib/storage/factory";
 import { S3Driver } from "../../lib/storage/s3";
 import { freePorts } from "../support/processes";
+import { waitFor } from "../support/wait-for";
 import { startTestS3Server, TestS3Server } from "../support/s3-server";
 
 /**
@@ -353,27 +354,82 @@ describe("the S3 driver against dbb serve s3", () => {
     expect(await codeOf(wrongEnv.read("env.txt"))).toBe(ErrorCode.STORAGE_DENIED);
   });
 
-  it("catches bytes corrupted on the way by the store's ETag (s3rver ignores Content-MD5): the PUT is undone, the multipart upload aborted", async () => {
-    for (const [size, name] of [[1000, "corrupt/single.bin"], [11 * MiB, "corrupt/multi.bin"]] as const) {
-      const driver = s3Harness.driver(SMALL_PARTS) as S3Driver;
-      // Flips the first byte of every body after the driver computed its Content-MD5.
-      driver.client.middlewareStack.add(
-        (next) => async (args) => {
-          const request = args.request as { body?: unknown };
-          if (Buffer.isBuffer(request.body) && request.body.length > 0) {
-            const copy = Buffer.from(request.body);
-            copy[0] ^= 0xff;
-            request.body = copy;
-          }
-          return next(args);
-        },
-        { step: "build", name: "corruptBody" },
-      );
-      const err = await driver.write(name, source(randomBytes(size))).catch((e) => e);
-      expect(err).toMatchObject({ code: ErrorCode.CHECKSUM_MISMATCH, message: expect.stringMatching(/ETag .* is not the MD5/) });
-      expect(await s3Harness.driver().stat(name)).toBeNull();
-      expect(await s3Harness.leftovers(driver)).toEqual([]);
+  it("catches bytes corrupted on the way: dbb serve s3 refuses a body that is not its Content-MD5 (BadDigest), and the ETag catches it at a store that does not check Content-MD5; the PUT is undone, the multipart upload aborted", async () => {
+    for (const storeChecks of [true, false]) {
+      for (const [size, name] of [[1000, "corrupt/single.bin"], [11 * MiB, "corrupt/multi.bin"]] as const) {
+        const driver = s3Harness.driver(SMALL_PARTS) as S3Driver;
+        // Flips the first byte of every body after the driver computed its Content-MD5; without
+        // the header, dbb serve s3 checks nothing, as a store that ignores Content-MD5.
+        driver.client.middlewareStack.add(
+          (next) => async (args) => {
+            const request = args.request as { body?: unknown; headers: Record<string, string> };
+            if (Buffer.isBuffer(request.body) && request.body.length > 0) {
+              const copy = Buffer.from(request.body);
+              copy[0] ^= 0xff;
+              request.body = copy;
+              if (!storeChecks) delete request.headers["content-md5"];
+            }
+            return next(args);
+          },
+          { step: "build", name: "corruptBody" },
+        );
+        const err = await driver.write(name, source(randomBytes(size))).catch((e) => e);
+        expect(err).toMatchObject({ code: ErrorCode.CHECKSUM_MISMATCH, message: expect.stringMatching(storeChecks ? /BadDigest/ : /ETag .* is not the MD5/) });
+        expect(await s3Harness.driver().stat(name)).toBeNull();
+        expect(await s3Harness.leftovers(driver)).toEqual([]);
+      }
     }
+    expect(walk(s3.directory).filter((f) => f.includes("._S3rver_upload-"))).toEqual([]);
+  });
+
+  describe("a file whose size and md5 are known, streamed in one PUT as it comes", () => {
+    const known = (data: Buffer) => ({ bytes: data.length, md5: checksumsOf(data).md5 });
+
+    it("stores it and reports its checksums, without holding the object in memory first", async () => {
+      const driver = s3Harness.driver();
+      for (const size of [1, 1000, 3 * MiB]) {
+        const data = randomBytes(size);
+        let sentWhileSourceOpen = false;
+        // The PUT is under way before the source has ended: dbb serve s3 has a temporary file for it.
+        const src = source(data, {
+          delayMs: 1,
+          onChunk: (sent) => {
+            if (sent < size && walk(s3.directory).some((f) => f.includes("._S3rver_upload-"))) sentWhileSourceOpen = true;
+          },
+        });
+        expect(await driver.write(`stream/${size}.bin`, src, known(data))).toEqual(checksumsOf(data));
+        expect(Buffer.compare(await readAll(await driver.read(`stream/${size}.bin`)), data)).toBe(0);
+        if (size === 3 * MiB) expect(sentWhileSourceOpen).toBe(true);
+      }
+    });
+
+    it("never completes the PUT when the bytes are not the md5's, the source breaks, beforeCommit refuses, or the write is aborted: the replaced object stays", async () => {
+      const driver = s3Harness.driver();
+      const good = Buffer.from("the good version");
+      await driver.write("stream/obj.bin", Readable.from([good]));
+      const data = randomBytes(3 * MiB);
+      const other = Buffer.from(data);
+      other[other.length - 1] ^= 0xff;
+      const refusal = new DbbError(ErrorCode.CHECKSUM_MISMATCH, "not the catalog's bytes");
+      const controller = new AbortController();
+      const attempts: Array<[string, () => Promise<unknown>, (err: unknown) => void]> = [
+        ["other bytes", () => driver.write("stream/obj.bin", source(other), known(data)), (err) => expect(err).toMatchObject({ code: ErrorCode.CHECKSUM_MISMATCH, message: expect.stringMatching(/md5/) })],
+        ["fewer bytes", () => driver.write("stream/obj.bin", source(data.subarray(1)), known(data)), (err) => expect(err).toMatchObject({ code: ErrorCode.CHECKSUM_MISMATCH })],
+        ["a broken source", () => driver.write("stream/obj.bin", source(data, { failAfter: MiB }), known(data)), (err) => expect((err as Error).message).toBe("the source broke mid-way")],
+        ["beforeCommit", () => driver.write("stream/obj.bin", source(data), { ...known(data), beforeCommit: () => { throw refusal; } }), (err) => expect(err).toBe(refusal)],
+        [
+          "an abort",
+          () => driver.write("stream/obj.bin", source(data, { delayMs: 2, onChunk: (sent) => sent > MiB && controller.abort() }), { ...known(data), signal: controller.signal }),
+          (err) => expect(err).toMatchObject({ name: "AbortError" }),
+        ],
+      ];
+      for (const [what, attempt, check] of attempts) {
+        const err = await attempt().then(() => new Error(`${what}: the write succeeded`), (e) => e);
+        check(err);
+        expect((await readAll(await driver.read("stream/obj.bin"))).toString()).toBe(good.toString());
+      }
+      await waitFor("dbb serve s3 to remove the temporary files of the PUTs it never completed", () => !walk(s3.directory).some((f) => f.includes("._S3rver_upload-")), { timeoutMs: 10_000 });
+    });
   });
 
   it("puts the RSE's prefix in front of every key", async () => {

@@ -126,6 +126,77 @@ describe("claims and reports", () => {
   });
 });
 
+describe("reports in batches (reportTransfers)", () => {
+  const REPORTS = `mutation($r: [TransferReportInput!]!) { reportTransfers(reports: $r) { id request { state attempts errorCode lastError } error { code message } } }`;
+  const item = (t: any, outcome: Record<string, unknown>) => ({ id: t.id, lease: t.lease, outcome });
+
+  it("takes or refuses each report on its own, in the order given, in one call: DONE, a failure, a checksum mismatch, a stale lease, another agent's, another facility's, an unknown id", async () => {
+    const [site, elsewhere] = [await addSite(cat, "BATCH"), await addSite(cat, "BATCHX")];
+    const [agent, other] = site.agents;
+    const t = await registerTree(cat, "batch", 1, 6);
+    const r = await rule({ did: { scope: "raw", name: t.datasets[0] }, rseExpression: site.rse });
+    const claimed = await claim(site.facility, 4, agent);
+    const [theirs] = await claim(site.facility, 1, other);
+    const u = await registerTree(cat, "batchx", 1, 1);
+    await rule({ did: { scope: "raw", name: u.datasets[0] }, rseExpression: elsewhere.rse });
+    const [foreign] = await claim(elsewhere.facility, 1, elsewhere.agents[0]);
+    const [done, failed, corrupt, stale] = claimed;
+    expect((await report(stale, good(stale), agent)).state).toBe("DONE");
+    const unknown = "00000000-0000-4000-8000-000000000000";
+    const answers = (
+      await cat.ok(
+        REPORTS,
+        {
+          r: [
+            item(done, good(done)),
+            item(failed, { outcome: "FAILED", error: "the source has no such object (HTTP 404)", errorCode: "SOURCE_MISSING" }),
+            item(corrupt, { ...good(corrupt), adler32: "deadbeef" }),
+            item(stale, good(stale)),
+            item(theirs, good(theirs)),
+            item(foreign, good(foreign)),
+            { id: unknown, lease: done.lease, outcome: good(done) },
+          ],
+        },
+        agent,
+      )
+    ).reportTransfers;
+    expect(answers.map((a: any) => a.id)).toEqual([done.id, failed.id, corrupt.id, stale.id, theirs.id, foreign.id, unknown]);
+    expect(answers[0]).toMatchObject({ request: { state: "DONE", attempts: 0 }, error: null });
+    expect(answers[1]).toMatchObject({ request: { state: "QUEUED", attempts: 1, errorCode: "SOURCE_MISSING" }, error: null });
+    expect(answers[2]).toMatchObject({ request: { state: "QUEUED", attempts: 1, errorCode: "CHECKSUM_MISMATCH", lastError: `CHECKSUM_MISMATCH: adler32 deadbeef != ${corrupt.file.adler32}` } });
+    expect(answers[3]).toMatchObject({ request: null, error: { code: "LEASE_LOST" } });
+    expect(answers[4]).toMatchObject({ request: null, error: { code: "LEASE_LOST", message: expect.stringMatching(/another agent holds it/) } });
+    // Another facility's request is not found, exactly as an unknown id.
+    expect(answers[5]).toMatchObject({ request: null, error: { code: "TRANSFER_NOT_FOUND" } });
+    expect(answers[5].error.message.replace(foreign.id, "ID")).toBe(answers[6].error.message.replace(unknown, "ID"));
+    // What the agent of another facility held stays its own to report.
+    expect((await report(foreign, good(foreign), elsewhere.agents[0])).state).toBe("DONE");
+    expect((await report(theirs, good(theirs), other)).state).toBe("DONE");
+    // The rule counts the batch's DONE; the transfer-done events carry Rucio's fields.
+    expect((await cat.ok(RULE, { id: r.id })).rule).toMatchObject({ state: "REPLICATING", locksOk: 3, locksReplicating: 3 });
+    const events = await cat.ok(`{ events(types: ["transfer-done"], facility: "BATCH", first: 100) { nodes { payload } } }`);
+    const payload = events.events.nodes.find((e: any) => e.payload["request-id"] === done.id).payload;
+    expect(payload).toMatchObject({ scope: "raw", name: done.file.name, "dst-rse": site.rse, "src-rse": "SUMMIT_DISK", bytes: done.file.bytes, "checksum-adler": done.file.adler32, "rule-ids": [r.id] });
+  });
+
+  it("refuses the whole call, writing nothing, when one item is malformed or a request comes twice; an empty call does nothing", async () => {
+    const site = await addSite(cat, "BATCHBAD");
+    const [agent] = site.agents;
+    const t = await registerTree(cat, "batchbad", 1, 2);
+    await rule({ did: { scope: "raw", name: t.datasets[0] }, rseExpression: site.rse });
+    const [a, b] = await claim(site.facility, 2, agent);
+    const badCode = await cat.errorOf(REPORTS, { r: [item(a, good(a)), item(b, { outcome: "FAILED", errorCode: "ON_FIRE" })] }, agent);
+    expect(badCode).toMatchObject({ code: "INVALID_INPUT", message: expect.stringMatching(/^item 1: errorCode must be one of SOURCE_MISSING/) });
+    const twice = await cat.errorOf(REPORTS, { r: [item(a, good(a)), item(a, good(a))] }, agent);
+    expect(twice).toMatchObject({ code: "INVALID_INPUT", message: expect.stringMatching(/^item 1: request .* is reported twice/) });
+    expect((await cat.ok(REPORTS, { r: [] }, agent)).reportTransfers).toEqual([]);
+    // Nothing was taken: both are still held and can be reported.
+    const answers = (await cat.ok(REPORTS, { r: [item(a, good(a)), item(b, good(b))] }, agent)).reportTransfers;
+    expect(answers.map((x: any) => x.request?.state)).toEqual(["DONE", "DONE"]);
+    expect((await cat.errorOf(REPORTS, { r: [item(a, good(a))] }, cat.tokens.admin)).code).toBe("FORBIDDEN");
+  });
+});
+
 describe("verification of a DONE report", () => {
   /** A file registered with size, adler32 and md5, at the Summit, ruled to the site: its claimed request. */
   async function claimOne(site: Site, name: string) {

@@ -229,6 +229,18 @@ export class TransferOutcomeInput {
   errorCode?: string | null;
 }
 
+@InputType({ description: "One report of reportTransfers: a claimed request, its lease, and what became of the copy." })
+export class TransferReportInput {
+  @Field({ description: "The transfer request's id." })
+  id: string;
+
+  @Field({ description: "The lease the claim handed out." })
+  lease: string;
+
+  @Field(() => TransferOutcomeInput)
+  outcome: TransferOutcomeInput;
+}
+
 @InputType()
 export class DeletionOutcomeInput {
   @Field({ description: "true when the object is gone (or was already gone)." })

@@ -4,10 +4,10 @@ import { agentFacilities, requireAgent, requireAnyAgent, requireScope } from "..
 import { toConnection } from "../../../lib/connection";
 import { claimDeletions, deletionFacility, DeletionRow, reportDeletion } from "../deletion";
 import { canonicalFacility } from "../facility";
-import { claimTransfers, heartbeat, heldTransfers, listTransfers, reportTransfer, transferFacility, TransferRow } from "../transfer";
+import { claimTransfers, heartbeat, heldTransfers, listTransfers, MAX_REPORTS_PER_CALL, reportTransfer, reportTransfers, transferFacility, TransferRow } from "../transfer";
 import type { ReplicasContext } from "./context";
-import { DeletionOutcomeInput, TransferFilterInput, TransferOutcomeInput } from "./inputs";
-import { Deletion, Did, Rse, Rule, TransferRequest, TransferRequestConnection } from "./types";
+import { DeletionOutcomeInput, TransferFilterInput, TransferOutcomeInput, TransferReportInput } from "./inputs";
+import { Deletion, Did, Rse, Rule, TransferReportResult, TransferRequest, TransferRequestConnection } from "./types";
 
 @Resolver(() => TransferRequest)
 export class TransferResolver {
@@ -98,6 +98,16 @@ export class TransferResolver {
     const agent = requireAnyAgent(ctx.caller);
     const who = requireAgent(ctx.caller, await transferFacility(ctx.db, id, agentFacilities(agent)));
     return reportTransfer(ctx.db, id, lease, who.subject, outcome, ctx.settings);
+  }
+
+  @Directive(assumedListSize(MAX_REPORTS_PER_CALL))
+  @Mutation(() => [TransferReportResult], {
+    description:
+      `Reports many claimed requests at once (up to ${MAX_REPORTS_PER_CALL}), in one transaction, each under the rules of reportTransfer: a malformed item (outcome, errorCode) or a request given twice refuses the whole call (INVALID_INPUT naming the item); otherwise each item is taken or refused on its own, in the order given, with error TRANSFER_NOT_FOUND (not a request at the agent's facilities) or LEASE_LOST (scope agent:<FACILITY>).`,
+  })
+  async reportTransfers(@Arg("reports", () => [TransferReportInput]) reports: TransferReportInput[], @Ctx() ctx: ReplicasContext) {
+    const who = requireAnyAgent(ctx.caller);
+    return reportTransfers(ctx.db, reports, who.subject, agentFacilities(who), ctx.settings);
   }
 
   @Directive(LIMIT_LIST_SIZE)

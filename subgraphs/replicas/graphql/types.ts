@@ -185,6 +185,15 @@ export class BulkResult {
   count: number;
 }
 
+@ObjectType({ description: "Why reportTransfers did not take one report." })
+export class TransferReportError {
+  @Field({ description: "TRANSFER_NOT_FOUND (no such request at the agent's facilities) or LEASE_LOST (drop the work: the request is, or will be, handed out again)." })
+  code: string;
+
+  @Field()
+  message: string;
+}
+
 @ObjectType({ description: "What announceLargeFile did with a largeFileObjectAvailable event." })
 export class LargeFileAnnouncement {
   @Field({ description: "False when the same event was announced before: nothing changed." })
@@ -465,4 +474,16 @@ export class CatalogWorker {
 
   @Field(() => Date, { nullable: true })
   stoppedAt: Date | null;
+}
+
+@ObjectType({ description: "What reportTransfers did with one report: the request as it is now, or why the report was not taken." })
+export class TransferReportResult {
+  @Field({ description: "The request reported, as given." })
+  id: string;
+
+  @Field(() => TransferRequest, { nullable: true, description: "The request after the report (null when it was not taken)." })
+  request: TransferRequest | null;
+
+  @Field(() => TransferReportError, { nullable: true })
+  error: TransferReportError | null;
 }
