@@ -225,6 +225,16 @@ it("reuses the data on the next start, and leaves no service behind when dbb dev
   await dev.kill(); // SIGKILL: no chance to stop its children; they notice their parent is gone
   // Each stops cleanly within its own grace (an agent lets its copies finish for up to 10 s).
   await waitFor("every service gone after dbb dev was killed", () => services.every((s) => !alive(s.pid)), { timeoutMs: 90_000, intervalMs: 200 }).catch((err) => {
-    throw new Error(`${(err as Error).message}; still running: ${services.filter((s) => alive(s.pid)).map((s) => `${s.name} (pid ${s.pid})`).join(", ")}`);
+    // What each one still running is (its command line, state and CPU time), to tell a hung service from a reused PID.
+    const what = (pid: number) => {
+      try {
+        const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ").trim();
+        const stat = readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ");
+        return `${cmd}; state ${stat[0]}, cpu ${(Number(stat[11]) + Number(stat[12])) / 100} s`;
+      } catch {
+        return "gone";
+      }
+    };
+    throw new Error(`${(err as Error).message}; still running: ${services.filter((s) => alive(s.pid)).map((s) => `${s.name} (pid ${s.pid}: ${what(s.pid)})`).join(", ")}`);
   });
 }, START_MS + 60000);
