@@ -11,7 +11,7 @@ import { composeSupergraph } from "../gateway/supergraph";
 import { createTestDatabase, TestDatabase } from "../test/support/postgres";
 import { freePorts, ServiceProcess, spawnDbb } from "../test/support/processes";
 import { seedStatusData, statusFileName } from "../test/support/status-federation";
-import { machine, median, peakRssMiB, throughput, writeResults } from "./measure";
+import { machine, median, peakRssMiB, throughput, writeResults, serviceEnv } from "./measure";
 
 /**
  * The gateway's own cost, against Hive Gateway (npm @graphql-hive/gateway, run with its defaults
@@ -82,12 +82,7 @@ export async function run(): Promise<void> {
   const dbs: TestDatabase[] = await Promise.all(["bench_gw_catalog", "bench_gw_usdf"].map(createTestDatabase));
   const dbbs: Array<{ name: string; p: ServiceProcess }> = [];
   let hive: Awaited<ReturnType<typeof startHive>> | undefined;
-  const env = (db?: string): NodeJS.ProcessEnv => {
-    const e: NodeJS.ProcessEnv = { ...process.env, DBB_AUTH_SECRET: secret, DBB_DATA_DIR: dir, DBB_LOG_LEVEL: "warn", DBB_JUDGE_INTERVAL_SECONDS: "3600" };
-    if (db) e.DBB_DATABASE_URL = db;
-    else delete e.DBB_DATABASE_URL;
-    return e;
-  };
+  const env = (db?: string) => serviceEnv(secret, dir, db);
   try {
     const ports = await freePorts(4, 29000, 30000);
     const catalog = await spawnDbb(["serve", "replicas", "--port", String(ports[0])], ports[0], env(dbs[0].url));

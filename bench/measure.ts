@@ -119,3 +119,14 @@ export function postJson(url: string, body: string, headers: Record<string, stri
     req.end(body);
   });
 }
+
+/**
+ * The environment of a `dbb serve` process an entry starts: the run's signing secret and data dir,
+ * quiet logs, no judge rounds to disturb the timing, and its own database (or the embedded one).
+ */
+export function serviceEnv(secret: string, dataDir: string, databaseUrl?: string): NodeJS.ProcessEnv {
+  const e: NodeJS.ProcessEnv = { ...process.env, DBB_AUTH_SECRET: secret, DBB_DATA_DIR: dataDir, DBB_LOG_LEVEL: "warn", DBB_JUDGE_INTERVAL_SECONDS: "3600" };
+  if (databaseUrl) e.DBB_DATABASE_URL = databaseUrl;
+  else delete e.DBB_DATABASE_URL;
+  return e;
+}

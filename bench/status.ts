@@ -9,7 +9,7 @@ import { graphql } from "../test/support/graphql-client";
 import { createTestDatabase, TestDatabase } from "../test/support/postgres";
 import { freePorts, ServiceProcess, spawnDbb } from "../test/support/processes";
 import { seedStatusData, STATUS_FACILITIES, STATUS_QUERY, statusRefs } from "../test/support/status-federation";
-import { cpuMs, interleaved, machine, median, peakRssMiB, writeResults } from "./measure";
+import { cpuMs, interleaved, machine, median, peakRssMiB, writeResults, serviceEnv } from "./measure";
 
 /**
  * "Where are these N files, and are they ingested at each facility?" through the gateway
@@ -38,12 +38,7 @@ export async function run(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), "dbb-bench-status-"));
   const dbs: TestDatabase[] = await Promise.all(["bench_catalog", ...STATUS_FACILITIES.map((c) => `bench_${c}`)].map(createTestDatabase));
   const processes: Array<{ name: string; p: ServiceProcess }> = [];
-  const env = (db?: string): NodeJS.ProcessEnv => {
-    const e: NodeJS.ProcessEnv = { ...process.env, DBB_AUTH_SECRET: secret, DBB_DATA_DIR: dir, DBB_LOG_LEVEL: "warn", DBB_JUDGE_INTERVAL_SECONDS: "3600" };
-    if (db) e.DBB_DATABASE_URL = db;
-    else delete e.DBB_DATABASE_URL;
-    return e;
-  };
+  const env = (db?: string) => serviceEnv(secret, dir, db);
   try {
     const ports = await freePorts(6, 26000, 28000);
     const catalog = await spawnDbb(["serve", "replicas", "--port", String(ports[0])], ports[0], env(dbs[0].url));
