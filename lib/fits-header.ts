@@ -42,6 +42,7 @@ export interface FitsHeader {
 
 const NOT_PRINTABLE = /[^\x20-\x7e]/;
 const COMMENTARY = new Set(["COMMENT", "HISTORY", ""]);
+const KEYWORD = /^[A-Z0-9_-]*$/;
 
 function badHeader(message: string, details: Record<string, unknown> = {}) {
   return new DbbError(BAD_FITS_HEADER, message, details);
@@ -113,7 +114,7 @@ function parseCard(card: string, index: number): FitsCard | null {
     const keyword = card.slice(9, eq).trim().replace(/\s+/g, " ");
     return { keyword, ...parseValueField(card.slice(eq + 1), index, keyword) };
   }
-  if (!/^[A-Z0-9_-]*$/.test(head)) throw badCard(index, head, "the keyword may hold only A–Z, 0–9, '-' and '_'");
+  if (!KEYWORD.test(head)) throw badCard(index, head, "the keyword may hold only A–Z, 0–9, '-' and '_'");
   if (head === "CONTINUE") return { keyword: head, ...parseValueField(card.slice(8), index, head) };
   if (COMMENTARY.has(head) || card.slice(8, 10) !== "= ") {
     const text = card.slice(8).trimEnd();
@@ -161,11 +162,7 @@ export function readFitsHeader(bytes: Uint8Array, options: ReadOptions & { exten
   let lastKept = false;
   for (let at = 0, index = 0; at + FITS_CARD <= limit; at += FITS_CARD, index++) {
     const text = buf.subarray(at, at + FITS_CARD).toString("latin1");
-    if (options.keep && !(lastKept = wanted(text, options.keep, lastKept))) {
-      const bad = NOT_PRINTABLE.exec(text);
-      if (bad) throw badCard(index, text.slice(0, 8).trim(), `holds a byte outside printable ASCII (0x${bad[0].charCodeAt(0).toString(16)}) at column ${bad.index + 1}`);
-      continue;
-    }
+    if (options.keep && !(lastKept = wanted(text, options.keep, lastKept))) continue;
     const card = parseCard(text, index);
     if (!card) return assemble(raw, Math.ceil((at + FITS_CARD) / FITS_BLOCK) * FITS_BLOCK);
     raw.push(card);
@@ -199,24 +196,31 @@ export function readHeaderText(text: string, options: ReadOptions = {}): FitsHea
   const count = lines ? lines.length : Math.ceil(text.length / FITS_CARD);
   if (count > maxCards) throw badHeader(`the header has ${count} cards; at most ${maxCards} are read`, { limit: maxBlocks });
   const cardAt = lines ? (i: number) => lines[i] : (i: number) => text.slice(i * FITS_CARD, (i + 1) * FITS_CARD);
-  // One scan of the whole text for bytes FITS does not allow, then per card only what is kept.
-  if (!lines) {
+  // Without `keep` every card is parsed: one scan of the whole text for bytes FITS does not allow
+  // first. With `keep` only the cards read are checked (parseCard), as only they can matter.
+  if (!lines && !options.keep) {
     const bad = NOT_PRINTABLE.exec(text);
     if (bad) {
       const index = Math.floor(bad.index / FITS_CARD);
       throw badCard(index, cardAt(index).slice(0, 8).trim(), `holds a byte outside printable ASCII (0x${bad[0].charCodeAt(0).toString(16)}) at column ${(bad.index % FITS_CARD) + 1}`);
     }
   }
+  const known = options.keep && !lines ? keywordsKnown(options.keep) : null;
   const raw: FitsCard[] = [];
   let lastKept = false;
   for (let index = 0; index < count; index++) {
+    // The keyword columns as two numbers: most cards are skipped without making a string.
+    const verdict: number | string = known ? known.lookup(text, index * FITS_CARD) : ASK;
+    if (verdict === SKIP || (verdict === FOLLOWS && !lastKept)) {
+      lastKept = false;
+      continue;
+    }
+    if (verdict !== ASK) lastKept = true;
     const line = cardAt(index);
     if (line.length > FITS_CARD) throw badCard(index, line.slice(0, 8).trim(), `is ${line.length} characters, more than 80`);
     const padded = line.length === FITS_CARD ? line : line.padEnd(FITS_CARD);
-    if (options.keep && !(lastKept = wanted(padded, options.keep, lastKept))) {
-      if (lines && NOT_PRINTABLE.test(padded)) parseCard(padded, index);
-      continue;
-    }
+    // Cards one a line, or a keyword the numbers cannot hold (HIERARCH, a byte above 0x7f): asked by its text.
+    if (verdict === ASK && options.keep && !(lastKept = wanted(padded, options.keep, lastKept))) continue;
     const card = parseCard(padded, index);
     if (!card) break;
     if (card.keyword === "" && card.value === undefined && !card.comment) continue;
@@ -226,10 +230,94 @@ export function readHeaderText(text: string, options: ReadOptions = {}): FitsHea
   return assemble(raw, Math.ceil((raw.length + 1) / 36) * FITS_BLOCK);
 }
 
+/**
+ * readHeaderText(text, { keep }).values, faster: for header text of 80-character cards (a header's
+ * bytes as Latin-1 text) the kept cards' values are read without building cards or comments; the
+ * same values, the same errors (a kept card that is not FITS is BAD_HEADER_CARD naming it). Text of
+ * one card a line goes through readHeaderText. `keep` as for readHeaderText (the same function each
+ * time).
+ */
+export function readHeaderValues(text: string, keep: (keyword: string) => boolean, options: { maxBlocks?: number } = {}): Record<string, FitsValue> {
+  if (text.includes("\n")) return readHeaderText(text, { ...options, keep }).values;
+  const maxBlocks = options.maxBlocks ?? DEFAULT_MAX_HEADER_BLOCKS;
+  const maxCards = maxBlocks * (FITS_BLOCK / FITS_CARD);
+  const count = Math.ceil(text.length / FITS_CARD);
+  if (count > maxCards) throw badHeader(`the header has ${count} cards; at most ${maxCards} are read`, { limit: maxBlocks });
+  const known = keywordsKnown(keep);
+  const values: Record<string, FitsValue> = {};
+  let any = false;
+  /** The string value the CONTINUE cards that follow extend (its keyword), while it ends in '&'. */
+  let open: string | null = null;
+  let lastKept = false;
+  for (let index = 0; index < count; index++) {
+    const at = index * FITS_CARD;
+    const verdict = known.lookup(text, at);
+    if (verdict === SKIP || (verdict === FOLLOWS && !lastKept)) {
+      lastKept = false;
+      // A CONTINUE with nothing kept before it is skipped; any other card ends a long string.
+      if (verdict === SKIP) open = null;
+      continue;
+    }
+    const card = text.slice(at, at + FITS_CARD);
+    const padded = card.length === FITS_CARD ? card : card.padEnd(FITS_CARD);
+    if (verdict === END_CARD && padded.slice(8).trim() === "") break;
+    if (verdict === ASK || verdict === END_CARD) {
+      // HIERARCH, a byte above 0x7f in the keyword, the last card cut short: the general reader.
+      if (!(lastKept = wanted(padded, keep, lastKept))) {
+        open = null;
+        continue;
+      }
+      const parsed = parseCard(padded, index);
+      if (!parsed) break;
+      if (parsed.keyword === "" && parsed.value === undefined && !parsed.comment) continue;
+      any = true;
+      open = null;
+      if (parsed.keyword === "CONTINUE") continue;
+      if (parsed.value !== undefined && !(parsed.keyword in values)) {
+        values[parsed.keyword] = parsed.value;
+        if (typeof parsed.value === "string" && parsed.value.endsWith("&")) open = parsed.keyword;
+      }
+      continue;
+    }
+    lastKept = true;
+    const bad = NOT_PRINTABLE.exec(padded);
+    if (bad) throw badCard(index, padded.slice(0, 8).trim(), `holds a byte outside printable ASCII (0x${bad[0].charCodeAt(0).toString(16)}) at column ${bad.index + 1}`);
+    if (verdict === FOLLOWS) {
+      // CONTINUE: a string that extends the long string before it, or a card of its own.
+      const { value } = parseValueField(padded.slice(8), index, "CONTINUE");
+      if (typeof value !== "string") throw badCard(index, "CONTINUE", "a CONTINUE card must hold a string");
+      any = true;
+      if (open !== null) {
+        const before = values[open] as string;
+        values[open] = before.slice(0, -1) + value;
+        if (!value.endsWith("&")) open = null;
+      }
+      continue;
+    }
+    // A kept keyword (checked to be a FITS keyword when first met).
+    const keyword = verdict as string;
+    open = null;
+    any = true;
+    if (padded.charCodeAt(8) !== 61 /* = */ || padded.charCodeAt(9) !== 32) continue;
+    const quick = quickValue(padded);
+    const value = quick !== undefined ? quick : parseValueField(padded.slice(10), index, keyword).value;
+    if (!(keyword in values)) {
+      values[keyword] = value;
+      if (typeof value === "string" && value.endsWith("&")) open = keyword;
+    }
+  }
+  if (!any) throw badHeader("the header holds no cards");
+  return values;
+}
+
 /** Which cards to parse: the keyword (HIERARCH ones without the prefix, words single-spaced); CONTINUE cards follow the card they continue. END is always read. */
 export interface ReadOptions {
   maxBlocks?: number;
-  /** Parse only the cards of these keywords (others are checked to be ASCII, then skipped). */
+  /**
+   * Parse only the cards of these keywords; the others are skipped unread (a byte FITS does not
+   * allow in a skipped card goes unnoticed, as astropy reads such a header with a warning). Give the
+   * same function each time: its answers are remembered by keyword.
+   */
   keep?: (keyword: string) => boolean;
 }
 
@@ -241,6 +329,112 @@ function wanted(card: string, keep: (keyword: string) => boolean, lastKept: bool
     return keep((eq < 0 ? card.slice(9) : card.slice(9, eq)).trim().replace(/\s+/g, " "));
   }
   return keep(head);
+}
+
+const SKIP = 0;
+/** CONTINUE: read when the card before was. */
+const FOLLOWS = 2;
+/** Not answered by the numbers (HIERARCH, a byte above 0x7f, a card cut short, no `keep`): the caller asks `wanted`. */
+const ASK = 3;
+const END_CARD = 4;
+/** At most this many keywords are remembered per `keep` function, whatever the headers hold. */
+const MAX_REMEMBERED = 20_000;
+
+/**
+ * A `keep` function's answers by keyword, the eight keyword columns read as two 28-bit numbers
+ * (seven bits a character), so a skipped card costs eight character reads and two map lookups. A
+ * kept card's answer is its keyword (valid FITS, not commentary: any other is ASK).
+ */
+class KnownKeywords {
+  private readonly answers = new Map<number, Map<number, number | string>>();
+  private size = 0;
+
+  constructor(private readonly keep: (keyword: string) => boolean) {
+    this.remember("END", END_CARD);
+    this.remember("CONTINUE", FOLLOWS);
+    this.remember("HIERARCH", ASK);
+  }
+
+  private remember(head: string, verdict: number | string): void {
+    const padded = head.padEnd(8);
+    let hi = 0;
+    let lo = 0;
+    for (let i = 0; i < 4; i++) hi = (hi << 7) | padded.charCodeAt(i);
+    for (let i = 4; i < 8; i++) lo = (lo << 7) | padded.charCodeAt(i);
+    let inner = this.answers.get(hi);
+    if (!inner) this.answers.set(hi, (inner = new Map()));
+    inner.set(lo, verdict);
+    this.size++;
+  }
+
+  lookup(text: string, at: number): number | string {
+    if (at + 8 > text.length) return ASK;
+    let hi = 0;
+    let lo = 0;
+    let high = 0;
+    for (let i = 0; i < 4; i++) {
+      const c = text.charCodeAt(at + i);
+      high |= c;
+      hi = (hi << 7) | c;
+    }
+    for (let i = 4; i < 8; i++) {
+      const c = text.charCodeAt(at + i);
+      high |= c;
+      lo = (lo << 7) | c;
+    }
+    if (high > 0x7f) return ASK;
+    const verdict = this.answers.get(hi)?.get(lo);
+    if (verdict !== undefined) return verdict;
+    const head = text.slice(at, at + 8).trimEnd();
+    const answer = !this.keep(head) ? SKIP : KEYWORD.test(head) && !COMMENTARY.has(head) ? head : ASK;
+    if (this.size < MAX_REMEMBERED) this.remember(text.slice(at, at + 8), answer);
+    return answer;
+  }
+}
+
+/** Whether a card's text from `at` on is blanks, then nothing or a comment. */
+function restIsComment(card: string, at: number): boolean {
+  while (at < FITS_CARD && card.charCodeAt(at) === 32) at++;
+  return at === FITS_CARD || card.charCodeAt(at) === 47;
+}
+
+const FLOAT_E = /^[+-]?(\d+\.?\d*|\.\d+)(E[+-]?\d+)?$/;
+
+/**
+ * The value of a `KEYWORD = value / comment` card (80 printable characters) in its common shapes: a
+ * string without '' inside, T, F, an integer, a float with an E exponent. Undefined for anything
+ * else: parseValueField reads it (and names what is wrong).
+ */
+function quickValue(card: string): FitsValue | undefined {
+  let i = 10;
+  while (i < FITS_CARD && card.charCodeAt(i) === 32) i++;
+  if (i === FITS_CARD) return undefined;
+  if (card.charCodeAt(i) === 39) {
+    const q = card.indexOf("'", i + 1);
+    if (q < 0 || card.charCodeAt(q + 1) === 39 || !restIsComment(card, q + 1)) return undefined;
+    let e = q;
+    while (e > i + 1 && card.charCodeAt(e - 1) === 32) e--;
+    return card.slice(i + 1, e);
+  }
+  let j = i;
+  while (j < FITS_CARD && card.charCodeAt(j) !== 32 && card.charCodeAt(j) !== 47) j++;
+  if (j === i || !restIsComment(card, j)) return undefined;
+  const token = card.slice(i, j);
+  if (token === "T") return true;
+  if (token === "F") return false;
+  if (INT.test(token)) {
+    const n = Number(token);
+    return Number.isSafeInteger(n) ? n : Number(token);
+  }
+  return FLOAT_E.test(token) ? Number(token) : undefined;
+}
+
+const knownByKeep = new WeakMap<(keyword: string) => boolean, KnownKeywords>();
+
+function keywordsKnown(keep: (keyword: string) => boolean): KnownKeywords {
+  let known = knownByKeep.get(keep);
+  if (!known) knownByKeep.set(keep, (known = new KnownKeywords(keep)));
+  return known;
 }
 
 // --- Writing -------------------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 import { DbbError } from "../../lib/errors";
-import { FITS_BLOCK, readFitsHeader, readHeaderText, writeFitsFile, writeFitsHeader } from "../../lib/fits-header";
-import { headerCards, obsLsstHeader } from "../support/obs-lsst-headers";
+import { readdirSync } from "node:fs";
+import { FITS_BLOCK, readFitsHeader, readHeaderText, readHeaderValues, writeFitsFile, writeFitsHeader } from "../../lib/fits-header";
+import { isTranslatedCard } from "../../subgraphs/facility/instrument/translate";
+import { headerCards, HEADERS_DIR, obsLsstHeader } from "../support/obs-lsst-headers";
 
 const card = (text: string) => text.padEnd(80);
 const block = (...cards: string[]) => Buffer.from([...cards, card("END")].join("").padEnd(FITS_BLOCK), "latin1");
@@ -75,5 +77,47 @@ describe("readFitsHeader", () => {
     expect(codeOf(() => readFitsHeader(block(card("SIMPLE  = T"), card("SEQNUM  = sixty"))))).toMatchObject({ code: "BAD_HEADER_CARD", details: { keyword: "SEQNUM" } });
     const bad = block(card("SIMPLE  = T"), card("OBJECT  = 'caf\u00e9'"));
     expect(codeOf(() => readFitsHeader(bad))).toMatchObject({ code: "BAD_HEADER_CARD", details: { card: 2, keyword: "OBJECT" } });
+  });
+});
+
+describe("readHeaderValues (the ingest's reader of the cards it translates)", () => {
+  const translated = (k: string) => isTranslatedCard(k);
+  const everything = () => true;
+  const some = (k: string) => ["OBJECT", "LONGSTR", "SEQNUM", "ESO DET CHIP", "EXPTIME"].includes(k);
+  const text = (...cards: string[]) => [...cards, card("END")].join("").padEnd(FITS_BLOCK);
+
+  it("gives what readHeaderText gives for every obs_lsst header, whichever cards are kept", () => {
+    for (const file of readdirSync(HEADERS_DIR)) {
+      const header = writeFitsHeader(headerCards(obsLsstHeader(file))).toString("latin1");
+      for (const keep of [translated, everything, some]) {
+        expect({ file, values: readHeaderValues(header, keep) }).toEqual({ file, values: readHeaderText(header, { keep }).values });
+      }
+    }
+  });
+
+  it("joins long strings over CONTINUE cards, reads HIERARCH cards, keeps the first of a repeated keyword, and ignores what follows END", () => {
+    const long = "x".repeat(100) + "'y" + "z".repeat(80);
+    const header = writeFitsHeader([
+      { keyword: "OBJECT", value: "first", comment: "a comment" },
+      { keyword: "LONGSTR", value: long },
+      { keyword: "SKIPPED", value: 1 },
+      { keyword: "ESO DET CHIP", value: "CCD-42" },
+      { keyword: "OBJECT", value: "second" },
+      { keyword: "SEQNUM", value: 60 },
+    ]).toString("latin1");
+    const after = header.replace("END" + " ".repeat(77), card("END") ) + card("EXPTIME = 30.0");
+    for (const h of [header, after]) {
+      const values = readHeaderValues(h, some);
+      expect(values).toEqual({ OBJECT: "first", LONGSTR: long, "ESO DET CHIP": "CCD-42", SEQNUM: 60 });
+      expect(values).toEqual(readHeaderText(h, { keep: some }).values);
+    }
+  });
+
+  it("names a bad card it reads (BAD_HEADER_CARD) and reads past bytes FITS does not allow in a card it skips", () => {
+    expect(codeOf(() => readHeaderValues(text(card("SIMPLE  = T"), card("SEQNUM  = sixty")), some))).toMatchObject({ code: "BAD_HEADER_CARD", details: { card: 2, keyword: "SEQNUM" } });
+    expect(codeOf(() => readHeaderValues(text(card("OBJECT  = 'caf\u00e9'")), some))).toMatchObject({ code: "BAD_HEADER_CARD", details: { card: 1, keyword: "OBJECT" } });
+    expect(codeOf(() => readHeaderValues(text(card("SEQNUM  = 60 junk")), some))).toMatchObject({ code: "BAD_HEADER_CARD", details: { keyword: "SEQNUM" } });
+    expect(readHeaderValues(text(card("COMMENT caf\u00e9"), card("SEQNUM  = 60")), some)).toEqual({ SEQNUM: 60 });
+    expect(codeOf(() => readHeaderValues(text(), some))).toMatchObject({ code: "BAD_FITS_HEADER" });
   });
 });

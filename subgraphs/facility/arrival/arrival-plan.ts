@@ -1,5 +1,5 @@
 import type { FitsValue } from "../../../lib/fits-header";
-import { readHeaderText } from "../../../lib/fits-header";
+import { readHeaderValues } from "../../../lib/fits-header";
 import { makeDatasetId } from "../dataset-id";
 import type { DatasetTypeInput } from "../dataset-type";
 import type { DimensionRecordInput } from "../dimension-record";
@@ -112,6 +112,9 @@ function importPlan(a: ArrivalInput, type: "zip_file" | "dim_file"): ArrivalPlan
   return { kind: "import", source: type === "zip_file" ? "zip_index" : "dim_file", plan, datasetId: plan.datasets[0]?.id ?? null };
 }
 
+/** The cards a raw's or a photodiode file's header is read for (one function, so readHeaderText remembers its answers). */
+const cardsRead = (keyword: string): boolean => isTranslatedCard(keyword) || PHOTODIODE_CARDS.has(keyword);
+
 export function planArrival(a: ArrivalInput): ArrivalPlan {
   const type = rubinButlerType(a.metadata);
   if (type === "zip_file" || type === "dim_file") return importPlan(a, type);
@@ -130,7 +133,7 @@ export function planArrival(a: ArrivalInput): ArrivalPlan {
     throw facilityError(FacilityErrorCode.BAD_BUTLER_METADATA, "rubin_butler is data_product but rubin_sidecar holds no DatasetRef (DatasetRef.to_json())", { key: "rubin_sidecar" });
   }
   if (typeof a.header === "string" && a.header.trim()) {
-    const values: Record<string, FitsValue> = readHeaderText(a.header, { keep: (k) => isTranslatedCard(k) || PHOTODIODE_CARDS.has(k) }).values;
+    const values: Record<string, FitsValue> = readHeaderValues(a.header, cardsRead);
     if (isPhotodiodeHeader(values)) return photodiodePlan(a, values);
     return rawPlan(a, translateHeader(values), "header");
   }
