@@ -13,6 +13,7 @@
  *
  * UUID5 (RFC 4122 / RFC 9562 name-based, SHA-1) is implemented here with node:crypto; no dependency.
  */
+import * as crypto from "node:crypto";
 import { createHash, randomUUID } from "node:crypto";
 import { element, groupRequired } from "./dimension-universe";
 
@@ -34,6 +35,24 @@ function uuidBytes(uuid: string): Buffer {
   return Buffer.from(uuid.replace(/-/g, ""), "hex");
 }
 
+/** The bytes of the few name spaces used (the dataset namespace for every id), parsed once. */
+const namespaces = new Map<string, Buffer>();
+
+function namespaceBytes(uuid: string): Buffer {
+  let bytes = namespaces.get(uuid);
+  if (!bytes) {
+    bytes = uuidBytes(uuid);
+    if (namespaces.size < 100) namespaces.set(uuid, bytes);
+  }
+  return bytes;
+}
+
+/** SHA-1 in one call (crypto.hash, Node ≥ 20.12), or through a Hash object. */
+const oneShot = (crypto as { hash?: (algorithm: string, data: Buffer, encoding: "buffer") => Buffer }).hash;
+function sha1(data: Buffer): Buffer {
+  return oneShot ? oneShot("sha1", data, "buffer") : createHash("sha1").update(data).digest();
+}
+
 function formatUuid(bytes: Buffer): string {
   const hex = bytes.toString("hex");
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
@@ -45,8 +64,11 @@ function formatUuid(bytes: Buffer): string {
  */
 export function uuid5(namespace: string, name: string): string {
   if (LONE_SURROGATE.test(name)) throw new Error("uuid5 name is not valid Unicode (lone surrogate); it has no UTF-8 encoding");
-  const digest = createHash("sha1").update(uuidBytes(namespace)).update(Buffer.from(name, "utf8")).digest();
-  const bytes = digest.subarray(0, 16);
+  const ns = namespaceBytes(namespace);
+  const input = Buffer.allocUnsafe(16 + Buffer.byteLength(name, "utf8"));
+  ns.copy(input, 0);
+  input.write(name, 16, "utf8");
+  const bytes = sha1(input).subarray(0, 16);
   bytes[6] = (bytes[6] & 0x0f) | 0x50;
   bytes[8] = (bytes[8] & 0x3f) | 0x80;
   return formatUuid(bytes);

@@ -454,7 +454,22 @@ export function sortByUniverse(names: Iterable<string>): string[] {
   return unique.sort((a, b) => INDEX.get(a)! - INDEX.get(b)!);
 }
 
+/** closure's answers by its arguments: the universe is fixed, and ingest asks the same few questions for every dataset. */
+const closures = new Map<string, readonly string[]>();
+const MAX_CLOSURES = 1000;
+
 function closure(names: Iterable<string>, followImplied: boolean): string[] {
+  const list = [...names];
+  const memo = `${followImplied ? 1 : 0}${list.join(",")}`;
+  const known = closures.get(memo);
+  if (known) return [...known];
+  const found = computeClosure(list, followImplied);
+  if (closures.size >= MAX_CLOSURES) closures.clear();
+  closures.set(memo, Object.freeze([...found]));
+  return found;
+}
+
+function computeClosure(names: string[], followImplied: boolean): string[] {
   const out = new Set<string>();
   const todo: string[] = [];
   for (const name of names) {
