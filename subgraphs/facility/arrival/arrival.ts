@@ -274,8 +274,9 @@ const ROW_COLUMNS = `scope text, name text, rse text, path text, bytes bigint, s
  * Postgres text and jsonb hold neither NUL nor lone surrogates: in a kept input (a header or
  * sidecar recorded as FAILED, or an error message quoting it) they become U+FFFD.
  */
+const NOT_STORABLE = /[\u0000\uD800-\uDFFF]/;
 function storable(_key: string, v: unknown): unknown {
-  if (typeof v !== "string") return v;
+  if (typeof v !== "string" || !NOT_STORABLE.test(v)) return v;
   return v.replace(/\u0000/g, "\ufffd").replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, "\ufffd");
 }
 
@@ -348,6 +349,23 @@ function planRow(a: ArrivalInput, attempts: number, s: ArrivalSettings): Row {
   }
 }
 
+/**
+ * Planning is CPU (reading headers, translating them) and ingesting mostly the database's time:
+ * arrivals are planned in slices of PLAN_SLICE files, between which the event loop lets the
+ * other calls in flight (another agent's batch, or the same agent's next) send their next
+ * statement, so one batch is planned while the database ingests another.
+ */
+const PLAN_SLICE = 50;
+
+async function planRows(arrivals: ArrivalInput[], attemptsOf: (a: ArrivalInput) => number, s: ArrivalSettings): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (let i = 0; i < arrivals.length; i++) {
+    if (i > 0 && i % PLAN_SLICE === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    rows.push(planRow(arrivals[i], attemptsOf(arrivals[i]), s));
+  }
+  return rows;
+}
+
 /** Records and ingests a batch of arrivals; one result per input, in order. */
 export async function ingestArrivals(db: EntityManager, arrivals: ArrivalInput[], settings: ArrivalSettings = DEFAULT_ARRIVAL_SETTINGS): Promise<ArrivalResult[]> {
   if (!Array.isArray(arrivals)) throw invalidInput("arrivals must be a list");
@@ -362,7 +380,7 @@ export async function ingestArrivals(db: EntityManager, arrivals: ArrivalInput[]
       const r = stored.get(key(a.scope, a.name));
       return !r || r.state === "PENDING" || r.state === "FAILED";
     });
-    const planned = open.map((a) => planRow(a, stored.get(key(a.scope, a.name))?.attempts ?? 0, settings));
+    const planned = await planRows(open, (a) => stored.get(key(a.scope, a.name))?.attempts ?? 0, settings);
     const rows = [...planned.filter((r) => r.state !== "PENDING"), ...(await attemptRows(tx, planned.filter((r) => r.state === "PENDING"), settings))];
     await writeRows(tx, rows);
     const written = new Map<string, Row>(rows.map((r) => [key(r.scope, r.name), r]));
