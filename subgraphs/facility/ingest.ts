@@ -300,8 +300,9 @@ export async function ingestDatasets(db: EntityManager, input: IngestInput): Pro
          SELECT count(*) AS n FROM ins`,
         params,
       );
-      filesInserted = n;
-      const differ: Array<{ item: number; id: string; component: string }> = await tx.query(
+      filesInserted = Number(n);
+      // Every row written is its own: none was there before with something else to differ.
+      const differ: Array<{ item: number; id: string; component: string }> = filesInserted === files.length ? [] : await tx.query(
         `SELECT x.item, x.dataset_id::text AS id, x.component FROM (${staged}) x
          JOIN file_records r ON r.dataset_id = x.dataset_id AND r.component = x.component
          WHERE (r.path, r.checksum, r.file_size) IS DISTINCT FROM (x.path, COALESCE(x.checksum, r.checksum), COALESCE(x.file_size, r.file_size))
