@@ -337,6 +337,8 @@ const FOLLOWS = 2;
 /** Not answered by the numbers (HIERARCH, a byte above 0x7f, a card cut short, no `keep`): the caller asks `wanted`. */
 const ASK = 3;
 const END_CARD = 4;
+/** Card positions whose last answer is kept (an LSSTCam raw's primary header has 252 cards). */
+const LAYOUT_CARDS = 1024;
 /** At most this many keywords are remembered per `keep` function, whatever the headers hold. */
 const MAX_REMEMBERED = 20_000;
 
@@ -348,6 +350,10 @@ const MAX_REMEMBERED = 20_000;
 class KnownKeywords {
   private readonly answers = new Map<number, Map<number, number | string>>();
   private size = 0;
+  /** The keyword numbers and answer last seen at each of the first LAYOUT_CARDS card positions (hi −1: none yet). */
+  private readonly layoutHi = new Int32Array(LAYOUT_CARDS).fill(-1);
+  private readonly layoutLo = new Int32Array(LAYOUT_CARDS);
+  private readonly layoutVerdict: Array<number | string> = new Array(LAYOUT_CARDS).fill(ASK);
 
   constructor(private readonly keep: (keyword: string) => boolean) {
     this.remember("END", END_CARD);
@@ -383,8 +389,18 @@ class KnownKeywords {
       lo = (lo << 7) | c;
     }
     if (high > 0x7f) return ASK;
+    // Headers of one camera put their cards in the same order: the answer at this position last time first.
+    const slot = at / FITS_CARD;
+    if (slot < LAYOUT_CARDS && this.layoutHi[slot] === hi && this.layoutLo[slot] === lo) return this.layoutVerdict[slot];
     const verdict = this.answers.get(hi)?.get(lo);
-    if (verdict !== undefined) return verdict;
+    if (verdict !== undefined) {
+      if (slot < LAYOUT_CARDS) {
+        this.layoutHi[slot] = hi;
+        this.layoutLo[slot] = lo;
+        this.layoutVerdict[slot] = verdict;
+      }
+      return verdict;
+    }
     const head = text.slice(at, at + 8).trimEnd();
     const answer = !this.keep(head) ? SKIP : KEYWORD.test(head) && !COMMENTARY.has(head) ? head : ASK;
     if (this.size < MAX_REMEMBERED) this.remember(text.slice(at, at + 8), answer);
