@@ -140,7 +140,7 @@ function assemble(raw: FitsCard[], byteLength: number): FitsHeader {
     cards.push(card);
   }
   const values: Record<string, FitsValue> = {};
-  for (const c of cards) if (c.value !== undefined && !(c.keyword in values) && c.keyword !== "CONTINUE") values[c.keyword] = c.value;
+  for (const c of cards) if (c.value !== undefined && !Object.hasOwn(values, c.keyword) && c.keyword !== "CONTINUE") values[c.keyword] = c.value;
   return { cards, values, byteLength };
 }
 
@@ -271,9 +271,14 @@ export function readHeaderValues(text: string, keep: (keyword: string) => boolea
       if (!parsed) break;
       if (parsed.keyword === "" && parsed.value === undefined && !parsed.comment) continue;
       any = true;
+      if (parsed.keyword === "CONTINUE") {
+        // The last card, cut short, continuing a long string.
+        if (open !== null && typeof parsed.value === "string") values[open] = (values[open] as string).slice(0, -1) + parsed.value;
+        open = null;
+        continue;
+      }
       open = null;
-      if (parsed.keyword === "CONTINUE") continue;
-      if (parsed.value !== undefined && !(parsed.keyword in values)) {
+      if (parsed.value !== undefined && !Object.hasOwn(values, parsed.keyword)) {
         values[parsed.keyword] = parsed.value;
         if (typeof parsed.value === "string" && parsed.value.endsWith("&")) open = parsed.keyword;
       }
@@ -301,7 +306,7 @@ export function readHeaderValues(text: string, keep: (keyword: string) => boolea
     if (padded.charCodeAt(8) !== 61 /* = */ || padded.charCodeAt(9) !== 32) continue;
     const quick = quickValue(padded);
     const value = quick !== undefined ? quick : parseValueField(padded.slice(10), index, keyword).value;
-    if (!(keyword in values)) {
+    if (!Object.hasOwn(values, keyword)) {
       values[keyword] = value;
       if (typeof value === "string" && value.endsWith("&")) open = keyword;
     }
