@@ -5,6 +5,9 @@ import { createInterface } from "node:readline";
 /** The dbb command this process runs (`bin/dbb.js`), so children run the same build on the same node. */
 const DBB = path.resolve(__dirname, "../../bin/dbb.js");
 
+/** The node flags bin/dbb.js's first line gives a service (a young generation of 32 MiB). */
+export const SERVICE_NODE_FLAGS = ["--max-semi-space-size=32"];
+
 /** A `dbb serve …` child process, its output prefixed with its name. */
 export interface ServiceProcess {
   name: string;
@@ -30,7 +33,7 @@ function relay(stream: NodeJS.ReadableStream, name: string, out: NodeJS.Writable
 /** Starts `dbb <args>` as a child process serving on `host:port`. */
 export function spawnService(name: string, args: string[], options: { host: string; port: number; env: NodeJS.ProcessEnv }): ServiceProcess {
   // The IPC channel is never used for messages: its closing tells the child that we are gone (cli/main.ts stopOn).
-  const child: ChildProcess = spawn(process.execPath, [DBB, ...args], { env: options.env, stdio: ["ignore", "pipe", "pipe", "ipc"] });
+  const child: ChildProcess = spawn(process.execPath, [...SERVICE_NODE_FLAGS, DBB, ...args], { env: options.env, stdio: ["ignore", "pipe", "pipe", "ipc"] });
   relay(child.stdout!, name, process.stdout);
   relay(child.stderr!, name, process.stderr);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
