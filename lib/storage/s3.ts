@@ -135,6 +135,25 @@ class BlockReader {
     return out;
   }
 
+  /**
+   * Fills `target` from the source (less only at the end; 0 once all is read): a part's bytes
+   * copied once into a buffer the caller reuses, where read(n) allocates a new one per part.
+   */
+  async readInto(target: Buffer): Promise<number> {
+    let filled = 0;
+    while (filled < target.length) {
+      if (!this.pendingBytes && !(await this.pull())) break;
+      const head = this.pending[0];
+      const n = Math.min(head.length, target.length - filled);
+      head.copy(target, filled, 0, n);
+      filled += n;
+      this.pendingBytes -= n;
+      if (n === head.length) this.pending.shift();
+      else this.pending[0] = head.subarray(n);
+    }
+    return filled;
+  }
+
   /** Whether the source has more bytes (pulls one chunk to know). */
   async hasMore(): Promise<boolean> {
     return this.pendingBytes > 0 || (await this.pull());
@@ -397,12 +416,19 @@ export class S3Driver implements PresigningDriver {
     const uploadId = created.UploadId!;
     const parts: Array<{ PartNumber: number; ETag: string; ChecksumCRC32: string }> = [];
     const inFlight = new Set<Promise<void>>();
+    // The part buffers (queueSize in flight and one filling) are reused from part to part: a new
+    // 16 MiB buffer per part cost more than the copy itself (fresh pages to fault in and zero,
+    // and garbage collections for the external memory).
+    const free: Buffer[] = [];
     let failure: unknown;
     try {
       for (let n = 1; ; n++) {
         if (n > MAX_PARTS) throw new DbbError(ErrorCode.STORAGE_FULL, `${what}: more than ${MAX_PARTS} parts; raise storage.partSizeBytes`);
         const size = this.partBytes(n, known);
-        const data = await reader.read(size);
+        let buffer = free.pop();
+        if (!buffer || buffer.length !== size) buffer = Buffer.allocUnsafe(size);
+        const filled = await reader.readInto(buffer);
+        const data = buffer.subarray(0, filled);
         if (failure) throw failure;
         if (data.length === 0 && n > 1) break;
         signal?.throwIfAborted();
@@ -422,7 +448,8 @@ export class S3Driver implements PresigningDriver {
           })
           .catch((err) => {
             failure ??= err;
-          });
+          })
+          .finally(() => free.push(buffer));
         const tracked: Promise<void> = upload.finally(() => inFlight.delete(tracked));
         inFlight.add(tracked);
         if (inFlight.size >= this.queueSize) await Promise.race(inFlight);
