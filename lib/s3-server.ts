@@ -279,7 +279,10 @@ function checksumTap(content: NodeJS.ReadableStream, declared: DeclaredChecksum)
       callback(null, chunk);
     },
   });
+  // A request the client broke off ends the tap; s3rver's own part writer is left waiting, as it
+  // was for the request itself (its error has no other listener: unheard, it would end the process).
   content.on("error", (err) => tap.destroy(err));
+  tap.on("error", () => undefined);
   return content.pipe(tap);
 }
 

@@ -501,6 +501,34 @@ describe("the S3 driver against dbb serve s3", () => {
     }
     const unknown = await client.send(new PutObjectCommand({ Bucket: "test", Key: "crc/unknown", Body: body, ChecksumCRC64NVME: "AAAAAAAAAAA=" })).catch((e) => e);
     expect(unknown).toMatchObject({ name: "NotImplemented" });
+
+    // A part with a CRC32 whose client breaks off mid-body leaves the server serving.
+    const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: "test", Key: "crc/broken" }));
+    const part = Buffer.alloc(6 * MiB, 7);
+    const breakOff = new AbortController();
+    const broken = client
+      .send(
+        new UploadPartCommand({
+          Bucket: "test",
+          Key: "crc/broken",
+          UploadId,
+          PartNumber: 1,
+          ContentLength: part.length,
+          ChecksumCRC32: crc32Base64(part),
+          Body: Readable.from((async function* () {
+            yield part.subarray(0, MiB);
+            await new Promise((r) => setTimeout(r, 200));
+            breakOff.abort();
+            yield part.subarray(MiB);
+          })()),
+        }),
+        { abortSignal: breakOff.signal },
+      )
+      .catch((e) => e);
+    expect(await broken).toBeInstanceOf(Error);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await fetch(`${s3.endpoint}/health`)).status).toBe(200);
+    await client.send(new AbortMultipartUploadCommand({ Bucket: "test", Key: "crc/broken", UploadId }));
   });
 
   it("puts the RSE's prefix in front of every key", async () => {
