@@ -80,9 +80,10 @@ const agents = { "http:": new http.Agent({ keepAlive: true }), "https:": new htt
 
 /**
  * GETs the source's URL with node:http (lighter than fetch and its web streams, over every chunk
- * of every copy): the response once its headers came, its body still to read.
+ * of every copy): the response once its headers came, its body still to read. Also what reads a
+ * file's sidecars at the source (ingest-inputs.ts), on the same kept-alive connections.
  */
-function getSource(url: string, signal: AbortSignal): Promise<http.IncomingMessage> {
+export function getSource(url: string, signal?: AbortSignal): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
     const target = new URL(url);
     if (target.protocol !== "http:" && target.protocol !== "https:") {
@@ -95,7 +96,7 @@ function getSource(url: string, signal: AbortSignal): Promise<http.IncomingMessa
       const request = client.get(target, { agent, signal }, resolve);
       request.on("error", (err: NodeJS.ErrnoException) => {
         // A kept-alive connection the server closed as it was reused: asked again once, on a new one (node:http's advice).
-        if (retry && request.reusedSocket && err.code === "ECONNRESET" && !signal.aborted) send(false);
+        if (retry && request.reusedSocket && err.code === "ECONNRESET" && !signal?.aborted) send(false);
         else reject(err);
       });
     };

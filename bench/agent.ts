@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import os from "node:os";
 import { Readable } from "node:stream";
@@ -9,7 +9,7 @@ import { openStorage } from "../lib/storage/factory";
 import { deterministicPath } from "../subgraphs/replicas/replica";
 import { BUCKETS, DataFederation, RSES, startDataFederation } from "../test/support/data-federation";
 import { ok } from "../test/support/graphql-client";
-import { machine, median, peakRssMiB, writeResults } from "./measure";
+import { cpuMs, machine, median, peakRssMiB, writeResults } from "./measure";
 
 /**
  * The transfer agent against rclone (Debian's package), copying the same objects between the
@@ -41,6 +41,13 @@ function watchRss(pid: number): () => number | null {
   };
 }
 
+/** CPU time (ms) of the processes that exited and were waited for by this one (cutime + cstime): rclone's, once it has exited. */
+function childrenCpuMs(): number {
+  const stat = readFileSync("/proc/self/stat", "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[13]) + Number(fields[14])) * 10;
+}
+
 /** Our environment without AWS_CA_BUNDLE, which rclone's S3 client refuses with its own HTTP transport (the endpoints are plain http). */
 function rcloneEnv(): NodeJS.ProcessEnv {
   const { AWS_CA_BUNDLE: _ca, ...env } = process.env;
@@ -48,7 +55,7 @@ function rcloneEnv(): NodeJS.ProcessEnv {
 }
 
 /** rclone copies exactly `keys` from the Summit's bucket to `target` in FrDF's: the peer's round. */
-async function rcloneCopy(fed: DataFederation, keys: string[], target: string, listFile: string): Promise<{ ms: number; rssMiB: number | null }> {
+async function rcloneCopy(fed: DataFederation, keys: string[], target: string, listFile: string): Promise<{ ms: number; rssMiB: number | null; cpuMs: number }> {
   writeFileSync(listFile, keys.join("\n") + "\n");
   const [src, dst] = fed.s3;
   const remote = (name: string, s: (typeof fed.s3)[number]) => ({
@@ -60,6 +67,7 @@ async function rcloneCopy(fed: DataFederation, keys: string[], target: string, l
     [`RCLONE_CONFIG_${name}_FORCE_PATH_STYLE`]: "true",
   });
   const started = process.hrtime.bigint();
+  const cpuBefore = childrenCpuMs();
   // The keys are spread over deterministicPath's hash folders: rclone is given the exact list.
   const child = spawn(
     "rclone",
@@ -74,7 +82,7 @@ async function rcloneCopy(fed: DataFederation, keys: string[], target: string, l
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   const rssMiB = rss();
   if (code !== 0) throw new Error(`rclone exited with ${code}: ${stderr.slice(0, 2000)}`);
-  return { ms, rssMiB };
+  return { ms, rssMiB, cpuMs: childrenCpuMs() - cpuBefore };
 }
 
 export async function run(): Promise<void> {
@@ -92,10 +100,19 @@ export async function run(): Promise<void> {
     const frdf = openStorage({ rse: RSES.FrDF, kind: "S3", endpoint: fed.s3[1].endpoint, bucket: BUCKETS.FrDF, prefix: "" }, loadConfig(fed.configOf("FrDF")).storage);
     const agent = await fed.startAgent("FrDF");
     const agentRss = watchRss(agent.child.pid!);
+    // CPU time of each side's processes in a round: less disturbed than wall time on a shared machine.
+    const services = { agent: agent.child.pid!, s3: [fed.s3[0].process.child.pid!, fed.s3[1].process.child.pid!], catalog: [fed.catalog.child.pid!, fed.gateway.child.pid!, ...[...fed.facilities.values()].map((f) => f.child.pid!)] };
+    const cpuNow = () => ({ agent: cpuMs(services.agent), s3: services.s3.reduce((n, pid) => n + cpuMs(pid), 0), catalog: services.catalog.reduce((n, pid) => n + cpuMs(pid), 0) });
+    const cpuSince = (before: ReturnType<typeof cpuNow>) => {
+      const now = cpuNow();
+      return { agent: now.agent - before.agent, s3: now.s3 - before.s3, catalog: now.catalog - before.catalog };
+    };
     for (const c of CASES) {
       const ours: number[] = [];
       const peer: number[] = [];
       const rcloneRss: number[] = [];
+      const oursCpu: Array<{ agent: number; s3: number; catalog: number }> = [];
+      const peerCpu: Array<{ rclone: number; s3: number; catalog: number }> = [];
       // The machine is shared: the 1-minute load average as each round starts, beside its times.
       const loads: number[] = [];
       for (let round = 0; round < ROUNDS; round++) {
@@ -117,20 +134,29 @@ export async function run(): Promise<void> {
           await gw(`mutation($r: [AddReplicaInput!]!) { addReplicas(rse: "SUMMIT_S3", replicas: $r) { count } }`, { r: names.slice(i, i + 1000).map((name) => ({ scope: "bench", name })) });
         }
         const runOurs = async () => {
+          const cpuBefore = cpuNow();
           const started = process.hrtime.bigint();
           const { addRule } = await gw(`mutation($i: AddRuleInput!) { addRule(input: $i) { id } }`, { i: { did: { scope: "bench", name: dataset }, rseExpression: "FRDF_S3", sourceReplicaExpression: "SUMMIT_S3" } });
           for (;;) {
             const { rule } = await gw(`query($id: String!) { rule(id: $id) { state error } }`, { id: addRule.id });
             if (rule.state === "OK") break;
             if (rule.state === "STUCK") throw new Error(`bench rule STUCK: ${rule.error}`);
-            await new Promise((r) => setTimeout(r, 50));
+            // Every 200 ms: at most 0.2 s late on copies of 10 s and more, where every 50 ms the
+            // polls themselves cost the catalog and gateway about 3 CPU-seconds per 1 GiB round,
+            // on the cores the copy shares.
+            await new Promise((r) => setTimeout(r, 200));
           }
           ours.push(Number(process.hrtime.bigint() - started) / 1e6);
+          oursCpu.push(cpuSince(cpuBefore));
         };
         const keys = names.map((n) => deterministicPath("bench", n));
         const rclone = async () => {
+          const cpuBefore = cpuNow();
           const r = await rcloneCopy(fed, keys, `rclone/round${round}`, `${fed.dir}/rclone-round${round}.txt`);
           peer.push(r.ms);
+          const since = cpuSince(cpuBefore);
+          // The catalog's, gateway's and facilities' own loops go on meanwhile (judge, refresh, status): what they cost without copies.
+          peerCpu.push({ rclone: r.cpuMs, s3: since.s3, catalog: since.catalog });
           if (r.rssMiB !== null) rcloneRss.push(r.rssMiB);
         };
         loads.push(Math.round(os.loadavg()[0] * 10) / 10);
@@ -151,7 +177,12 @@ export async function run(): Promise<void> {
           await frdf.delete(`dbb/${k}`);
           await frdf.delete(`rclone/round${round}/${k}`);
         }
-        process.stderr.write(`  ${c.name} round ${round + 1} (load ${loads[round]}): ours ${Math.round(ours[round])} ms, rclone ${Math.round(peer[round])} ms\n`);
+        const oc = oursCpu[round];
+        const pc = peerCpu[round];
+        process.stderr.write(
+          `  ${c.name} round ${round + 1} (load ${loads[round]}): ours ${Math.round(ours[round])} ms (CPU ms: agent ${oc.agent}, both s3 ${oc.s3}, catalog+gateway+facilities ${oc.catalog}), ` +
+            `rclone ${Math.round(peer[round])} ms (CPU ms: rclone ${pc.rclone}, both s3 ${pc.s3}; catalog+gateway+facilities meanwhile ${pc.catalog})\n`,
+        );
       }
       const totalMiB = (c.files * c.bytes) / MiB;
       const ratios = ours.map((t, i) => peer[i] / t);
@@ -165,6 +196,8 @@ export async function run(): Promise<void> {
         throughputRatios: ratios.map((r) => Math.round(r * 100) / 100),
         medianThroughputRatio: Math.round(median(ratios) * 100) / 100,
         rclonePeakRssMiB: rcloneRss.length ? Math.max(...rcloneRss) : null,
+        oursCpuMs: oursCpu,
+        rcloneCpuMs: peerCpu,
         loadAtRoundStart: loads,
       });
       process.stderr.write(`  ${c.name}: throughput ours/rclone median ${median(ratios).toFixed(2)} (${ratios.map((r) => r.toFixed(2)).join(", ")})\n`);

@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { crc32 } from "node:zlib";
 
 /* s3rver (jamhall/s3rver) ships no types: the few parts used here are typed by hand. */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -183,11 +184,113 @@ function badDigest(): Error {
   return new S3Error("BadDigest", "The Content-MD5 you specified did not match what we received.");
 }
 
+/** CRC32C (Castagnoli, reflected 0x82F63B78) a byte at a time: zlib has none, and few clients send it. */
+const CRC32C_TABLE = (() => {
+  const table = new Int32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+    table[n] = c;
+  }
+  return table;
+})();
+
+function crc32c(chunk: Uint8Array, previous = 0): number {
+  let c = ~previous;
+  for (let i = 0; i < chunk.length; i++) c = CRC32C_TABLE[(c ^ chunk[i]) & 0xff] ^ (c >>> 8);
+  return ~c >>> 0;
+}
+
+/** A CRC as S3 sends it: base64 of its 4 big-endian bytes. */
+function crcBase64(value: number): string {
+  const out = Buffer.alloc(4);
+  out.writeUInt32BE(value >>> 0);
+  return out.toString("base64");
+}
+
+interface ChecksumState {
+  update(chunk: Uint8Array): void;
+  base64(): string;
+}
+
+/** The x-amz-checksum-* algorithms this server checks, by header suffix: each with the size of its digest. */
+const CHECKSUM_ALGORITHMS: Record<string, { name: string; bytes: number; start(): ChecksumState }> = {
+  crc32: {
+    name: "CRC32",
+    bytes: 4,
+    start: () => {
+      let value = 0;
+      return { update: (chunk) => void (value = crc32(chunk, value)), base64: () => crcBase64(value) };
+    },
+  },
+  crc32c: {
+    name: "CRC32C",
+    bytes: 4,
+    start: () => {
+      let value = 0;
+      return { update: (chunk) => void (value = crc32c(chunk, value)), base64: () => crcBase64(value) };
+    },
+  },
+  sha1: { name: "SHA1", bytes: 20, start: () => hashState("sha1") },
+  sha256: { name: "SHA256", bytes: 32, start: () => hashState("sha256") },
+};
+
+function hashState(algorithm: string): ChecksumState {
+  const hash = createHash(algorithm);
+  return { update: (chunk) => void hash.update(chunk), base64: () => hash.digest("base64") };
+}
+
+/** A checksum a request declared in an x-amz-checksum-* header, to check against its body. */
+interface DeclaredChecksum {
+  /** The header's suffix: crc32, crc32c, sha1, sha256. */
+  algorithm: string;
+  value: string;
+  state: ChecksumState;
+}
+
+/**
+ * The x-amz-checksum-<algorithm> a request declared (null when none), with the state to compute
+ * it over the body; InvalidRequest when its value is not a digest of that algorithm, NotImplemented
+ * for an algorithm this server cannot check (refused rather than stored unchecked).
+ */
+function declaredChecksum(headers: Record<string, string | string[] | undefined> | undefined): DeclaredChecksum | null {
+  for (const [name, raw] of Object.entries(headers ?? {})) {
+    if (!name.startsWith("x-amz-checksum-") || name === "x-amz-checksum-algorithm" || name === "x-amz-checksum-type" || name === "x-amz-checksum-mode") continue;
+    const algorithm = name.slice("x-amz-checksum-".length);
+    const known = CHECKSUM_ALGORITHMS[algorithm];
+    if (!known) throw new S3Error("NotImplemented", `this server does not check ${name}; send x-amz-checksum-crc32, -crc32c, -sha1, -sha256 or Content-MD5`);
+    const value = (Array.isArray(raw) ? raw[0] : raw ?? "").trim();
+    const digest = Buffer.from(value, "base64");
+    if (digest.length !== known.bytes || digest.toString("base64") !== value) throw new S3Error("InvalidRequest", `Value for ${name} header is invalid.`);
+    return { algorithm, value, state: known.start() };
+  }
+  return null;
+}
+
+function checksumMismatch(algorithm: string): Error {
+  return new S3Error("BadDigest", `The ${CHECKSUM_ALGORITHMS[algorithm].name} you specified did not match the calculated checksum.`);
+}
+
+/** The request's body with `declared`'s checksum computed as it goes through. */
+function checksumTap(content: NodeJS.ReadableStream, declared: DeclaredChecksum): Transform {
+  const tap = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      declared.state.update(chunk);
+      callback(null, chunk);
+    },
+  });
+  // A request the client broke off ends the tap; s3rver's own part writer is left waiting, as it
+  // was for the request itself (its error has no other listener: unheard, it would end the process).
+  content.on("error", (err) => tap.destroy(err));
+  tap.on("error", () => undefined);
+  return content.pipe(tap);
+}
+
 /**
  * What s3rver's store lacks, as real S3 does it: an object is written under a temporary name and
  * renamed into place once whole (s3rver writes in place, so an interrupted PUT left a partial
- * object visible), and a declared Content-MD5 is checked against the bytes received, for objects
- * and parts alike (BadDigest: nothing is kept).
+ * object visible), and a declared Content-MD5 or x-amz-checksum-crc32 (-crc32c, -sha1, -sha256)
+ * is checked against the bytes received, for objects and parts alike (BadDigest: nothing is kept).
  */
 function makeWritesWhole(store: FilesystemStore): void {
   const putPart = store.putPart.bind(store);
@@ -200,6 +303,7 @@ function makeWritesWhole(store: FilesystemStore): void {
     let size = 0;
     try {
       const expected = declaredMd5(object.content);
+      const checksum = Buffer.isBuffer(object.content) ? null : declaredChecksum(object.content.headers);
       if (Buffer.isBuffer(object.content)) {
         hash.update(object.content);
         size = object.content.length;
@@ -208,6 +312,7 @@ function makeWritesWhole(store: FilesystemStore): void {
         const tap = new Transform({
           transform(chunk: Buffer, _encoding, callback) {
             hash.update(chunk);
+            checksum?.state.update(chunk);
             size += chunk.length;
             callback(null, chunk);
           },
@@ -216,6 +321,7 @@ function makeWritesWhole(store: FilesystemStore): void {
       }
       const md5 = hash.digest("hex");
       if (expected !== null && expected !== md5) throw badDigest();
+      if (checksum && checksum.state.base64() !== checksum.value) throw checksumMismatch(checksum.algorithm);
       await fsp.rename(temp, objectPath);
       await store.putMetadata(object.bucket, object.key, object.metadata, md5);
       return { size, md5 };
@@ -226,11 +332,13 @@ function makeWritesWhole(store: FilesystemStore): void {
   };
   store.putPart = async (bucket, uploadId, partNumber, content) => {
     const expected = declaredMd5(content);
-    const stored = await putPart(bucket, uploadId, partNumber, content);
-    if (expected !== null && expected !== stored.md5) {
+    const checksum = Buffer.isBuffer(content) ? null : declaredChecksum(content.headers);
+    const stored = await putPart(bucket, uploadId, partNumber, checksum && !Buffer.isBuffer(content) ? checksumTap(content, checksum) : content);
+    const refusal = expected !== null && expected !== stored.md5 ? badDigest() : checksum && checksum.state.base64() !== checksum.value ? checksumMismatch(checksum.algorithm) : null;
+    if (refusal) {
       const partPath = path.join(store.getResourcePath(bucket, undefined, "uploads"), uploadId, String(partNumber));
       await Promise.all([fsp.rm(partPath, { force: true }), fsp.rm(`${partPath}.md5`, { force: true })]);
-      throw badDigest();
+      throw refusal;
     }
     return stored;
   };
@@ -308,6 +416,12 @@ export async function startS3Server(options: S3ServerOptions): Promise<RunningS3
       return;
     }
     await next();
+    // A body's x-amz-checksum-* was checked as it was stored (else BadDigest): said back as S3
+    // does, which tells the client that the store checked it.
+    if (ctx.method === "PUT" && ctx.status === 200 && !header(ctx, "x-amz-copy-source")) {
+      const checksum = declaredChecksum(ctx.headers);
+      if (checksum) ctx.set(`x-amz-checksum-${checksum.algorithm}`, checksum.value);
+    }
   };
   // Koa composes its middleware when the server starts: this one runs before s3rver's own.
   app.middleware.unshift(front);

@@ -1,16 +1,17 @@
 import { execFile } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { promisify } from "node:util";
-import { ListMultipartUploadsCommand } from "@aws-sdk/client-s3";
+import { AbortMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, PutObjectCommand, UploadPartCommand } from "@aws-sdk/client-s3";
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { checksumsOf, checksumsOfStream } from "../../lib/checksum";
 import { DbbError, ErrorCode } from "../../lib/errors";
 import type { StorageDriver, StorageLocation } from "../../lib/storage/driver";
 import { isPresigningDriver, openStorage, StorageSettings } from "../../lib/storage/factory";
-import { S3Driver } from "../../lib/storage/s3";
+import { crc32Base64, S3Driver } from "../../lib/storage/s3";
 import { freePorts } from "../support/processes";
 import { waitFor } from "../support/wait-for";
 import { startTestS3Server, TestS3Server } from "../support/s3-server";
@@ -325,6 +326,28 @@ describe("the S3 driver against dbb serve s3", () => {
     expect(await expired.text()).toMatch(/expired/);
   });
 
+  it("presigns the very URL the SDK's getSignedUrl makes for the same signing date (path-style and AWS virtual-host, with a session token, for awkward names), which plain fetch reads", async () => {
+    const signingDate = new Date("2026-12-07T12:34:56Z");
+    const names = ["presigned/plain.bin", "presigned/with space + plus.bin", "presigned/ünïcödé/ß.bin", "presigned/reserved!'()*~&=?#%.bin"];
+    const drivers: Array<[S3Driver, boolean]> = [
+      [s3Harness.driver() as S3Driver, true],
+      [new S3Driver({ rse: "AWS", kind: "S3", bucket: "some-bucket", region: "eu-west-3", prefix: "pre" }, { credentials: { accessKeyId: "AKIAEXAMPLE", secretAccessKey: "secret", sessionToken: "token/with+chars=" } }), false],
+    ];
+    for (const [driver, local] of drivers) {
+      for (const name of names) {
+        const sdk = await getSignedUrl(driver.client, new GetObjectCommand({ Bucket: local ? "test" : "some-bucket", Key: driver.key(name) }), { expiresIn: 300, signingDate });
+        expect(await driver.presignRead(name, 300, { signingDate })).toBe(sdk);
+        if (local) {
+          const data = randomBytes(100);
+          await driver.write(name, Readable.from([data]));
+          const res = await fetch(await driver.presignRead(name, 300));
+          expect(res.status).toBe(200);
+          expect(Buffer.from(await res.arrayBuffer()).equals(data)).toBe(true);
+        }
+      }
+    }
+  });
+
   it("maps a wrong secret or unknown key id to STORAGE_DENIED, a missing bucket to STORAGE_ERROR, a dead endpoint to NETWORK", async () => {
     const wrongSecret = openStorage(
       { rse: "TEST_S3", kind: "S3", endpoint: s3.endpoint, bucket: "test" },
@@ -354,12 +377,13 @@ describe("the S3 driver against dbb serve s3", () => {
     expect(await codeOf(wrongEnv.read("env.txt"))).toBe(ErrorCode.STORAGE_DENIED);
   });
 
-  it("catches bytes corrupted on the way: dbb serve s3 refuses a body that is not its Content-MD5 (BadDigest), and the ETag catches it at a store that does not check Content-MD5; the PUT is undone, the multipart upload aborted", async () => {
+  it("catches bytes corrupted on the way: dbb serve s3 refuses a body that is not its Content-MD5 or a part that is not its CRC32 (BadDigest), and the ETag catches it at a store that checks neither; the PUT is undone, the multipart upload aborted", async () => {
     for (const storeChecks of [true, false]) {
       for (const [size, name] of [[1000, "corrupt/single.bin"], [11 * MiB, "corrupt/multi.bin"]] as const) {
         const driver = s3Harness.driver(SMALL_PARTS) as S3Driver;
-        // Flips the first byte of every body after the driver computed its Content-MD5; without
-        // the header, dbb serve s3 checks nothing, as a store that ignores Content-MD5.
+        // Flips the first byte of every body after the driver computed its Content-MD5 or CRC32;
+        // without the headers, dbb serve s3 checks nothing and says back no CRC32, as a store
+        // that ignores them.
         driver.client.middlewareStack.add(
           (next) => async (args) => {
             const request = args.request as { body?: unknown; headers: Record<string, string> };
@@ -367,7 +391,10 @@ describe("the S3 driver against dbb serve s3", () => {
               const copy = Buffer.from(request.body);
               copy[0] ^= 0xff;
               request.body = copy;
-              if (!storeChecks) delete request.headers["content-md5"];
+              if (!storeChecks) {
+                delete request.headers["content-md5"];
+                delete request.headers["x-amz-checksum-crc32"];
+              }
             }
             return next(args);
           },
@@ -430,6 +457,78 @@ describe("the S3 driver against dbb serve s3", () => {
       }
       await waitFor("dbb serve s3 to remove the temporary files of the PUTs it never completed", () => !walk(s3.directory).some((f) => f.includes("._S3rver_upload-")), { timeoutMs: 10_000 });
     });
+  });
+
+  it("sends each multipart part with its CRC32, which dbb serve s3 checks (BadDigest, nothing kept) and says back; CRC32C, SHA1 and SHA256 alike, an unknown algorithm refused", async () => {
+    const client = (s3Harness.driver() as S3Driver).client;
+    const sent: Array<Record<string, string>> = [];
+    const driver = s3Harness.driver(SMALL_PARTS) as S3Driver;
+    driver.client.middlewareStack.add(
+      (next) => async (args) => {
+        sent.push({ ...(args.request as { headers: Record<string, string> }).headers });
+        return next(args);
+      },
+      { step: "finalizeRequest", name: "recordHeaders" },
+    );
+    const data = randomBytes(11 * MiB);
+    await driver.write("crc/multi.bin", source(data));
+    const parts = sent.filter((h) => h["x-amz-checksum-crc32"]);
+    expect(parts.map((h) => h["x-amz-checksum-crc32"]).sort()).toEqual([0, 5, 10].map((mib) => crc32Base64(data.subarray(mib * MiB, (mib + 5) * MiB))).sort());
+    expect(parts.every((h) => h["content-md5"] === undefined)).toBe(true);
+    expect(checksumsOf(await readAll(await driver.read("crc/multi.bin")))).toEqual(checksumsOf(data));
+
+    const body = Buffer.from("checked bytes");
+    const digests = {
+      ChecksumCRC32: crc32Base64(body),
+      // CRC32C of the bytes, from an independent bitwise implementation (its check value, of "123456789", is e3069283).
+      ChecksumCRC32C: "WnoAbw==",
+      ChecksumSHA1: createHash("sha1").update(body).digest("base64"),
+      ChecksumSHA256: createHash("sha256").update(body).digest("base64"),
+    };
+    for (const [field, value] of Object.entries(digests)) {
+      const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: "test", Key: `crc/${field}` }));
+      const wrong = Buffer.from(value, "base64");
+      wrong[0] ^= 0xff;
+      const refused = await client.send(new UploadPartCommand({ Bucket: "test", Key: `crc/${field}`, UploadId, PartNumber: 1, Body: body, [field]: wrong.toString("base64") })).catch((e) => e);
+      expect(refused).toMatchObject({ name: "BadDigest" });
+      const part = await client.send(new UploadPartCommand({ Bucket: "test", Key: `crc/${field}`, UploadId, PartNumber: 1, Body: body, [field]: value }));
+      expect(part).toMatchObject({ [field]: value });
+      await client.send(new AbortMultipartUploadCommand({ Bucket: "test", Key: `crc/${field}`, UploadId }));
+      const put = await client.send(new PutObjectCommand({ Bucket: "test", Key: `crc/${field}`, Body: body, [field]: wrong.toString("base64") })).catch((e) => e);
+      expect(put).toMatchObject({ name: "BadDigest" });
+      expect(await client.send(new HeadObjectCommand({ Bucket: "test", Key: `crc/${field}` })).catch((e) => e)).toMatchObject({ name: "NotFound" });
+      expect(await client.send(new PutObjectCommand({ Bucket: "test", Key: `crc/${field}`, Body: body, [field]: value }))).toMatchObject({ [field]: value });
+    }
+    const unknown = await client.send(new PutObjectCommand({ Bucket: "test", Key: "crc/unknown", Body: body, ChecksumCRC64NVME: "AAAAAAAAAAA=" })).catch((e) => e);
+    expect(unknown).toMatchObject({ name: "NotImplemented" });
+
+    // A part with a CRC32 whose client breaks off mid-body leaves the server serving.
+    const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: "test", Key: "crc/broken" }));
+    const part = Buffer.alloc(6 * MiB, 7);
+    const breakOff = new AbortController();
+    const broken = client
+      .send(
+        new UploadPartCommand({
+          Bucket: "test",
+          Key: "crc/broken",
+          UploadId,
+          PartNumber: 1,
+          ContentLength: part.length,
+          ChecksumCRC32: crc32Base64(part),
+          Body: Readable.from((async function* () {
+            yield part.subarray(0, MiB);
+            await new Promise((r) => setTimeout(r, 200));
+            breakOff.abort();
+            yield part.subarray(MiB);
+          })()),
+        }),
+        { abortSignal: breakOff.signal },
+      )
+      .catch((e) => e);
+    expect(await broken).toBeInstanceOf(Error);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await fetch(`${s3.endpoint}/health`)).status).toBe(200);
+    await client.send(new AbortMultipartUploadCommand({ Bucket: "test", Key: "crc/broken", UploadId }));
   });
 
   it("puts the RSE's prefix in front of every key", async () => {
