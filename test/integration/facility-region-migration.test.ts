@@ -48,7 +48,7 @@ it("backfills the bounds of regions stored before the migration, in any form daf
 
   source = new DataSource({ type: "postgres", url: db.url, migrations: facilityMigrations });
   await source.initialize();
-  expect((await source.runMigrations()).map((m) => m.name)).toEqual(["RegionBounds1764000000000", "Agents1764800000000", "Arrivals1765000000000", "RemovalProgress1765100000000", "ArrivalSummary1765300000000"]);
+  expect((await source.runMigrations()).map((m) => m.name)).toEqual(["RegionBounds1764000000000", "Agents1764800000000", "Arrivals1765000000000", "RemovalProgress1765100000000", "ArrivalSummary1765300000000", "PartialDimensionIndexes1765400000000"]);
   const rows = await source.query(`SELECT id, region, region_lat_min, region_lat_max FROM dim_visit ORDER BY id`);
   expect(rows.map((r: any) => r.region)).toEqual([regionToHex(square), regionToHex(square), stored[2]]);
   expect(rows[0].region_lat_min).toBeLessThanOrEqual(1);
