@@ -213,24 +213,16 @@ interface ChecksumState {
   base64(): string;
 }
 
+/** A running CRC (crc32 or crc32c: chunk and the value so far → the new value). */
+function crcState(update: (chunk: Uint8Array, value: number) => number): ChecksumState {
+  let value = 0;
+  return { update: (chunk) => void (value = update(chunk, value)), base64: () => crcBase64(value) };
+}
+
 /** The x-amz-checksum-* algorithms this server checks, by header suffix: each with the size of its digest. */
 const CHECKSUM_ALGORITHMS: Record<string, { name: string; bytes: number; start(): ChecksumState }> = {
-  crc32: {
-    name: "CRC32",
-    bytes: 4,
-    start: () => {
-      let value = 0;
-      return { update: (chunk) => void (value = crc32(chunk, value)), base64: () => crcBase64(value) };
-    },
-  },
-  crc32c: {
-    name: "CRC32C",
-    bytes: 4,
-    start: () => {
-      let value = 0;
-      return { update: (chunk) => void (value = crc32c(chunk, value)), base64: () => crcBase64(value) };
-    },
-  },
+  crc32: { name: "CRC32", bytes: 4, start: () => crcState(crc32) },
+  crc32c: { name: "CRC32C", bytes: 4, start: () => crcState(crc32c) },
   sha1: { name: "SHA1", bytes: 20, start: () => hashState("sha1") },
   sha256: { name: "SHA256", bytes: 32, start: () => hashState("sha256") },
 };
