@@ -270,11 +270,13 @@ interface Row {
 const ROW_COLUMNS = `scope text, name text, rse text, path text, bytes bigint, source text, state arrival_state, error_code text, error_message text,
   attempts integer, next_attempt_in double precision, dataset_id uuid, plan jsonb, input jsonb`;
 
+/** A NUL or a surrogate: only such a string needs storable's replacements. */
+const NOT_STORABLE = /[\u0000\uD800-\uDFFF]/;
+
 /**
  * Postgres text and jsonb hold neither NUL nor lone surrogates: in a kept input (a header or
  * sidecar recorded as FAILED, or an error message quoting it) they become U+FFFD.
  */
-const NOT_STORABLE = /[\u0000\uD800-\uDFFF]/;
 function storable(_key: string, v: unknown): unknown {
   if (typeof v !== "string" || !NOT_STORABLE.test(v)) return v;
   return v.replace(/\u0000/g, "\ufffd").replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, "\ufffd");
