@@ -283,6 +283,11 @@ export function stopOn(close: () => Promise<void>): void {
     if (stopping) return;
     stopping = true;
     process.stderr.write(`\n${signal}: stopping…\n`);
+    // A clean stop that hangs (a connection that never closes) must not leave the service running.
+    setTimeout(() => {
+      process.stderr.write(`did not stop within ${STOP_DEADLINE_MS / 1000} s; exiting\n`);
+      process.exit(1);
+    }, STOP_DEADLINE_MS).unref();
     try {
       await close();
       process.exit(0);
@@ -298,5 +303,13 @@ export function stopOn(close: () => Promise<void>): void {
   if (typeof process.send === "function") {
     if (process.connected) process.once("disconnect", () => void stop("parent process gone"));
     else void stop("parent process gone");
+    // And should the channel's end go unnoticed: an orphan is adopted by another process.
+    const parent = process.ppid;
+    setInterval(() => {
+      if (process.ppid !== parent) void stop("parent process gone");
+    }, 2000).unref();
   }
 }
+
+/** How long a stopping service may take before it exits anyway (the agent bounds its own clean stop at 20 s). */
+const STOP_DEADLINE_MS = 30_000;
