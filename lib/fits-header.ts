@@ -205,22 +205,13 @@ export function readHeaderText(text: string, options: ReadOptions = {}): FitsHea
       throw badCard(index, cardAt(index).slice(0, 8).trim(), `holds a byte outside printable ASCII (0x${bad[0].charCodeAt(0).toString(16)}) at column ${(bad.index % FITS_CARD) + 1}`);
     }
   }
-  const known = options.keep && !lines ? keywordsKnown(options.keep) : null;
   const raw: FitsCard[] = [];
   let lastKept = false;
   for (let index = 0; index < count; index++) {
-    // The keyword columns as two numbers: most cards are skipped without making a string.
-    const verdict: number | string = known ? known.lookup(text, index * FITS_CARD) : ASK;
-    if (verdict === SKIP || (verdict === FOLLOWS && !lastKept)) {
-      lastKept = false;
-      continue;
-    }
-    if (verdict !== ASK) lastKept = true;
     const line = cardAt(index);
     if (line.length > FITS_CARD) throw badCard(index, line.slice(0, 8).trim(), `is ${line.length} characters, more than 80`);
     const padded = line.length === FITS_CARD ? line : line.padEnd(FITS_CARD);
-    // Cards one a line, or a keyword the numbers cannot hold (HIERARCH, a byte above 0x7f): asked by its text.
-    if (verdict === ASK && options.keep && !(lastKept = wanted(padded, options.keep, lastKept))) continue;
+    if (options.keep && !(lastKept = wanted(padded, options.keep, lastKept))) continue;
     const card = parseCard(padded, index);
     if (!card) break;
     if (card.keyword === "" && card.value === undefined && !card.comment) continue;
@@ -321,7 +312,7 @@ export interface ReadOptions {
   /**
    * Parse only the cards of these keywords; the others are skipped unread (a byte FITS does not
    * allow in a skipped card goes unnoticed, as astropy reads such a header with a warning). Give the
-   * same function each time: its answers are remembered by keyword.
+   * same function each time to readHeaderValues: it remembers the answers by keyword.
    */
   keep?: (keyword: string) => boolean;
 }
@@ -339,7 +330,7 @@ function wanted(card: string, keep: (keyword: string) => boolean, lastKept: bool
 const SKIP = 0;
 /** CONTINUE: read when the card before was. */
 const FOLLOWS = 2;
-/** Not answered by the numbers (HIERARCH, a byte above 0x7f, a card cut short, no `keep`): the caller asks `wanted`. */
+/** Not answered by the numbers (HIERARCH, a byte above 0x7f, a card cut short): the caller asks `wanted`. */
 const ASK = 3;
 const END_CARD = 4;
 /** Card positions whose last answer is kept (an LSSTCam raw's primary header has 252 cards). */
