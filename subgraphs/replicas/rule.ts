@@ -234,7 +234,7 @@ export async function addRule(db: EntityManager, account: string, input: AddRule
     );
     const rule = await getRule(tx, id);
     await appendEvent(tx, "rule-created", null, { rule: id, scope: did.scope, name: did.name, account, rseExpression: rule.rseExpression });
-    await applyRule(tx, rule, [did], candidates);
+    await applyRule(tx, rule, [did], candidates, { newRule: true });
     await refreshRules(tx, `SELECT $1::uuid`, [id]);
     return getRule(tx, id);
   });

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { Client } from "pg";
 import { startTestCatalog, TestCatalog } from "../support/catalog";
 import { ADD_RULE, addSite, registerTree, RULE, seedBackbone } from "../support/replication";
 
@@ -93,6 +94,42 @@ describe("placement", () => {
     expect(q2.transfers.totalCount).toBeGreaterThanOrEqual(4);
     const perFile = await cat.ok(`query($n: String!) { transfers(filter: {name: $n}) { totalCount } }`, { n: t.files[0].name });
     expect(perFile.transfers.totalCount).toBe(1);
+  });
+
+  it("makes a rule whose replica another transaction registers meanwhile: that copy is kept, not written twice, and the rule still queues the rest", async () => {
+    const t = await registerTree(cat, "race", 1, 3);
+    const db = new Client({ connectionString: cat.config.database.url });
+    await db.connect();
+    try {
+      // Another writer registers one of the copies the rule is about to make, and commits only
+      // once the rule's INSERT waits on its row (the rule wrote its plan without seeing it).
+      const [{ id: rse }] = (await db.query(`SELECT id FROM rses WHERE name = 'FRDF_DISK'`)).rows;
+      await db.query("BEGIN");
+      await db.query(`INSERT INTO replicas (scope, name, rse_id, state, bytes, path, account) VALUES ('raw', $1, $2, 'AVAILABLE', $3, 'elsewhere', 'other')`, [
+        t.files[0].name,
+        rse,
+        t.files[0].bytes,
+      ]);
+      const made = rule({ did: { scope: "raw", name: t.datasets[0] }, rseExpression: "FRDF_DISK" });
+      for (let i = 0; i < 100; i++) {
+        const waiting = await db.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`);
+        if (waiting.rows[0].n > 0) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await db.query("COMMIT");
+      const r = await made;
+      expect(r.locksReplicating + r.locksOk).toBe(3);
+      const reps = (
+        await db.query(`SELECT name, state, path FROM replicas WHERE rse_id = $1 AND name LIKE 'race/%' ORDER BY name`, [rse])
+      ).rows;
+      expect(reps.map((x) => [x.name, x.state])).toEqual(t.files.map((f, i) => [f.name, i === 0 ? "AVAILABLE" : "COPYING"]));
+      expect(reps[0].path).toBe("elsewhere");
+      const q = await cat.ok(`query($id: String!) { transfers(filter: {ruleId: $id}) { nodes { file { name } } } }`, { id: r.id });
+      expect(q.transfers.nodes.map((n: any) => n.file.name).sort()).toEqual(t.files.map((f) => f.name).sort());
+    } finally {
+      await db.query("ROLLBACK").catch(() => undefined);
+      await db.end();
+    }
   });
 
   it("never places a copy on an RSE closed for writing", async () => {
