@@ -93,7 +93,7 @@ export class AgentApi {
 
   async claimTransfers(limit: number): Promise<ClaimedTransfer[]> {
     const data = await this.client.request<{ claimTransfers: ClaimedTransfer[] }>(
-      `mutation ($facility: String!, $limit: Int!) { claimTransfers(facility: $facility, limit: $limit) {
+      `mutation AgentClaimTransfers ($facility: String!, $limit: Int!) { claimTransfers(facility: $facility, limit: $limit) {
          id lease destinationPath attempts file { scope name bytes adler32 md5 metadata } source { name facility { code } } destination { ${RSE_FIELDS} } } }`,
       { facility: this.facility, limit },
     );
@@ -103,21 +103,21 @@ export class AgentApi {
   async readUrls(sourceFacility: string, requests: string[], options: { sidecars?: boolean } = {}): Promise<ReadUrl[]> {
     const data = await this.client.request<{ readUrls: ReadUrl[] | null }>(
       options.sidecars
-        ? `query ($facility: String!, $requests: [String!]!) { readUrls(facility: $facility, requests: $requests, sidecars: true) { request url expiresAt error { code message } sidecars { path kind url } } }`
-        : `query ($facility: String!, $requests: [String!]!) { readUrls(facility: $facility, requests: $requests) { request url expiresAt error { code message } } }`,
+        ? `query AgentReadUrls ($facility: String!, $requests: [String!]!) { readUrls(facility: $facility, requests: $requests, sidecars: true) { request url expiresAt error { code message } sidecars { path kind url } } }`
+        : `query AgentReadUrls ($facility: String!, $requests: [String!]!) { readUrls(facility: $facility, requests: $requests) { request url expiresAt error { code message } } }`,
       { facility: sourceFacility, requests },
     );
     return data.readUrls ?? [];
   }
 
   async heartbeat(leases: string[]): Promise<string[]> {
-    const data = await this.client.request<{ heartbeat: string[] }>(`mutation ($leases: [String!]!) { heartbeat(leases: $leases) }`, { leases });
+    const data = await this.client.request<{ heartbeat: string[] }>(`mutation AgentHeartbeat ($leases: [String!]!) { heartbeat(leases: $leases) }`, { leases });
     return data.heartbeat;
   }
 
   async reportTransfer(id: string, lease: string, outcome: TransferReport): Promise<{ state: string; errorCode: string | null }> {
     const data = await this.client.request<{ reportTransfer: { state: string; errorCode: string | null } }>(
-      `mutation ($id: String!, $lease: String!, $outcome: TransferOutcomeInput!) { reportTransfer(id: $id, lease: $lease, outcome: $outcome) { state errorCode } }`,
+      `mutation AgentReportTransfer ($id: String!, $lease: String!, $outcome: TransferOutcomeInput!) { reportTransfer(id: $id, lease: $lease, outcome: $outcome) { state errorCode } }`,
       { id, lease, outcome },
     );
     return data.reportTransfer;
@@ -126,7 +126,7 @@ export class AgentApi {
   /** Reports many copies in one call; each answer says what became of its report (in the order given). */
   async reportTransfers(reports: Array<{ id: string; lease: string; outcome: TransferReport }>): Promise<TransferReportAnswer[]> {
     const data = await this.client.request<{ reportTransfers: TransferReportAnswer[] }>(
-      `mutation ($reports: [TransferReportInput!]!) { reportTransfers(reports: $reports) { id request { state errorCode } error { code message } } }`,
+      `mutation AgentReportTransfers ($reports: [TransferReportInput!]!) { reportTransfers(reports: $reports) { id request { state errorCode } error { code message } } }`,
       { reports },
     );
     return data.reportTransfers;
@@ -134,14 +134,14 @@ export class AgentApi {
 
   async claimDeletions(limit: number): Promise<ClaimedDeletion[]> {
     const data = await this.client.request<{ claimDeletions: ClaimedDeletion[] }>(
-      `mutation ($facility: String!, $limit: Int!) { claimDeletions(facility: $facility, limit: $limit) { id lease path bytes removal file { scope name } rse { ${RSE_FIELDS} } } }`,
+      `mutation AgentClaimDeletions ($facility: String!, $limit: Int!) { claimDeletions(facility: $facility, limit: $limit) { id lease path bytes removal file { scope name } rse { ${RSE_FIELDS} } } }`,
       { facility: this.facility, limit },
     );
     return data.claimDeletions;
   }
 
   async reportDeletion(id: string, lease: string, ok: boolean, error?: string): Promise<void> {
-    await this.client.request(`mutation ($id: String!, $lease: String!, $outcome: DeletionOutcomeInput!) { reportDeletion(id: $id, lease: $lease, outcome: $outcome) }`, {
+    await this.client.request(`mutation AgentReportDeletion ($id: String!, $lease: String!, $outcome: DeletionOutcomeInput!) { reportDeletion(id: $id, lease: $lease, outcome: $outcome) }`, {
       id,
       lease,
       outcome: { ok, error: error ?? null },
@@ -151,7 +151,7 @@ export class AgentApi {
   /** Tells the agent's own facility what arrived, for its Butler registry (ingest on arrival). */
   async recordArrivals(arrivals: Arrival[]): Promise<Array<{ scope: string; name: string; state: string; error: { code: string; message: string } | null }>> {
     const data = await this.client.request<{ recordArrivals: Array<{ scope: string; name: string; state: string; error: { code: string; message: string } | null }> | null }>(
-      `mutation ($facility: String, $arrivals: [ArrivalInput!]!) { recordArrivals(facility: $facility, arrivals: $arrivals) { scope name state error { code message } } }`,
+      `mutation AgentRecordArrivals ($facility: String, $arrivals: [ArrivalInput!]!) { recordArrivals(facility: $facility, arrivals: $arrivals) { scope name state error { code message } } }`,
       { facility: this.facility, arrivals },
     );
     return data.recordArrivals ?? [];
@@ -160,7 +160,7 @@ export class AgentApi {
   /** Tells the agent's own facility which files it deleted: their Butler datasets go too (and, for a removal, the runs they empty). */
   async recordDepartures(files: Departure[]): Promise<{ files: number; datasetsRemoved: number; removals: RemovalTotals[] }> {
     const data = await this.client.request<{ recordDepartures: { files: number; datasetsRemoved: number; removals: RemovalTotals[] } | null }>(
-      `mutation ($facility: String, $files: [DepartureInput!]!) { recordDepartures(facility: $facility, files: $files) {
+      `mutation AgentRecordDepartures ($facility: String, $files: [DepartureInput!]!) { recordDepartures(facility: $facility, files: $files) {
          files datasetsRemoved removals { removal datasetsRemoved runsRemoved collectionsRemoved } } }`,
       { facility: this.facility, files },
     );
@@ -169,7 +169,7 @@ export class AgentApi {
 
   /** Removals whose part at this facility waits for the agent (all deleted; the Butler side to finish). */
   async removalWork(): Promise<RemovalWorkItem[]> {
-    const data = await this.client.request<{ removalWork: RemovalWorkItem[] }>(`query ($facility: String!) { removalWork(facility: $facility) { id runs collections } }`, {
+    const data = await this.client.request<{ removalWork: RemovalWorkItem[] }>(`query AgentRemovalWork ($facility: String!) { removalWork(facility: $facility) { id runs collections } }`, {
       facility: this.facility,
     });
     return data.removalWork;
@@ -178,7 +178,7 @@ export class AgentApi {
   /** One page of the files a removal deleted at this facility. */
   async removalDeletedFiles(removal: string, after: string | null, first = 10_000): Promise<{ files: Departure[]; endCursor: string | null; hasNextPage: boolean }> {
     const data = await this.client.request<{ removal: { files: { nodes: Array<{ scope: string; name: string }>; pageInfo: { hasNextPage: boolean; endCursor: string | null } } } | null }>(
-      `query ($id: String!, $facility: String!, $first: Int, $after: String) { removal(id: $id) {
+      `query AgentRemovalDeletedFiles ($id: String!, $facility: String!, $first: Int, $after: String) { removal(id: $id) {
          files(facility: $facility, state: DELETED, first: $first, after: $after) { nodes { scope name } pageInfo { hasNextPage endCursor } } } }`,
       { id: removal, facility: this.facility, first, after },
     );
@@ -189,7 +189,7 @@ export class AgentApi {
   /** The facility removes the named runs and collections its deletions left empty; returns its totals for the removal. */
   async finishRemoval(item: RemovalWorkItem): Promise<RemovalTotals> {
     const data = await this.client.request<{ finishRemoval: RemovalTotals | null }>(
-      `mutation ($facility: String, $removal: String!, $runs: [String!]!, $collections: [String!]!) {
+      `mutation AgentFinishRemoval ($facility: String, $removal: String!, $runs: [String!]!, $collections: [String!]!) {
          finishRemoval(facility: $facility, removal: $removal, runs: $runs, collections: $collections) { removal datasetsRemoved runsRemoved collectionsRemoved } }`,
       { facility: this.facility, removal: item.id, runs: item.runs, collections: item.collections },
     );
@@ -200,7 +200,7 @@ export class AgentApi {
   /** Tells the catalog what the facility's registry removed for a removal; `finished` ends the facility's part. */
   async reportRemovalProgress(totals: RemovalTotals, finished: boolean): Promise<void> {
     await this.client.request(
-      `mutation ($removal: String!, $facility: String!, $progress: RemovalProgressInput!) { reportRemovalProgress(removal: $removal, facility: $facility, progress: $progress) { id } }`,
+      `mutation AgentReportRemovalProgress ($removal: String!, $facility: String!, $progress: RemovalProgressInput!) { reportRemovalProgress(removal: $removal, facility: $facility, progress: $progress) { id } }`,
       {
         removal: totals.removal,
         facility: this.facility,
@@ -210,7 +210,7 @@ export class AgentApi {
   }
 
   async reportStatus(status: Record<string, unknown>): Promise<void> {
-    await this.client.request(`mutation ($facility: String!, $status: AgentStatusInput!) { reportAgentStatus(facility: $facility, status: $status) { id } }`, {
+    await this.client.request(`mutation AgentReportStatus ($facility: String!, $status: AgentStatusInput!) { reportAgentStatus(facility: $facility, status: $status) { id } }`, {
       facility: this.facility,
       status,
     });

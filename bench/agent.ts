@@ -112,6 +112,8 @@ export async function run(): Promise<void> {
       const peer: number[] = [];
       const rcloneRss: number[] = [];
       const oursCpu: Array<{ agent: number; s3: number; catalog: number }> = [];
+      // The GraphQL operations the gateway served during each of ours' rounds, by name.
+      const oursCalls: Array<Record<string, number>> = [];
       const peerCpu: Array<{ rclone: number; s3: number; catalog: number }> = [];
       // The machine is shared: the 1-minute load average as each round starts, beside its times.
       const loads: number[] = [];
@@ -134,6 +136,7 @@ export async function run(): Promise<void> {
           await gw(`mutation($r: [AddReplicaInput!]!) { addReplicas(rse: "SUMMIT_S3", replicas: $r) { count } }`, { r: names.slice(i, i + 1000).map((name) => ({ scope: "bench", name })) });
         }
         const runOurs = async () => {
+          const callsBefore = await gatewayCalls(fed.gatewayUrl);
           const cpuBefore = cpuNow();
           const started = process.hrtime.bigint();
           const { addRule } = await gw(`mutation($i: AddRuleInput!) { addRule(input: $i) { id } }`, { i: { did: { scope: "bench", name: dataset }, rseExpression: "FRDF_S3", sourceReplicaExpression: "SUMMIT_S3" } });
@@ -148,6 +151,8 @@ export async function run(): Promise<void> {
           }
           ours.push(Number(process.hrtime.bigint() - started) / 1e6);
           oursCpu.push(cpuSince(cpuBefore));
+          const callsAfter = await gatewayCalls(fed.gatewayUrl);
+          oursCalls.push(Object.fromEntries([...callsAfter].map(([op, n]) => [op, n - (callsBefore.get(op) ?? 0)]).filter(([, n]) => (n as number) > 0)));
         };
         const keys = names.map((n) => deterministicPath("bench", n));
         const rclone = async () => {
@@ -181,7 +186,8 @@ export async function run(): Promise<void> {
         const pc = peerCpu[round];
         process.stderr.write(
           `  ${c.name} round ${round + 1} (load ${loads[round]}): ours ${Math.round(ours[round])} ms (CPU ms: agent ${oc.agent}, both s3 ${oc.s3}, catalog+gateway+facilities ${oc.catalog}), ` +
-            `rclone ${Math.round(peer[round])} ms (CPU ms: rclone ${pc.rclone}, both s3 ${pc.s3}; catalog+gateway+facilities meanwhile ${pc.catalog})\n`,
+            `rclone ${Math.round(peer[round])} ms (CPU ms: rclone ${pc.rclone}, both s3 ${pc.s3}; catalog+gateway+facilities meanwhile ${pc.catalog})\n` +
+            `    gateway operations during ours: ${Object.entries(oursCalls[round]).map(([op, n]) => `${op} ${n}`).join(", ")}\n`,
         );
       }
       const totalMiB = (c.files * c.bytes) / MiB;
@@ -197,6 +203,7 @@ export async function run(): Promise<void> {
         medianThroughputRatio: Math.round(median(ratios) * 100) / 100,
         rclonePeakRssMiB: rcloneRss.length ? Math.max(...rcloneRss) : null,
         oursCpuMs: oursCpu,
+        oursGatewayOperations: oursCalls,
         rcloneCpuMs: peerCpu,
         loadAtRoundStart: loads,
       });
@@ -208,6 +215,17 @@ export async function run(): Promise<void> {
   } finally {
     await fed.close();
   }
+}
+
+/** The gateway's count of GraphQL operations served so far, by operation name (its Prometheus /metrics). */
+async function gatewayCalls(gatewayUrl: string): Promise<Map<string, number>> {
+  const text = await (await fetch(gatewayUrl.replace(/\/graphql$/, "/metrics"))).text();
+  const calls = new Map<string, number>();
+  for (const m of text.matchAll(/^dbb_gateway_requests_total\{([^}]*)\} (\d+)/gm)) {
+    const op = /operation="([^"]*)"/.exec(m[1])?.[1] ?? "?";
+    calls.set(op, (calls.get(op) ?? 0) + Number(m[2]));
+  }
+  return calls;
 }
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {

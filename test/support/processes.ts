@@ -1,6 +1,7 @@
 import { ChildProcess, spawn } from "node:child_process";
 import net from "node:net";
 import path from "node:path";
+import { SERVICE_NODE_FLAGS } from "../../cli/service-process";
 
 /** The dbb command, as users run it. */
 export const DBB = path.resolve(__dirname, "../../../bin/dbb.js");
@@ -45,7 +46,10 @@ export async function freePorts(count: number, from: number, to: number): Promis
 export async function spawnDbb(args: string[], port: number, env: NodeJS.ProcessEnv, timeoutMs = 60000): Promise<ServiceProcess> {
   // As a user runs it: jest's NODE_ENV=test changes library defaults (Apollo's signal handlers).
   const { NODE_ENV: _testEnv, ...userEnv } = env;
-  const child = spawn(process.execPath, [DBB, ...args], { env: userEnv, stdio: ["ignore", "pipe", "pipe"] });
+  // With the node flags bin/dbb.js's first line gives (as `dbb serve` runs from a shell), plus any
+  // a profiling run asks for (DBB_TEST_NODE_FLAGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+  const extra = (process.env.DBB_TEST_NODE_FLAGS ?? "").split(/\s+/).filter(Boolean);
+  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, ...extra, DBB, ...args], { env: userEnv, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout!.on("data", (d) => (output += d));
   child.stderr!.on("data", (d) => (output += d));
