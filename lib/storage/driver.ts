@@ -85,6 +85,13 @@ export interface StorageDriver {
   stat(path: string): Promise<ObjectInfo | null>;
   /** Deletes the object; false when there was none (not an error). */
   delete(path: string): Promise<boolean>;
+  /**
+   * Which of `paths` exist, found in a bounded number of requests (S3: one listing per folder,
+   * a few pages at most; POSIX: a stat each); null when that is not enough to tell. For the
+   * read door, which signs only the sidecars that are there (a GET that misses costs the store
+   * as much as one that finds).
+   */
+  existing(paths: readonly string[]): Promise<Set<string> | null>;
 }
 
 /** An S3 driver can hand out presigned GET URLs: a reader needs no credentials of ours. */

@@ -148,6 +148,12 @@ export class PosixDriver implements StorageDriver {
     }
   }
 
+  async existing(paths: readonly string[]): Promise<Set<string> | null> {
+    const found = new Set<string>();
+    await Promise.all([...new Set(paths)].map(async (p) => void ((await this.stat(p)) && found.add(p))));
+    return found;
+  }
+
   async delete(objectPath: string): Promise<boolean> {
     try {
       const full = await this.resolve(objectPath);

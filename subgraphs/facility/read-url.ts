@@ -18,6 +18,8 @@ import { signObjectUrl } from "../../lib/storage/signed-url";
  * astro_metadata_translator's sidecars of that file would be (lib/storage/sidecar-paths.ts:
  * `NAME.json`, `NAME.yaml` and the folder's `_index.json`, beside the file at the source), so the
  * destination's agent can ingest a file whose metadata is in a sidecar without anyone sending it.
+ * It signs only those that exist where the store can tell cheaply (StorageDriver.existing): most
+ * files have none, and each GET that misses cost the source store as much as a copy's GET.
  * Nothing else beside the file is signed: the agent learns no other object of this store.
  */
 export interface ReadUrlRow {
@@ -25,7 +27,11 @@ export interface ReadUrlRow {
   url: string | null;
   expiresAt: Date | null;
   error: { code: string; message: string } | null;
-  /** With `sidecars`: signed URLs of the file's possible sidecars (which may not exist: a GET says). */
+  /**
+   * With `sidecars`: signed URLs of the file's sidecars. Only those that exist when the store
+   * can tell in a few requests (a listing per folder, a stat each on POSIX), else every place
+   * they may be (a GET says).
+   */
   sidecars?: Array<{ path: string; kind: "file" | "index"; url: string }> | null;
 }
 
@@ -74,12 +80,39 @@ export function createReadDoor(o: ReadDoorOptions): ReadDoor {
   const drivers = createStorageCache(o.storage);
   const driverFor = (location: StorageLocation): StorageDriver => drivers.open(location);
 
+  /**
+   * Of the sidecar paths of the held transfers, those that exist, by source RSE (the store asked
+   * once per RSE); an RSE missing from the answer could not tell, and all its paths are signed.
+   */
+  const sidecarsPresent = async (held: Array<HeldTransfer | null>): Promise<Map<string, Set<string>>> => {
+    const byRse = new Map<string, { location: StorageLocation; paths: string[] }>();
+    for (const h of held) {
+      if (!h?.source || h.sourcePath == null || !mine(h.source.facility.code)) continue;
+      const entry = byRse.get(h.source.name) ?? { location: locationOf(h.source), paths: [] };
+      entry.paths.push(...sidecarPaths(h.sourcePath).map((p) => p.path));
+      byRse.set(h.source.name, entry);
+    }
+    const present = new Map<string, Set<string>>();
+    await Promise.all(
+      [...byRse].map(async ([rse, { location, paths }]) => {
+        try {
+          const found = await driverFor(location).existing(paths);
+          if (found) present.set(rse, found);
+        } catch (err) {
+          o.logger.warn({ rse, err: (err as Error).message }, "could not tell which sidecars exist; signing every place they may be");
+        }
+      }),
+    );
+    return present;
+  };
+
   return {
     async sign(authorization, requests, options = {}) {
       if (requests.length > MAX_READ_URLS) throw new DbbError(ErrorCode.INVALID_INPUT, `at most ${MAX_READ_URLS} requests per call`, { argument: "requests" });
       const catalog = new GraphqlClient({ url: o.catalogUrl, token: authorization?.replace(/^Bearer\s+/i, ""), timeoutMs: 15_000, userAgent: `dbb-facility-${o.facility}` });
       const { transfersHeld } = await catalog.request<{ transfersHeld: Array<HeldTransfer | null> }>(HELD, { ids: requests });
       const expiresAt = new Date(Date.now() + o.expiresSeconds * 1000);
+      const present = options.sidecars ? await sidecarsPresent(transfersHeld) : null;
       return Promise.all(
         requests.map(async (request, i): Promise<ReadUrlRow> => {
           const held = transfersHeld[i];
@@ -101,7 +134,10 @@ export function createReadDoor(o: ReadDoorOptions): ReadDoor {
                 ? (driverFor(location) as PresigningDriver).presignRead(objectPath, o.expiresSeconds)
                 : signObjectUrl({ baseUrl: o.publicUrl(), rse: location.rse, path: objectPath, expiresAt, key: o.signingKey() });
             const url = await signPath(held.sourcePath);
-            const sidecars = options.sidecars ? await Promise.all(sidecarPaths(held.sourcePath).map(async (p) => ({ ...p, url: await signPath(p.path) }))) : null;
+            const here = present?.get(held.source.name);
+            const sidecars = options.sidecars
+              ? await Promise.all(sidecarPaths(held.sourcePath).filter((p) => !here || here.has(p.path)).map(async (p) => ({ ...p, url: await signPath(p.path) })))
+              : null;
             return { request, url, expiresAt, error: null, sidecars };
           } catch (err) {
             const e = err instanceof DbbError ? err : new DbbError(ErrorCode.STORAGE_ERROR, (err as Error).message);

@@ -141,6 +141,26 @@ describe.each([posix, s3Harness])("the $kind driver", (h) => {
     expect(await driver.delete("never/written")).toBe(false);
   });
 
+  it("tells which of many paths exist (a listing per folder on S3), among neighbours, in several folders, with awkward names", async () => {
+    const driver = h.driver();
+    const names = Array.from({ length: 40 }, (_, i) => `exist/night/f${String(i).padStart(3, "0")}.dat`);
+    for (const n of names) await driver.write(n, Readable.from([Buffer.from(n)]));
+    // Sidecars beside a few of them, a folder index, a file in another folder, a name with a space.
+    const present = ["exist/night/f003.json", "exist/night/f017.yaml", "exist/night/_index.json", "exist/other/f000.json", "exist/night/f 039.json", "exist/night/f&<ü>.json"];
+    for (const n of present) await driver.write(n, Readable.from([Buffer.from("{}")]));
+    const asked = [
+      ...names.flatMap((n) => [n.replace(/\.dat$/, ".json"), n.replace(/\.dat$/, ".yaml")]),
+      "exist/night/_index.json",
+      "exist/other/f000.json",
+      "exist/other/_index.json",
+      "exist/night/f 039.json",
+      "exist/night/f&<ü>.json",
+      "exist/nowhere/f.json",
+    ];
+    const found = await driver.existing(asked);
+    expect(found && [...found].sort()).toEqual([...present].sort());
+  });
+
   it("reads no bytes from a range that starts past the end", async () => {
     const driver = h.driver();
     await driver.write("short.txt", Readable.from([Buffer.from("12345")]));
@@ -529,6 +549,23 @@ describe("the S3 driver against dbb serve s3", () => {
     await new Promise((r) => setTimeout(r, 300));
     expect((await fetch(`${s3.endpoint}/health`)).status).toBe(200);
     await client.send(new AbortMultipartUploadCommand({ Bucket: "test", Key: "crc/broken", UploadId }));
+  });
+
+  it("cannot tell which paths exist (null) when the paths asked are scattered over a big folder, or listing is refused", async () => {
+    const driver = s3Harness.driver() as S3Driver;
+    const names = Array.from({ length: 300 }, (_, i) => `scatter/f${String(i).padStart(4, "0")}.dat`);
+    for (const n of names) await driver.write(n, Readable.from([Buffer.from("x")]));
+    // Every 30th file's sidecar: each listing settles a handful of keys, more listings than GETs would be.
+    const scattered = names.filter((_, i) => i % 30 === 0).map((n) => n.replace(/\.dat$/, ".json"));
+    expect(await driver.existing(scattered)).toBeNull();
+    // Neighbours in the same folder: settled.
+    expect(await driver.existing(names.slice(0, 20))).toEqual(new Set(names.slice(0, 20)));
+    const denied = openStorage(
+      { rse: "TEST_S3", kind: "S3", endpoint: s3.endpoint, bucket: "test", prefix: "dbb/" },
+      { ...DEFAULTS, credentials: { TEST_S3: { ...s3.credentials, secretAccessKey: "wrong" } } },
+      {},
+    );
+    expect(await denied.existing(names.slice(0, 2))).toBeNull();
   });
 
   it("puts the RSE's prefix in front of every key", async () => {
