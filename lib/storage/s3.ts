@@ -215,6 +215,9 @@ function checkEtag(what: string, etag: string | undefined, md5hex: string, sse: 
  * parts in flight; a failed or aborted multipart
  * upload is aborted, so nothing is visible under the key.
  */
+/** existing(): folders listed at once. */
+const EXISTING_CONCURRENCY = 8;
+
 export class S3Driver implements PresigningDriver {
   readonly client: S3Client;
   private readonly bucket: string;
@@ -525,32 +528,47 @@ export class S3Driver implements PresigningDriver {
     for (const p of new Set(paths)) {
       const key = this.key(p);
       const folder = key.slice(0, key.lastIndexOf("/") + 1);
-      byFolder.set(folder, [...(byFolder.get(folder) ?? []), { path: p, key }]);
+      const list = byFolder.get(folder);
+      if (list) list.push({ path: p, key });
+      else byFolder.set(folder, [{ path: p, key }]);
     }
     const found = new Set<string>();
-    try {
-      for (const [folder, wanted] of byFolder) {
-        wanted.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-        const budget = Math.ceil(wanted.length / 3) + 2;
-        let cursor = "";
-        for (let i = 0, requests = 0; i < wanted.length; requests++) {
-          if (requests === budget) return null;
-          // The marker is exclusive: just before the key (it and any longer key sort after its prefix).
-          // ListObjects (v1): its marker is any key, and dbb serve s3 (s3rver) cannot make v2's
-          // continuation tokens on Node 20 (they need OpenSSL's legacy DES).
-          const marker = wanted[i].key.slice(0, -1) > cursor ? wanted[i].key.slice(0, -1) : cursor;
-          const page = await this.listPage(folder, marker, Math.min(1000, 2 * (wanted.length - i) + 10));
-          const listed = page.keys;
-          const keys = new Set(listed);
-          const settledUpTo = page.truncated && listed.length ? listed[listed.length - 1] : null;
-          for (; i < wanted.length && (settledUpTo === null || wanted[i].key <= settledUpTo); i++) if (keys.has(wanted[i].key)) found.add(wanted[i].path);
-          if (settledUpTo !== null) cursor = settledUpTo;
-        }
+    // One folder's listing: false when it would take more than its budget.
+    const settle = async (folder: string, wanted: Array<{ path: string; key: string }>): Promise<boolean> => {
+      wanted.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      const budget = Math.ceil(wanted.length / 3) + 2;
+      let cursor = "";
+      for (let i = 0, requests = 0; i < wanted.length; requests++) {
+        if (requests === budget) return false;
+        // The marker is exclusive: just before the key (it and any longer key sort after its prefix).
+        // ListObjects (v1): its marker is any key, and dbb serve s3 (s3rver) cannot make v2's
+        // continuation tokens on Node 20 (they need OpenSSL's legacy DES).
+        const marker = wanted[i].key.slice(0, -1) > cursor ? wanted[i].key.slice(0, -1) : cursor;
+        const page = await this.listPage(folder, marker, Math.min(1000, 2 * (wanted.length - i) + 10));
+        const keys = new Set(page.keys);
+        const settledUpTo = page.truncated && page.keys.length ? page.keys[page.keys.length - 1] : null;
+        for (; i < wanted.length && (settledUpTo === null || wanted[i].key <= settledUpTo); i++) if (keys.has(wanted[i].key)) found.add(wanted[i].path);
+        if (settledUpTo !== null) cursor = settledUpTo;
       }
+      return true;
+    };
+    // Folders a few at a time (dbb's deterministic paths put most files in a folder of their own).
+    const folders = [...byFolder];
+    let next = 0;
+    let settled = true;
+    const worker = async () => {
+      while (settled && next < folders.length) {
+        const [folder, wanted] = folders[next++];
+        if (!(await settle(folder, wanted))) settled = false;
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: Math.min(EXISTING_CONCURRENCY, folders.length) }, worker));
     } catch {
       // A store that does not let these credentials list (no s3:ListBucket), or fails: cannot tell.
       return null;
     }
+    if (!settled) return null;
     return found;
   }
 
