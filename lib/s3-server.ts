@@ -39,6 +39,11 @@ interface FilesystemStore {
   putObject(object: StoredObject): Promise<{ size: number; md5: string }>;
   putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5?: string): Promise<void>;
   putPart(bucket: string, uploadId: string, partNumber: string, content: StoredObject["content"]): Promise<{ size: number; md5: string }>;
+  getBucket(bucket: string): Promise<unknown | null>;
+  listObjects(
+    bucket: string,
+    options: { prefix?: string; delimiter?: string; startAfter?: string; maxKeys?: number },
+  ): Promise<{ objects: Array<{ key: string; size: number; lastModifiedDate: Date; metadata: Record<string, string> }>; commonPrefixes: string[]; isTruncated: boolean }>;
 }
 interface S3rverApp {
   middleware: Middleware[];
@@ -279,6 +284,55 @@ function checksumTap(content: NodeJS.ReadableStream, declared: DeclaredChecksum)
 }
 
 /**
+ * ListObjectsV2, answered here: s3rver makes its continuation tokens with DES, which Node 20's
+ * OpenSSL 3 no longer offers, so every truncated listing failed with InternalError (`aws s3 ls`
+ * of more than 1,000 keys). The token here is the last key listed, base64url-encoded. Keys are
+ * listed by s3rver's own store, as its v1 listing does; `encoding-type` is ignored, as s3rver does.
+ */
+async function listObjectsV2(ctx: KoaContext, store: FilesystemStore, bucket: string): Promise<void> {
+  const q = (name: string): string | undefined => (typeof ctx.query[name] === "string" ? (ctx.query[name] as string) : undefined);
+  if (!(await store.getBucket(bucket))) throw new S3Error("NoSuchBucket", "The specified bucket does not exist", { BucketName: bucket });
+  const token = q("continuation-token");
+  let startAfter = q("start-after") ?? "";
+  if (token !== undefined) {
+    const decoded = /^[A-Za-z0-9_-]*$/.test(token) ? Buffer.from(token, "base64url").toString("utf8") : "";
+    if (!decoded.startsWith("dbb:")) throw new S3Error("InvalidArgument", "The continuation token provided is incorrect", { ArgumentName: "continuation-token" });
+    startAfter = decoded.slice(4);
+  }
+  const maxKeysText = q("max-keys");
+  const maxKeys = maxKeysText === undefined ? 1000 : Number(maxKeysText);
+  if (!Number.isInteger(maxKeys) || maxKeys < 0) {
+    throw new S3Error("InvalidArgument", "Provided max-keys not an integer or within integer range", { ArgumentName: "max-keys", ArgumentValue: maxKeysText ?? "" });
+  }
+  const prefix = q("prefix") ?? "";
+  const delimiter = q("delimiter") ?? "";
+  const result =
+    maxKeys === 0
+      ? { objects: [], commonPrefixes: [], isTruncated: false }
+      : await store.listObjects(bucket, { prefix, delimiter, startAfter, maxKeys: Math.min(1000, maxKeys) });
+  const last = result.objects[result.objects.length - 1]?.key;
+  const owner = q("fetch-owner") === "true" ? `<Owner><ID>123456789000</ID><DisplayName>dbb</DisplayName></Owner>` : "";
+  ctx.type = "application/xml";
+  ctx.body =
+    `<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">` +
+    `<Name>${xmlEscape(bucket)}</Name><Prefix>${xmlEscape(prefix)}</Prefix>` +
+    (token !== undefined ? `<ContinuationToken>${xmlEscape(token)}</ContinuationToken>` : startAfter ? `<StartAfter>${xmlEscape(startAfter)}</StartAfter>` : "") +
+    (result.isTruncated && last !== undefined ? `<NextContinuationToken>${Buffer.from(`dbb:${last}`, "utf8").toString("base64url")}</NextContinuationToken>` : "") +
+    `<KeyCount>${result.objects.length + result.commonPrefixes.length}</KeyCount><MaxKeys>${maxKeys}</MaxKeys>` +
+    (delimiter ? `<Delimiter>${xmlEscape(delimiter)}</Delimiter>` : "") +
+    `<IsTruncated>${result.isTruncated}</IsTruncated>` +
+    result.objects
+      .map(
+        (o) =>
+          `<Contents><Key>${xmlEscape(o.key)}</Key><LastModified>${o.lastModifiedDate.toISOString()}</LastModified>` +
+          `<ETag>${xmlEscape(o.metadata.etag ?? "")}</ETag><Size>${o.size}</Size>${owner}<StorageClass>STANDARD</StorageClass></Contents>`,
+      )
+      .join("") +
+    result.commonPrefixes.map((p) => `<CommonPrefixes><Prefix>${xmlEscape(p)}</Prefix></CommonPrefixes>`).join("") +
+    `</ListBucketResult>`;
+}
+
+/**
  * What s3rver's store lacks, as real S3 does it: an object is written under a temporary name and
  * renamed into place once whole (s3rver writes in place, so an interrupted PUT left a partial
  * object visible), and a declared Content-MD5 or x-amz-checksum-crc32 (-crc32c, -sha1, -sha256)
@@ -383,6 +437,10 @@ export async function startS3Server(options: S3ServerOptions): Promise<RunningS3
       }
       await fsp.rm(dir, { recursive: true, force: true });
       ctx.status = 204;
+      return;
+    }
+    if (ctx.method === "GET" && bucket && !key && ctx.query["list-type"] === "2") {
+      await listObjectsV2(ctx, app.store, bucket);
       return;
     }
     if (ctx.method === "GET" && bucket && !key && "uploads" in ctx.query) {

@@ -541,8 +541,6 @@ export class S3Driver implements PresigningDriver {
       for (let i = 0, requests = 0; i < wanted.length; requests++) {
         if (requests === budget) return false;
         // The marker is exclusive: just before the key (it and any longer key sort after its prefix).
-        // ListObjects (v1): its marker is any key, and dbb serve s3 (s3rver) cannot make v2's
-        // continuation tokens on Node 20 (they need OpenSSL's legacy DES).
         const marker = wanted[i].key.slice(0, -1) > cursor ? wanted[i].key.slice(0, -1) : cursor;
         const page = await this.listPage(folder, marker, Math.min(1000, 2 * (wanted.length - i) + 10));
         const keys = new Set(page.keys);
@@ -573,9 +571,9 @@ export class S3Driver implements PresigningDriver {
   }
 
   /**
-   * One page of ListObjects (v1: its marker is any key, and dbb serve s3, s3rver, cannot make
-   * v2's continuation tokens on Node 20, which need OpenSSL's legacy DES): the keys under
-   * `prefix` after `marker`, and whether there are more. Signed as presignRead signs and sent
+   * One page of ListObjects (v1, whose marker is any key: every page is asked from a key of our
+   * choosing, never resumed from a store's token; and plain s3rver cannot make v2's tokens on
+   * Node 20): the keys under `prefix` after `marker`, and whether there are more. Signed as presignRead signs and sent
    * over node:http: the SDK's own call cost the read door about 1.5 ms of CPU a listing.
    */
   private async listPage(prefix: string, marker: string, maxKeys: number): Promise<{ keys: string[]; truncated: boolean }> {
