@@ -1,8 +1,8 @@
-import http from "node:http";
-import https from "node:https";
+import type http from "node:http";
 import { PassThrough } from "node:stream";
 import { checksumDifferences } from "../lib/checksum";
 import { DbbError, ErrorCode } from "../lib/errors";
+import { httpGet } from "../lib/http-get";
 import type { StorageDriver, WriteResult } from "../lib/storage/driver";
 
 /**
@@ -75,35 +75,6 @@ class HeaderCapture {
   }
 }
 
-/** Connections to the sources are kept open between copies. */
-const agents = { "http:": new http.Agent({ keepAlive: true }), "https:": new https.Agent({ keepAlive: true }) };
-
-/**
- * GETs the source's URL with node:http (lighter than fetch and its web streams, over every chunk
- * of every copy): the response once its headers came, its body still to read. Also what reads a
- * file's sidecars at the source (ingest-inputs.ts), on the same kept-alive connections.
- */
-export function getSource(url: string, signal?: AbortSignal): Promise<http.IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    const target = new URL(url);
-    if (target.protocol !== "http:" && target.protocol !== "https:") {
-      reject(new Error(`a read URL must be http or https, not ${target.protocol}`));
-      return;
-    }
-    const client = target.protocol === "https:" ? https : http;
-    const agent = target.protocol === "https:" ? agents["https:"] : agents["http:"];
-    const send = (retry: boolean) => {
-      const request = client.get(target, { agent, signal }, resolve);
-      request.on("error", (err: NodeJS.ErrnoException) => {
-        // A kept-alive connection the server closed as it was reused: asked again once, on a new one (node:http's advice).
-        if (retry && request.reusedSocket && err.code === "ECONNRESET" && !signal?.aborted) send(false);
-        else reject(err);
-      });
-    };
-    send(true);
-  });
-}
-
 /** Up to `limit` characters of a (small) response body. */
 async function textOf(res: http.IncomingMessage, limit: number): Promise<string> {
   let text = "";
@@ -159,7 +130,7 @@ export async function copyObject(req: CopyRequest): Promise<CopyResult> {
   try {
     let res: http.IncomingMessage;
     try {
-      res = await getSource(req.url, signal);
+      res = await httpGet(req.url, signal);
     } catch (err) {
       if (stall.signal.aborted) throw stalled();
       if (req.signal.aborted) throw new CopyError(ErrorCode.NETWORK, `copy abandoned: ${String(req.signal.reason ?? "aborted")}`);

@@ -4,7 +4,8 @@ import type { Config } from "../lib/config";
 import type { StorageDriver } from "../lib/storage/driver";
 import { isSidecarName } from "../lib/storage/sidecar-paths";
 import { readZipMemberRanged } from "../lib/zip-member";
-import { getSource, isFitsName } from "./copy";
+import { httpGet } from "../lib/http-get";
+import { isFitsName } from "./copy";
 
 /**
  * What the destination's agent gathers for a file's ingest on arrival, beyond the DID's metadata,
@@ -111,7 +112,7 @@ export class IndexCache {
 async function fetchObject(url: string, path: string, signal?: AbortSignal): Promise<Fetched> {
   let res: IncomingMessage;
   try {
-    res = await getSource(url, signal);
+    res = await httpGet(url, signal);
   } catch (err) {
     return { error: `cannot reach the source for ${path}: ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}` };
   }

@@ -32,7 +32,7 @@ function relay(stream: NodeJS.ReadableStream, name: string, out: NodeJS.Writable
 
 /** Starts `dbb <args>` as a child process serving on `host:port`. */
 export function spawnService(name: string, args: string[], options: { host: string; port: number; env: NodeJS.ProcessEnv }): ServiceProcess {
-  // The IPC channel is never used for messages: its closing tells the child that we are gone (cli/main.ts stopOn).
+  // The IPC channel is never used for messages: its closing tells the child that we are gone (cli/options.ts stopOn).
   const child: ChildProcess = spawn(process.execPath, [...SERVICE_NODE_FLAGS, DBB, ...args], { env: options.env, stdio: ["ignore", "pipe", "pipe", "ipc"] });
   relay(child.stdout!, name, process.stdout);
   relay(child.stderr!, name, process.stderr);

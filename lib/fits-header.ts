@@ -89,10 +89,8 @@ function parseValueField(field: string, index: number, keyword: string): { value
     if (token === "") value = null;
     else if (token === "T") value = true;
     else if (token === "F") value = false;
-    else if (INT.test(token)) {
-      const n = Number(token);
-      value = Number.isSafeInteger(n) ? n : Number(token);
-    } else if (FLOAT.test(token.toUpperCase())) value = Number(token.toUpperCase().replace("D", "E"));
+    else if (INT.test(token)) value = Number(token);
+    else if (FLOAT.test(token.toUpperCase())) value = Number(token.toUpperCase().replace("D", "E"));
     else throw badCard(index, keyword, `value '${token.slice(0, 40)}' is not a string, logical, integer or float`);
   }
   const r = rest.trim();
@@ -434,10 +432,7 @@ function quickValue(card: string): FitsValue | undefined {
   const token = card.slice(i, j);
   if (token === "T") return true;
   if (token === "F") return false;
-  if (INT.test(token)) {
-    const n = Number(token);
-    return Number.isSafeInteger(n) ? n : Number(token);
-  }
+  // An integer or a float with an E exponent (FLOAT_E holds the integers too).
   return FLOAT_E.test(token) ? Number(token) : undefined;
 }
 

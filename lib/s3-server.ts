@@ -283,6 +283,9 @@ function checksumTap(content: NodeJS.ReadableStream, declared: DeclaredChecksum)
   return content.pipe(tap);
 }
 
+/** The one account of this server, whose key pair is the given one. */
+const ACCOUNT = { id: 123456789000, name: "dbb" };
+
 /**
  * ListObjectsV2, answered here: s3rver makes its continuation tokens with DES, which Node 20's
  * OpenSSL 3 no longer offers, so every truncated listing failed with InternalError (`aws s3 ls`
@@ -311,7 +314,7 @@ async function listObjectsV2(ctx: KoaContext, store: FilesystemStore, bucket: st
       ? { objects: [], commonPrefixes: [], isTruncated: false }
       : await store.listObjects(bucket, { prefix, delimiter, startAfter, maxKeys: Math.min(1000, maxKeys) });
   const last = result.objects[result.objects.length - 1]?.key;
-  const owner = q("fetch-owner") === "true" ? `<Owner><ID>123456789000</ID><DisplayName>dbb</DisplayName></Owner>` : "";
+  const owner = q("fetch-owner") === "true" ? `<Owner><ID>${ACCOUNT.id}</ID><DisplayName>${ACCOUNT.name}</DisplayName></Owner>` : "";
   ctx.type = "application/xml";
   ctx.body =
     `<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">` +
@@ -401,7 +404,7 @@ export async function startS3Server(options: S3ServerOptions): Promise<RunningS3
   const host = options.host ?? "127.0.0.1";
   // s3rver keeps accounts in a module-wide registry: only our key pair opens it.
   AWSAccount.DUMMY_ACCOUNT.revokeAccessKey("S3RVER");
-  new AWSAccount(123456789000, "dbb").createKeyPair(options.accessKeyId, options.secretAccessKey);
+  new AWSAccount(ACCOUNT.id, ACCOUNT.name).createKeyPair(options.accessKeyId, options.secretAccessKey);
   const app = new S3rver({
     address: host,
     port: options.port,

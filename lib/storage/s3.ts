@@ -1,6 +1,4 @@
 import { createHash } from "node:crypto";
-import http from "node:http";
-import https from "node:https";
 import { pipeline, Readable, Transform } from "node:stream";
 import { crc32 } from "node:zlib";
 import {
@@ -18,6 +16,7 @@ import {
 import { getSignedUrl, S3RequestPresigner } from "@aws-sdk/s3-request-presigner";
 import { Adler32 } from "../checksum";
 import { DbbError, ErrorCode, invalidInput } from "../errors";
+import { httpGet } from "../http-get";
 import type { ObjectInfo, PresigningDriver, StorageCredentials, StorageLocation, WriteOptions, WriteResult } from "./driver";
 import { checkRange, pathSegments } from "./object-path";
 import { isAbortError, systemStorageError, watchSourceErrors } from "./storage-errors";
@@ -582,27 +581,16 @@ export class S3Driver implements PresigningDriver {
       const out = await this.client.send(new ListObjectsCommand({ Bucket: this.bucket, Prefix: prefix, Marker: marker, MaxKeys: maxKeys }));
       return { keys: (out.Contents ?? []).map((o) => o.Key ?? "").filter(Boolean), truncated: !!out.IsTruncated };
     }
-    const signed = await t.presigner.presign(
-      {
-        method: "GET",
-        protocol: t.url.protocol,
-        hostname: t.url.hostname,
-        port: t.url.port ? Number(t.url.port) : undefined,
-        path: t.pathPrefix,
-        query: { prefix, marker, "max-keys": String(maxKeys) },
-        headers: { host: t.url.host },
-      },
-      { expiresIn: 60, signingRegion: t.region, signingService: "s3" },
-    );
-    const params = signed.query ?? {};
-    const query = Object.keys(params)
-      .sort()
-      .map((name) => `${escapeUri(name)}=${escapeUri(String(params[name]))}`)
-      .join("&");
-    const body = await getText(`${t.url.protocol}//${t.url.host}${signed.path}?${query}`);
-    if (body.status !== 200) throw new DbbError(ErrorCode.STORAGE_ERROR, `listing ${this.location.rse} answered HTTP ${body.status}`);
-    const keys = [...body.text.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => unescapeXml(m[1]));
-    return { keys, truncated: /<IsTruncated>\s*true\s*<\/IsTruncated>/.test(body.text) };
+    const res = await httpGet(await presignedGet(t, t.pathPrefix, { prefix, marker, "max-keys": String(maxKeys) }, { expiresIn: 60 }), AbortSignal.timeout(30_000));
+    if (res.statusCode !== 200) {
+      res.resume();
+      throw new DbbError(ErrorCode.STORAGE_ERROR, `listing ${this.location.rse} answered HTTP ${res.statusCode}`);
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of res) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString("utf8");
+    const keys = [...text.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => unescapeXml(m[1]));
+    return { keys, truncated: /<IsTruncated>\s*true\s*<\/IsTruncated>/.test(text) };
   }
 
   /** Where this bucket's keys are and how they are signed, learnt once from the SDK (null: ask the SDK for every URL). */
@@ -643,24 +631,7 @@ export class S3Driver implements PresigningDriver {
       const key = this.key(objectPath);
       const t = await this.template();
       if (!t) return await getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: key }), { expiresIn: expiresSeconds, signingDate: options.signingDate });
-      const signed = await t.presigner.presign(
-        {
-          method: "GET",
-          protocol: t.url.protocol,
-          hostname: t.url.hostname,
-          port: t.url.port ? Number(t.url.port) : undefined,
-          path: t.pathPrefix + key.split("/").map(escapeUri).join("/"),
-          query: { "x-id": "GetObject" },
-          headers: { host: t.url.host },
-        },
-        { expiresIn: expiresSeconds, signingDate: options.signingDate, signingRegion: t.region, signingService: "s3" },
-      );
-      const params = signed.query ?? {};
-      const query = Object.keys(params)
-        .sort()
-        .map((name) => `${escapeUri(name)}=${escapeUri(String(params[name]))}`)
-        .join("&");
-      return `${t.url.protocol}//${t.url.host}${signed.path}?${query}`;
+      return await presignedGet(t, t.pathPrefix + key.split("/").map(escapeUri).join("/"), { "x-id": "GetObject" }, { expiresIn: expiresSeconds, signingDate: options.signingDate });
     } catch (err) {
       throw s3StorageError(err, `presigning ${this.describe(objectPath)}`);
     }
@@ -671,22 +642,18 @@ export class S3Driver implements PresigningDriver {
   }
 }
 
-const keepAlive = { "http:": new http.Agent({ keepAlive: true }), "https:": new https.Agent({ keepAlive: true }) };
-
-/** GETs a (presigned) URL: its status and body as text (a listing: a few KiB to a few hundred). */
-function getText(url: string): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const u = new URL(url);
-    const get = u.protocol === "https:" ? https.get : http.get;
-    const req = get(url, { agent: keepAlive[u.protocol as "http:" | "https:"], timeout: 30_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
-      res.on("error", reject);
-    });
-    req.on("timeout", () => req.destroy(new Error("listing timed out")));
-    req.on("error", reject);
-  });
+/** A presigned GET of `path` (already escaped) with `query`, as the SDK's getSignedUrl makes it, from the bucket's template. */
+async function presignedGet(t: PresignTemplate, path: string, query: Record<string, string>, options: { expiresIn: number; signingDate?: Date }): Promise<string> {
+  const signed = await t.presigner.presign(
+    { method: "GET", protocol: t.url.protocol, hostname: t.url.hostname, port: t.url.port ? Number(t.url.port) : undefined, path, query, headers: { host: t.url.host } },
+    { ...options, signingRegion: t.region, signingService: "s3" },
+  );
+  const params = signed.query ?? {};
+  const signedQuery = Object.keys(params)
+    .sort()
+    .map((name) => `${escapeUri(name)}=${escapeUri(String(params[name]))}`)
+    .join("&");
+  return `${t.url.protocol}//${t.url.host}${signed.path}?${signedQuery}`;
 }
 
 const XML_ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };

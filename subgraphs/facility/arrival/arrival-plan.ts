@@ -112,7 +112,7 @@ function importPlan(a: ArrivalInput, type: "zip_file" | "dim_file"): ArrivalPlan
   return { kind: "import", source: type === "zip_file" ? "zip_index" : "dim_file", plan, datasetId: plan.datasets[0]?.id ?? null };
 }
 
-/** The cards a raw's or a photodiode file's header is read for (one function, so readHeaderText remembers its answers). */
+/** The cards a raw's or a photodiode file's header is read for (one function, so readHeaderValues remembers its answers). */
 const cardsRead = (keyword: string): boolean => isTranslatedCard(keyword) || PHOTODIODE_CARDS.has(keyword);
 
 export function planArrival(a: ArrivalInput): ArrivalPlan {
