@@ -9,4 +9,9 @@
 // The AWS SDK warns at every start that its releases after January 2027 will need Node 22; the
 // version package-lock.json pins runs on Node 20, and operators read our logs, not that notice.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+// Unless told otherwise, the libraries run as in production: graphql-js otherwise checks every
+// failed instanceof of its execution for a second copy of itself (a quarter of the catalog's CPU on
+// a 10,000-DID status query, measured in bench/status). What NODE_ENV also switches in Apollo Server
+// (introspection, stack traces, landing page) is set explicitly in lib/http-server.ts.
+process.env.NODE_ENV ??= "production";
 require("../dist/cli/main.js").main(process.argv);

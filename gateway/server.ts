@@ -142,6 +142,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     logger,
     maxBatch: g.limits.maxBatch,
     maxDocumentBytes: g.limits.maxDocumentBytes,
+    browserPage: "/",
     plugins: [refuseSubscriptionsPlugin(), limitsPlugin(g.limits, listSizesOf(supergraphSdl)), authPlugin(), metrics.plugin(), facilityErrorsPlugin()],
     context: async ({ headers, requestId }) => {
       const authorization = typeof headers.authorization === "string" ? headers.authorization : undefined;

@@ -3,7 +3,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { ApolloServer, ApolloServerPlugin, BaseContext, HeaderMap } from "@apollo/server";
 import type { GatewayInterface } from "@apollo/server-gateway-interface";
-import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled } from "@apollo/server/plugin/disabled";
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { unwrapResolverError } from "@apollo/server/errors";
 import type { GraphQLFormattedError, GraphQLSchema } from "graphql";
 import type { Registry } from "prom-client";
@@ -26,6 +26,8 @@ export interface ServiceOptions<TContext extends BaseContext> {
   maxDocumentBytes?: number;
   /** Batched requests (a JSON array of operations) allowed up to this many; off when unset. */
   maxBatch?: number;
+  /** Where a browser opening /graphql (GET, HTML accepted, no query) is sent: the gateway's GraphiQL. Unset: Apollo's 400. */
+  browserPage?: string;
   /** Answers other paths (GraphiQL page, /ready, /metrics); resolves true when it answered. */
   routes?: (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => Promise<boolean>;
   host: string;
@@ -178,7 +180,15 @@ export async function startGraphQLService<TContext extends BaseContext>(
     // Traces are for Apollo's hosted service, which this deployment does not use.
     // No cache hints are set anywhere, and the cache-control plugin would wrap every resolver of
     // every field (a 40,000-object answer spends seconds in it).
-    plugins: [ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled(), unstorableTextPlugin(), ...(options.plugins ?? [])],
+    // Apollo's landing page (its Sandbox, or a production notice) loads from Apollo's CDN, which this
+    // deployment cannot reach: GraphiQL is the gateway's own page at /, bundled.
+    plugins: [
+      ApolloServerPluginInlineTraceDisabled(),
+      ApolloServerPluginCacheControlDisabled(),
+      ApolloServerPluginLandingPageDisabled(),
+      unstorableTextPlugin(),
+      ...(options.plugins ?? []),
+    ],
   });
   await apollo.start();
 
@@ -199,6 +209,11 @@ export async function startGraphQLService<TContext extends BaseContext>(
       if (options.routes && (await options.routes(req, res, url))) return;
       if (url.pathname !== "/graphql") {
         sendJson(res, 404, { error: `no such path ${url.pathname}; GraphQL is served at /graphql` });
+        return;
+      }
+      if (options.browserPage && req.method === "GET" && !url.searchParams.has("query") && /text\/html/.test(req.headers.accept ?? "")) {
+        res.writeHead(302, { location: options.browserPage, "content-type": "text/plain; charset=utf-8" });
+        res.end(`GraphiQL is at ${options.browserPage}\n`);
         return;
       }
       const headers = new HeaderMap();

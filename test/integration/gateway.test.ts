@@ -255,6 +255,21 @@ describe("access and limits", () => {
     expect(res.status).toBe(400);
   });
 
+  it("sends a browser opening /graphql to GraphiQL; a subgraph's /graphql offers no page from outside", async () => {
+    const html = { accept: "text/html,application/xhtml+xml,*/*;q=0.8" };
+    const res = await fetch(url, { headers: html, redirect: "manual" });
+    expect(res.status).toBe(302);
+    expect(new URL(res.headers.get("location")!, url).pathname).toBe("/");
+    expect((await fetch(new URL("/", url), { headers: html })).headers.get("content-type")).toMatch(/text\/html/);
+    // A subgraph (a `dbb serve` process, as deployed) has no page: Apollo's own loads from its CDN.
+    const sub = await fetch(catalog.url, { headers: html });
+    expect(sub.status).toBe(400);
+    expect(await sub.text()).not.toMatch(/cdn|https?:\/\//i);
+    // A query by GET still works (with the header CSRF prevention asks for).
+    const q = await fetch(`${catalog.url}?query=${encodeURIComponent("{ __typename }")}`, { headers: { "apollo-require-preflight": "1" } });
+    expect(await q.json()).toEqual({ data: { __typename: "Query" } });
+  });
+
   it("exports Prometheus metrics per operation and per facility", async () => {
     await ok(url, `query WhereIsIt($n: String!) { did(scope: "raw", name: $n) { replicas { butlerDataset { id } } } }`, { n: FILE(2) });
     const text = await (await fetch(url.replace(/graphql$/, "metrics"))).text();
