@@ -46,7 +46,8 @@ async function startHive(supergraphFile: string, port: number, cwd: string): Pro
   const bin = path.resolve(__dirname, "../../node_modules/.bin/hive-gateway");
   const child = spawn(bin, ["supergraph", supergraphFile, "--host", "127.0.0.1", "--port", String(port)], {
     cwd,
-    env: process.env,
+    // In production mode, as `dbb` runs ours (bin/dbb.js): graphql-js is cheaper there for both.
+    env: { ...process.env, NODE_ENV: process.env.NODE_ENV ?? "production" },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
