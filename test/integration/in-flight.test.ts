@@ -82,3 +82,21 @@ it("gives every caller of a shared read the failure when the server cannot be re
   expect(outcomes.map((o) => o.status)).toEqual(["rejected", "rejected", "rejected"]);
   expect(readsInFlight()).toBe(0);
 });
+
+it("gives each caller of a shared read its own answer to read once, as a Response", async () => {
+  const send = () => fetchOnceMore(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "{ one }" }) }, true);
+  const responses = Promise.all([send(), send(), send()]);
+  await waitFor("the read at the server", () => received.length === 1);
+  release();
+  const [a, b, c] = await responses;
+  for (const r of [a, b, c]) {
+    expect(r.ok).toBe(true);
+    expect(r.headers.get("content-type")).toBe("application/json");
+  }
+  const first = (await a.json()) as { data: { echo: string } };
+  first.data.echo = "changed by the first caller";
+  expect(await b.json()).toEqual({ data: { n: 1, echo: "{ one }" } });
+  expect(JSON.parse(await c.text())).toEqual({ data: { n: 1, echo: "{ one }" } });
+  expect(a.bodyUsed).toBe(true);
+  await expect(a.text()).rejects.toThrow(/already been read/);
+});
