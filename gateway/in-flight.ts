@@ -49,7 +49,7 @@ export async function sharedRead(url: string, init: RequestInit, send: () => Pro
 /**
  * A caller's copy of a shared answer: text() and json() hand over the text already decoded. Built
  * as `new Response(text)`, the text was encoded into a body and decoded again by each reader (for a
- * status query's 5 MB from the catalog, a tenth of the gateway's CPU). Each json() parses its own
+ * status query's 5 MB from the catalog, about a tenth of the gateway's CPU profile). Each json() parses its own
  * copy, so callers never share objects; a body is read once, as Response's own. The body stream is
  * not used (null).
  */

@@ -31,10 +31,18 @@ export async function buildFederatedSchema(
  * `@FieldResolver`): each only returns `root[property]`, through a middleware chain and a new
  * object per call, which graphql-js's default resolver does without either. A status answer of
  * 10,000 DIDs has about 400,000 such fields. A field whose GraphQL name differs from its property,
- * or that has middlewares or roles, keeps its resolver.
+ * or that has middlewares or roles, keeps its resolver. type-graphql's metadata is one per process
+ * (both subgraphs' classes when a process builds both), so a field keeps its resolver too when any
+ * class of the same GraphQL type name resolves a field of that name.
  */
 function dropPlainFieldResolvers(resolvers: GraphQLResolverMap<any>): void {
   const storage = getMetadataStorage();
+  const classes = [...storage.objectTypes, ...storage.interfaceTypes];
+  const resolvedByName = new Set<string>();
+  for (const r of storage.fieldResolvers) {
+    const target = r.getObjectType?.();
+    for (const t of classes) if (t.target === target) resolvedByName.add(`${t.name}.${r.schemaName}`);
+  }
   for (const type of storage.objectTypes) {
     const map = resolvers[type.name] as Record<string, unknown> | undefined;
     if (!map) continue;
@@ -43,8 +51,10 @@ function dropPlainFieldResolvers(resolvers: GraphQLResolverMap<any>): void {
       ...(type.fields ?? []),
     ];
     for (const field of fields) {
+      // As type-graphql matches a field to its resolver (schema-generator): by the declaring class and the property.
       const resolved = storage.fieldResolvers.some((r) => r.getObjectType?.() === field.target && r.methodName === field.name);
-      if (resolved || field.name !== field.schemaName || field.middlewares?.length || field.roles) continue;
+      if (resolved || resolvedByName.has(`${type.name}.${field.schemaName}`)) continue;
+      if (field.name !== field.schemaName || field.middlewares?.length || field.roles) continue;
       delete map[field.schemaName];
     }
   }
