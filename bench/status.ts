@@ -116,8 +116,10 @@ export async function run(): Promise<void> {
     const sqlOnly = async (refs: Array<{ scope: string; name: string }>) => {
       const dids = (await didsByRefs(catalogDb, refs)).filter((d): d is NonNullable<typeof d> => d !== null);
       const [replicas] = await Promise.all([replicasOfDids(catalogDb, dids), rulesOfDids(catalogDb, dids)]);
-      const rses = await rsesById(catalogDb, [...new Set(replicas.map((r) => r.rseId))]);
-      await facilitiesByCode(catalogDb, [...new Set(rses.map((r) => r.facility))]);
+      const rseIds = [...new Set(replicas.map((r) => r.rseId))];
+      const rses = await rsesById(catalogDb, rseIds);
+      const codes = [...new Set(rses.map((r) => r.facility))];
+      await facilitiesByCode(catalogDb, codes);
       const byFacility = new Map<string, Array<{ scope: string; name: string }>>();
       for (const r of replicas) {
         const key = r.facilityCode.toLowerCase();
@@ -126,7 +128,7 @@ export async function run(): Promise<void> {
       }
       const found = await Promise.all([...byFacility].map(([code, keys]) => datasetsByDid(facilityDb.get(code)!, keys)));
       if (dids.length !== refs.length || found.some((f) => !f.length)) throw new Error("incomplete answer from SQL");
-      return { dids, rseIds: [...new Set(replicas.map((r) => r.rseId))], codes: [...new Set(rses.map((r) => r.facility))], byFacility };
+      return { dids, rseIds, codes, byFacility };
     };
     // The server's part alone: the same statements, each counted by the server (SELECT count(*) over
     // it), so no row crosses to a client or is parsed; the keys each needs are found beforehand.
