@@ -1,8 +1,8 @@
 import http from "node:http";
 import https from "node:https";
 
-/** Connections are kept open between GETs (one pool per process, for http and https). */
-const agents = { "http:": new http.Agent({ keepAlive: true }), "https:": new https.Agent({ keepAlive: true }) };
+/** Connections are kept open between requests (one pool per process, for http and https; the S3 driver's PUTs share it, lib/http-put.ts). */
+export const keepAliveAgents = { "http:": new http.Agent({ keepAlive: true }), "https:": new https.Agent({ keepAlive: true }) };
 
 /**
  * GETs a URL with node:http (lighter than fetch and its web streams, over every chunk of every
@@ -17,7 +17,7 @@ export function httpGet(url: string, signal?: AbortSignal): Promise<http.Incomin
       return;
     }
     const client = target.protocol === "https:" ? https : http;
-    const agent = target.protocol === "https:" ? agents["https:"] : agents["http:"];
+    const agent = keepAliveAgents[target.protocol];
     const send = (retry: boolean) => {
       const request = client.get(target, { agent, signal }, resolve);
       request.on("error", (err: NodeJS.ErrnoException) => {

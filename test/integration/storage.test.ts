@@ -1,4 +1,6 @@
 import { execFile } from "node:child_process";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -375,8 +377,11 @@ describe("the S3 driver against dbb serve s3", () => {
       {},
     );
     const wrongKey = openStorage({ rse: "X", kind: "S3", endpoint: s3.endpoint, bucket: "test" }, { ...DEFAULTS, credentials: { X: { accessKeyId: "NOBODY", secretAccessKey: "x" } } }, {});
+    const x = { bytes: 1, md5: checksumsOf(Buffer.from("x")).md5 };
     for (const driver of [wrongSecret, wrongKey]) {
       expect(await codeOf(driver.write("denied.txt", Readable.from([Buffer.from("x")])))).toBe(ErrorCode.STORAGE_DENIED);
+      // Size and md5 known: streamed in one presigned PUT, refused alike.
+      expect(await codeOf(driver.write("denied.txt", Readable.from([Buffer.from("x")]), x))).toBe(ErrorCode.STORAGE_DENIED);
       expect(await codeOf(driver.read("denied.txt"))).toBe(ErrorCode.STORAGE_DENIED);
       expect(await codeOf(driver.stat("denied.txt"))).toBe(ErrorCode.STORAGE_DENIED);
     }
@@ -386,6 +391,8 @@ describe("the S3 driver against dbb serve s3", () => {
     const [deadPort] = await freePorts(1, 2000, 3000);
     const dead = openStorage({ rse: "TEST_S3", kind: "S3", endpoint: `http://127.0.0.1:${deadPort}`, bucket: "test" }, { ...DEFAULTS, credentials: { TEST_S3: s3.credentials } }, {});
     expect(await codeOf(dead.stat("x"))).toBe(ErrorCode.NETWORK);
+    expect(await codeOf(dead.write("x", Readable.from([Buffer.from("x")]), x))).toBe(ErrorCode.NETWORK);
+    expect(await codeOf(dead.write("x", Readable.from([Buffer.from("x")])))).toBe(ErrorCode.NETWORK);
   });
 
   it("takes the credentials of an RSE without a storage.credentials entry from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY", async () => {
@@ -398,11 +405,41 @@ describe("the S3 driver against dbb serve s3", () => {
   });
 
   it("catches bytes corrupted on the way: dbb serve s3 refuses a body that is not its Content-MD5 or a part that is not its CRC32 (BadDigest), and the ETag catches it at a store that checks neither; the PUT is undone, the multipart upload aborted", async () => {
-    for (const storeChecks of [true, false]) {
+    // A single PUT goes as a presigned URL over node:http, the parts through the SDK: each is
+    // corrupted on its way, the first by a middlebox between driver and store (which, for a store
+    // that checks nothing, also drops the Content-MD5 header), the parts in the SDK after their
+    // CRC32 was computed.
+    let storeChecks = true;
+    let presignedPuts = 0;
+    const middlebox = http.createServer((req, res) => {
+      const presignedPut = req.method === "PUT" && /[?&]X-Amz-Signature=/.test(req.url ?? "");
+      if (presignedPut) presignedPuts++;
+      const headers = { ...req.headers };
+      if (presignedPut && !storeChecks) delete headers["content-md5"];
+      const upstream = http.request(`${s3.endpoint}${req.url}`, { method: req.method, headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      upstream.on("error", () => res.destroy());
+      let first = true;
+      req.on("data", (chunk: Buffer) => {
+        if (presignedPut && first && chunk.length) {
+          chunk = Buffer.from(chunk);
+          chunk[0] ^= 0xff;
+        }
+        first = false;
+        upstream.write(chunk);
+      });
+      req.on("end", () => upstream.end());
+    });
+    await new Promise<void>((r) => middlebox.listen(0, "127.0.0.1", r));
+    const middleboxEndpoint = `http://127.0.0.1:${(middlebox.address() as AddressInfo).port}`;
+    const corruptedOnTheWay = () =>
+      openStorage({ ...s3Harness.probe().location, endpoint: middleboxEndpoint }, s3Harness.probe(SMALL_PARTS).settings, {}) as S3Driver;
+    for (storeChecks of [true, false]) {
       for (const [size, name] of [[1000, "corrupt/single.bin"], [11 * MiB, "corrupt/multi.bin"]] as const) {
-        const driver = s3Harness.driver(SMALL_PARTS) as S3Driver;
-        // Flips the first byte of every body after the driver computed its Content-MD5 or CRC32;
-        // without the headers, dbb serve s3 checks nothing and says back no CRC32, as a store
+        const driver = corruptedOnTheWay();
+        // Without the headers, dbb serve s3 checks nothing and says back no CRC32, as a store
         // that ignores them.
         driver.client.middlewareStack.add(
           (next) => async (args) => {
@@ -426,6 +463,9 @@ describe("the S3 driver against dbb serve s3", () => {
         expect(await s3Harness.leftovers(driver)).toEqual([]);
       }
     }
+    middlebox.closeAllConnections();
+    await new Promise((r) => middlebox.close(r));
+    expect(presignedPuts).toBe(2);
     expect(walk(s3.directory).filter((f) => f.includes("._S3rver_upload-"))).toEqual([]);
   });
 
