@@ -43,17 +43,18 @@ export async function sharedRead(url: string, init: RequestInit, send: () => Pro
   const a = await answer;
   // Without the original's encoding and length headers: the text is already decoded.
   const headers = a.headers.filter(([k]) => k !== "content-encoding" && k !== "content-length");
-  return sharedResponse(a.status === 204 || a.status === 304 ? "" : a.text, { status: a.status, statusText: a.statusText, headers });
+  return textResponse(a.status === 204 || a.status === 304 ? "" : a.text, { status: a.status, statusText: a.statusText, headers }, url);
 }
 
 /**
- * A caller's copy of a shared answer: text() and json() hand over the text already decoded. Built
- * as `new Response(text)`, the text was encoded into a body and decoded again by each reader (for a
- * status query's 5 MB from the catalog, about a tenth of the gateway's CPU profile). Each json() parses its own
- * copy, so callers never share objects; a body is read once, as Response's own. The body stream is
- * not used (null).
+ * A Response whose body is text already decoded (a caller's copy of a shared answer, or what
+ * subgraph-fetch.ts read): text() and json() hand it over. Built as `new Response(text)`, the text
+ * was encoded into a body and decoded again by each reader (for a status query's 5 MB from the
+ * catalog, about a tenth of the gateway's CPU profile). Each json() parses its own copy, so
+ * callers never share objects; a body is read once, as Response's own. The body stream is not
+ * used (null). `url` is the URL asked, as fetch's answer has it.
  */
-function sharedResponse(text: string, init: ResponseInit): Response {
+export function textResponse(text: string, init: ResponseInit, url = ""): Response {
   const response = new Response(null, init);
   let consumed = false;
   const take = (): string => {
@@ -62,6 +63,7 @@ function sharedResponse(text: string, init: ResponseInit): Response {
     return text;
   };
   Object.defineProperties(response, {
+    url: { value: url },
     bodyUsed: { get: () => consumed },
     text: { value: async () => take() },
     json: { value: async () => JSON.parse(take()) },

@@ -1,5 +1,6 @@
 import type { Logger } from "../lib/logger";
 import { sharedRead } from "./in-flight";
+import { subgraphFetch } from "./subgraph-fetch";
 
 /**
  * What the gateway knows of each subgraph endpoint: up, down, or serving a schema different from
@@ -23,24 +24,24 @@ export interface Endpoint {
  * Such a request never reached the server's resolvers, or its answer was lost.
  */
 export function isConnectionRace(err: unknown): boolean {
-  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  const e = err as { name?: string; message?: string; code?: string; cause?: { code?: string; message?: string } };
   if (e?.name === "TimeoutError" || e?.name === "AbortError") return false;
-  const text = `${e?.message ?? ""} ${e?.cause?.code ?? ""} ${e?.cause?.message ?? ""}`;
+  const text = `${e?.message ?? ""} ${e?.code ?? ""} ${e?.cause?.code ?? ""} ${e?.cause?.message ?? ""}`;
   return /socket hang up|ECONNRESET|EPIPE|other side closed|UND_ERR_SOCKET|fetch failed/i.test(text);
 }
 
 /**
- * Node's own fetch, once more when the connection broke before an answer and the request is an
+ * A subgraph request (subgraph-fetch.ts), once more when the connection broke before an answer and the request is an
  * idempotent read (`retry`): keep-alive races lose about one request in a hundred under load
  * otherwise. Mutations are never sent twice. A read is shared with an identical one in flight.
  */
 export async function fetchOnceMore(url: string, init: RequestInit, retry: boolean): Promise<Response> {
   const send = async () => {
     try {
-      return await fetch(url, init);
+      return await subgraphFetch(url, init);
     } catch (err) {
       if (!retry || !isConnectionRace(err)) throw err;
-      return fetch(url, init);
+      return subgraphFetch(url, init);
     }
   };
   // Reads are also shared with an identical read in flight (in-flight.ts).

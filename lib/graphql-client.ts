@@ -151,7 +151,9 @@ function post(url: string, body: string, headers: Record<string, string>, signal
           res.on("data", (chunk: Buffer) => chunks.push(chunk));
           res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
           res.on("error", (err) => reject(signal.aborted ? err : new ReadError(err)));
-          res.on("aborted", () => reject(new ReadError(new Error("the connection closed before the answer was whole"))));
+          res.on("close", () => {
+            if (!res.complete) reject(signal.aborted ? signal.reason : new ReadError(new Error("the connection closed before the answer was whole")));
+          });
         },
       );
       request.on("error", (err: NodeJS.ErrnoException) => {
