@@ -6,10 +6,14 @@ import pg from "pg";
 import { DataSource, EntityManager, Logger as TypeOrmLogger, MixedList, QueryRunner } from "typeorm";
 import type { Logger } from "./logger";
 import { isQueryTimeout } from "./database-errors";
+import { parseTimestamptz } from "./pg-timestamp";
 export { isDatabaseUnavailable, isQueryTimeout, sqlState } from "./database-errors";
 
 // bigint (int8) columns hold byte counts and counts: they fit a JS number (below 2^53).
 pg.types.setTypeParser(20, (value: string) => Number(value));
+// timestamptz (1184): read by character positions (lib/pg-timestamp.ts), pg's parser for the rest.
+const pgTimestamptz = pg.types.getTypeParser(1184, "text") as (value: string) => unknown;
+pg.types.setTypeParser(1184, (value: string) => parseTimestamptz(value, pgTimestamptz));
 
 /**
  * Counts the SQL statements a data source sends. Tests use it to show that a nested query's
