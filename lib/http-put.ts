@@ -66,7 +66,10 @@ export function httpPut(url: string, body: Buffer | Readable, options: PutOption
     request.on("response", (res) => {
       clearTimeout(connectTimer);
       const statusCode = res.statusCode ?? 0;
-      const early = !request.writableFinished;
+      // Early: before the whole body was handed over (end() not yet called). Not "before it was
+      // flushed": the store's answer to the last bytes can be read in the same turn of the event
+      // loop as the write of those bytes completes, and must still count as an answer.
+      const early = !request.writableEnded;
       if (statusCode >= 200 && statusCode < 300 && !early) {
         res.resume();
         res.on("end", () => {

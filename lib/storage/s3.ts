@@ -371,7 +371,7 @@ export class S3Driver implements PresigningDriver {
     });
     let out;
     try {
-      out = await this.sendPut(key, tap, bytes, Buffer.from(md5hex, "hex").toString("base64"), signal ? AbortSignal.any([signal, stop.signal]) : stop.signal);
+      out = await this.sendPut(what, key, tap, bytes, Buffer.from(md5hex, "hex").toString("base64"), signal ? AbortSignal.any([signal, stop.signal]) : stop.signal);
     } catch (err) {
       throw refusal ?? failed ?? err;
     } finally {
@@ -392,15 +392,15 @@ export class S3Driver implements PresigningDriver {
   /**
    * One PutObject with its Content-MD5: a presigned PUT sent over node:http (the URL signed as
    * presignRead signs; the store checks the Content-MD5 header of a presigned PUT as of any PUT),
-   * or through the SDK for a bucket whose URLs the template cannot make. The SDK's own call cost an agent about 2 ms of CPU per
-   * object (its middleware stack, endpoint resolution, signing, a response parse): on 256 KiB
-   * files, as much as receiving, hashing and sending the bytes. Nothing is retried here: a
-   * streamed body cannot be sent twice, and the agent retries a failed transfer as a whole.
+   * or through the SDK for a bucket whose URLs the template cannot make. The SDK's own call cost
+   * an agent 1 to 1.5 ms more CPU per object (its middleware stack, endpoint resolution, signing,
+   * a response parse): a quarter of a 256 KiB copy. Nothing is retried here: a streamed body
+   * cannot be sent twice, and the agent retries a failed transfer as a whole.
    */
-  private async sendPut(key: string, body: Buffer | Readable, bytes: number, md5base64: string, signal?: AbortSignal): Promise<PutOutput> {
+  private async sendPut(what: string, key: string, body: Buffer | Readable, bytes: number, md5base64: string, signal?: AbortSignal): Promise<PutOutput> {
     const t = await this.template();
     if (!t) return await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentLength: bytes, ContentMD5: md5base64 }), { abortSignal: signal });
-    const url = await presignedUrl(t, "PUT", t.pathPrefix + key.split("/").map(escapeUri).join("/"), { "x-id": "PutObject" }, {}, { expiresIn: PUT_URL_SECONDS });
+    const url = await presignedUrl(t, "PUT", t.pathPrefix + key.split("/").map(escapeUri).join("/"), { "x-id": "PutObject" }, { expiresIn: PUT_URL_SECONDS });
     const answer = await httpPut(url, body, {
       headers: { "content-length": bytes, "content-md5": md5base64 },
       signal,
@@ -419,14 +419,14 @@ export class S3Driver implements PresigningDriver {
       const m = new RegExp(`<${name}>([^<]*)</${name}>`).exec(answer.errorBody);
       return m ? unescapeXml(m[1]) : undefined;
     };
-    if (answer.statusCode === 0) throw new DbbError(ErrorCode.STORAGE_ERROR, `the store answered before the whole object was sent`);
+    if (answer.statusCode === 0) throw new DbbError(ErrorCode.STORAGE_ERROR, `${what}: the store answered before the whole object was sent`);
     const code = field("Code");
     throw Object.assign(new Error(field("Message") ?? ""), { name: code ?? "S3Error", Code: code, $metadata: { httpStatusCode: answer.statusCode } });
   }
 
   private async putSingle(what: string, key: string, data: Buffer, md5hex: string, signal?: AbortSignal): Promise<void> {
     const md5 = { hex: md5hex, base64: Buffer.from(md5hex, "hex").toString("base64") };
-    const out = await this.sendPut(key, data, data.length, md5.base64, signal);
+    const out = await this.sendPut(what, key, data, data.length, md5.base64, signal);
     try {
       checkEtag(what, out.ETag, md5.hex, out);
     } catch (err) {
@@ -678,20 +678,13 @@ export class S3Driver implements PresigningDriver {
 
 /** A presigned GET of `path` (already escaped) with `query`, as the SDK's getSignedUrl makes it, from the bucket's template. */
 function presignedGet(t: PresignTemplate, path: string, query: Record<string, string>, options: { expiresIn: number; signingDate?: Date }): Promise<string> {
-  return presignedUrl(t, "GET", path, query, {}, options);
+  return presignedUrl(t, "GET", path, query, options);
 }
 
-/** A presigned request of `path` (already escaped) with `query`; `headers` are signed and must be sent as they are. */
-async function presignedUrl(
-  t: PresignTemplate,
-  method: "GET" | "PUT",
-  path: string,
-  query: Record<string, string>,
-  headers: Record<string, string>,
-  options: { expiresIn: number; signingDate?: Date },
-): Promise<string> {
+/** A presigned request of `path` (already escaped) with `query`, the host its one signed header. */
+async function presignedUrl(t: PresignTemplate, method: "GET" | "PUT", path: string, query: Record<string, string>, options: { expiresIn: number; signingDate?: Date }): Promise<string> {
   const signed = await t.presigner.presign(
-    { method, protocol: t.url.protocol, hostname: t.url.hostname, port: t.url.port ? Number(t.url.port) : undefined, path, query, headers: { ...headers, host: t.url.host } },
+    { method, protocol: t.url.protocol, hostname: t.url.hostname, port: t.url.port ? Number(t.url.port) : undefined, path, query, headers: { host: t.url.host } },
     { ...options, signingRegion: t.region, signingService: "s3" },
   );
   const params = signed.query ?? {};
