@@ -31,9 +31,10 @@ export function isConnectionRace(err: unknown): boolean {
 }
 
 /**
- * A subgraph request (subgraph-fetch.ts), once more when the connection broke before an answer and the request is an
- * idempotent read (`retry`): keep-alive races lose about one request in a hundred under load
- * otherwise. Mutations are never sent twice. A read is shared with an identical one in flight.
+ * A subgraph request (subgraph-fetch.ts), once more when the connection broke before an answer
+ * and the request is an idempotent read (`retry`): keep-alive races lose about one request in a
+ * hundred under load otherwise. Mutations are never sent twice. A read is shared with an
+ * identical one in flight.
  */
 export async function fetchOnceMore(url: string, init: RequestInit, retry: boolean): Promise<Response> {
   const send = async () => {

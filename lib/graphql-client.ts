@@ -159,7 +159,7 @@ function post(url: string, body: string, headers: Record<string, string>, signal
       request.on("error", (err: NodeJS.ErrnoException) => {
         // A kept-alive connection the server had closed as it was reused: the request never reached it; sent again once on a new one.
         if (retry && request.reusedSocket && err.code === "ECONNRESET" && !signal.aborted) send(false);
-        else reject(err);
+        else reject(signal.aborted ? signal.reason : err); // as fetch rejects: with the signal's reason
       });
       request.end(payload);
     };

@@ -92,3 +92,14 @@ it("gives HTTP_ERROR for a proxy's error page and BODY_TOO_LARGE for HTTP 413, w
   const large = await thrown(new GraphqlClient({ url: await listen(big) }).request(`{ scopes { name } }`));
   expect([large.code, large.details.status]).toEqual(["BODY_TOO_LARGE", 413]);
 });
+
+it("rejects with the caller's own abort reason when the caller aborts, as fetch does", async () => {
+  const silent = net.createServer((socket) => {
+    sockets.push(socket);
+  });
+  const client = new GraphqlClient({ url: await listen(silent), timeoutMs: 10_000 });
+  const controller = new AbortController();
+  const answer = client.send(`{ scopes { name } }`, {}, { signal: controller.signal });
+  setTimeout(() => controller.abort(new Error("the agent is stopping")), 100);
+  await expect(answer).rejects.toThrow("the agent is stopping");
+});
