@@ -1,8 +1,6 @@
-import http from "node:http";
-import https from "node:https";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import type { Readable } from "node:stream";
-import { keepAliveAgents } from "../lib/http-get";
+import { httpTarget } from "../lib/http-get";
 import { textResponse } from "./in-flight";
 
 /**
@@ -21,17 +19,7 @@ export function subgraphFetch(url: string, init: RequestInit = {}): Promise<Resp
       reject(signal.reason);
       return;
     }
-    let target: URL;
-    try {
-      target = new URL(url);
-    } catch (err) {
-      reject(err);
-      return;
-    }
-    if (target.protocol !== "http:" && target.protocol !== "https:") {
-      reject(new TypeError(`a subgraph URL is http or https, not ${target.protocol}`));
-      return;
-    }
+    const { target, client, agent } = httpTarget(url, "a subgraph URL");
     const body = init.body;
     if (body != null && typeof body !== "string") {
       reject(new TypeError("subgraphFetch sends string bodies only"));
@@ -42,7 +30,6 @@ export function subgraphFetch(url: string, init: RequestInit = {}): Promise<Resp
     else if (init.headers) for (const [k, v] of Object.entries(init.headers)) headers[k.toLowerCase()] = String(v);
     const payload = body == null ? null : Buffer.from(body, "utf8");
     if (payload) headers["content-length"] = String(payload.length);
-    const client = target.protocol === "https:" ? https : http;
     let settled = false;
     const fail = (err: unknown) => {
       if (settled) return;
@@ -50,7 +37,7 @@ export function subgraphFetch(url: string, init: RequestInit = {}): Promise<Resp
       signal?.removeEventListener("abort", onAbort);
       reject(signal?.aborted ? signal.reason : err);
     };
-    const request = client.request(target, { method: init.method ?? "GET", agent: keepAliveAgents[target.protocol as "http:" | "https:"], headers }, (res) => {
+    const request = client.request(target, { method: init.method ?? "GET", agent, headers }, (res) => {
       const encoding = String(res.headers["content-encoding"] ?? "").toLowerCase();
       const stream: Readable =
         encoding === "gzip" || encoding === "x-gzip" ? res.pipe(createGunzip()) : encoding === "deflate" ? res.pipe(createInflate()) : encoding === "br" ? res.pipe(createBrotliDecompress()) : res;

@@ -1,8 +1,21 @@
 import http from "node:http";
 import https from "node:https";
 
-/** Connections are kept open between requests (one pool per process, for http and https; the S3 driver's PUTs share it, lib/http-put.ts). */
-export const keepAliveAgents = { "http:": new http.Agent({ keepAlive: true }), "https:": new https.Agent({ keepAlive: true }) };
+/** Connections are kept open between requests (one pool per process, for http and https, shared by every client through httpTarget). */
+const keepAliveAgents = { "http:": new http.Agent({ keepAlive: true }), "https:": new https.Agent({ keepAlive: true }) };
+
+/**
+ * The URL parsed, with the node:http module and kept-alive pool for its scheme; throws a TypeError
+ * naming `what` for any scheme but http and https (thrown inside a Promise executor, it rejects).
+ * The one entry of this process's node:http clients: GETs here, the S3 driver's PUTs
+ * (http-put.ts), the GraphQL client and the gateway's subgraph requests.
+ */
+export function httpTarget(url: string, what: string): { target: URL; client: typeof http | typeof https; agent: http.Agent } {
+  const target = new URL(url);
+  if (target.protocol === "http:") return { target, client: http, agent: keepAliveAgents["http:"] };
+  if (target.protocol === "https:") return { target, client: https, agent: keepAliveAgents["https:"] };
+  throw new TypeError(`${what} must be http or https, not ${target.protocol}`);
+}
 
 /**
  * GETs a URL with node:http (lighter than fetch and its web streams, over every chunk of every
@@ -11,13 +24,7 @@ export const keepAliveAgents = { "http:": new http.Agent({ keepAlive: true }), "
  */
 export function httpGet(url: string, signal?: AbortSignal): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
-    const target = new URL(url);
-    if (target.protocol !== "http:" && target.protocol !== "https:") {
-      reject(new Error(`a read URL must be http or https, not ${target.protocol}`));
-      return;
-    }
-    const client = target.protocol === "https:" ? https : http;
-    const agent = keepAliveAgents[target.protocol];
+    const { target, client, agent } = httpTarget(url, "a read URL");
     const send = (retry: boolean) => {
       const request = client.get(target, { agent, signal }, resolve);
       request.on("error", (err: NodeJS.ErrnoException) => {

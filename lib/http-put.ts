@@ -1,7 +1,6 @@
-import http from "node:http";
-import https from "node:https";
+import type http from "node:http";
 import type { Readable } from "node:stream";
-import { keepAliveAgents } from "./http-get";
+import { httpTarget } from "./http-get";
 
 /** What a PUT was answered: its status and headers, and the body when it was not a success (at most ERROR_BODY_LIMIT bytes). */
 export interface PutAnswer {
@@ -39,13 +38,8 @@ function timeoutError(message: string): Error {
  */
 export function httpPut(url: string, body: Buffer | Readable, options: PutOptions): Promise<PutAnswer> {
   return new Promise((resolve, reject) => {
-    const target = new URL(url);
-    if (target.protocol !== "http:" && target.protocol !== "https:") {
-      reject(new Error(`a PUT URL must be http or https, not ${target.protocol}`));
-      return;
-    }
-    const client = target.protocol === "https:" ? https : http;
-    const request = client.request(target, { method: "PUT", agent: keepAliveAgents[target.protocol], headers: options.headers, signal: options.signal });
+    const { target, client, agent } = httpTarget(url, "a PUT URL");
+    const request = client.request(target, { method: "PUT", agent, headers: options.headers, signal: options.signal });
     let settled = false;
     const fail = (err: Error) => {
       if (settled) return;
