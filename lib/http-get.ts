@@ -23,16 +23,28 @@ export function httpTarget(url: string, what: string): { target: URL; client: ty
  * with (agents/copy.ts, its sidecars in ingest-inputs.ts) and what the S3 driver lists with.
  */
 export function httpGet(url: string, signal?: AbortSignal): Promise<http.IncomingMessage> {
+  return send("GET", url, signal);
+}
+
+/** The status of a HEAD of a URL (the S3 driver's presigned HEADs: whether an object is there). */
+export async function httpHead(url: string, signal?: AbortSignal): Promise<number> {
+  const res = await send("HEAD", url, signal);
+  res.resume();
+  return res.statusCode ?? 0;
+}
+
+function send(method: "GET" | "HEAD", url: string, signal?: AbortSignal): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
     const { target, client, agent } = httpTarget(url, "a read URL");
-    const send = (retry: boolean) => {
-      const request = client.get(target, { agent, signal }, resolve);
+    const attempt = (retry: boolean) => {
+      const request = client.request(target, { method, agent, signal }, resolve);
       request.on("error", (err: NodeJS.ErrnoException) => {
         // A kept-alive connection the server closed as it was reused: asked again once, on a new one (node:http's advice).
-        if (retry && request.reusedSocket && err.code === "ECONNRESET" && !signal?.aborted) send(false);
+        if (retry && request.reusedSocket && err.code === "ECONNRESET" && !signal?.aborted) attempt(false);
         else reject(err);
       });
+      request.end();
     };
-    send(true);
+    attempt(true);
   });
 }

@@ -16,7 +16,7 @@ import {
 import { getSignedUrl, S3RequestPresigner } from "@aws-sdk/s3-request-presigner";
 import { Adler32 } from "../checksum";
 import { DbbError, ErrorCode, invalidInput } from "../errors";
-import { httpGet } from "../http-get";
+import { httpGet, httpHead } from "../http-get";
 import { httpPut } from "../http-put";
 import type { ObjectInfo, PresigningDriver, StorageCredentials, StorageLocation, WriteOptions, WriteResult } from "./driver";
 import { checkRange, pathSegments } from "./object-path";
@@ -217,6 +217,13 @@ function checkEtag(what: string, etag: string | undefined, md5hex: string, sse: 
  */
 /** existing(): folders listed at once. */
 const EXISTING_CONCURRENCY = 8;
+/**
+ * A folder asked for this many keys or fewer (one file's sidecars: NAME.json, NAME.yaml and the
+ * folder's _index.json) is settled by a HEAD of each, not a listing: dbb's deterministic paths put
+ * most files in a folder of their own, and a listing costs a store several times a HEAD (AWS
+ * bills it as 12.5 GETs; s3rver walks the bucket's folders down to the prefix, a stat per entry).
+ */
+const HEAD_KEYS_AT_MOST = 4;
 
 export class S3Driver implements PresigningDriver {
   readonly client: S3Client;
@@ -553,7 +560,7 @@ export class S3Driver implements PresigningDriver {
   }
 
   async existing(paths: readonly string[]): Promise<Set<string> | null> {
-    // Per folder, the keys in S3's order, listed from just before the first one not yet settled:
+    // A folder asked for a few keys: a HEAD of each. Otherwise, per folder, the keys in S3's order, listed from just before the first one not yet settled:
     // a page settles every key up to the last it lists (paths asked for together are mostly
     // neighbours, files claimed in name order, so one or two pages settle a folder). Gives up
     // (null) past about one listing per three keys, where GETs would do as well.
@@ -568,6 +575,11 @@ export class S3Driver implements PresigningDriver {
     const found = new Set<string>();
     // One folder's listing: false when it would take more than its budget.
     const settle = async (folder: string, wanted: Array<{ path: string; key: string }>): Promise<boolean> => {
+      if (wanted.length <= HEAD_KEYS_AT_MOST) {
+        const there = await Promise.all(wanted.map((w) => this.headExists(w.key)));
+        wanted.forEach((w, i) => there[i] && found.add(w.path));
+        return true;
+      }
       wanted.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
       const budget = Math.ceil(wanted.length / 3) + 2;
       let cursor = "";
@@ -601,6 +613,28 @@ export class S3Driver implements PresigningDriver {
     }
     if (!settled) return null;
     return found;
+  }
+
+  /**
+   * Whether the object at `key` is there, by a HEAD (presigned and sent over node:http, as
+   * listPage): 200 yes, 404 no; anything else (403 for a missing key to a signer that may not
+   * list the bucket) cannot tell and throws.
+   */
+  private async headExists(key: string): Promise<boolean> {
+    const t = await this.template();
+    if (!t) {
+      try {
+        await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+        return true;
+      } catch (err) {
+        if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
+        throw err;
+      }
+    }
+    const status = await httpHead(await presignedUrl(t, "HEAD", t.pathPrefix + key.split("/").map(escapeUri).join("/"), {}, { expiresIn: 60 }), AbortSignal.timeout(30_000));
+    if (status === 200) return true;
+    if (status === 404) return false;
+    throw new DbbError(ErrorCode.STORAGE_ERROR, `a HEAD at ${this.location.rse} answered HTTP ${status}`);
   }
 
   /**
@@ -682,7 +716,7 @@ function presignedGet(t: PresignTemplate, path: string, query: Record<string, st
 }
 
 /** A presigned request of `path` (already escaped) with `query`, the host its one signed header. */
-async function presignedUrl(t: PresignTemplate, method: "GET" | "PUT", path: string, query: Record<string, string>, options: { expiresIn: number; signingDate?: Date }): Promise<string> {
+async function presignedUrl(t: PresignTemplate, method: "GET" | "PUT" | "HEAD", path: string, query: Record<string, string>, options: { expiresIn: number; signingDate?: Date }): Promise<string> {
   const signed = await t.presigner.presign(
     { method, protocol: t.url.protocol, hostname: t.url.hostname, port: t.url.port ? Number(t.url.port) : undefined, path, query, headers: { host: t.url.host } },
     { ...options, signingRegion: t.region, signingService: "s3" },

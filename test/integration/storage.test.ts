@@ -591,6 +591,42 @@ describe("the S3 driver against dbb serve s3", () => {
     await client.send(new AbortMultipartUploadCommand({ Bucket: "test", Key: "crc/broken", UploadId }));
   });
 
+  it("tells which sidecars exist by a HEAD each in a folder asked for one file's, by a listing in a folder asked for many", async () => {
+    const driver = s3Harness.driver() as S3Driver;
+    // dbb's deterministic paths: a file in a folder of its own (its sidecar beside it), and a folder of many.
+    await driver.write("own/ab/cd/raw_1.dat", Readable.from([Buffer.from("x")]));
+    await driver.write("own/ab/cd/raw_1.json", Readable.from([Buffer.from("{}")]));
+    await driver.write("own/ef/01/raw_2.dat", Readable.from([Buffer.from("x")]));
+    const many = Array.from({ length: 10 }, (_, i) => `own/night/f${i}.dat`);
+    for (const n of many) await driver.write(n, Readable.from([Buffer.from("x")]));
+    await driver.write("own/night/_index.json", Readable.from([Buffer.from("{}")]));
+    // What reaches the store, by method, through a counting middlebox.
+    const seen: string[] = [];
+    const middlebox = http.createServer((req, res) => {
+      seen.push(`${req.method} ${/[?&]prefix=/.test(req.url ?? "") ? "listing" : "object"}`);
+      const upstream = http.request(`${s3.endpoint}${req.url}`, { method: req.method, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      upstream.on("error", () => res.destroy());
+      req.pipe(upstream);
+    });
+    await new Promise<void>((r) => middlebox.listen(0, "127.0.0.1", r));
+    const counted = openStorage({ ...s3Harness.probe().location, endpoint: `http://127.0.0.1:${(middlebox.address() as AddressInfo).port}` }, s3Harness.probe().settings, {});
+    try {
+      const sidecarsOf = (p: string) => [p.replace(/\.dat$/, ".json"), p.replace(/\.dat$/, ".yaml"), `${p.slice(0, p.lastIndexOf("/"))}/_index.json`];
+      const asked = ["own/ab/cd/raw_1.dat", "own/ef/01/raw_2.dat", ...many].flatMap(sidecarsOf);
+      const found = await counted.existing(asked);
+      expect(found && [...found].sort()).toEqual(["own/ab/cd/raw_1.json", "own/night/_index.json"]);
+      // Two folders of one file each: three HEADs each; the folder of ten: one listing.
+      expect(seen.filter((r) => r !== "GET listing").sort()).toEqual(Array(6).fill("HEAD object"));
+      expect(seen.filter((r) => r === "GET listing")).toHaveLength(1);
+    } finally {
+      middlebox.closeAllConnections();
+      await new Promise((r) => middlebox.close(r));
+    }
+  });
+
   it("cannot tell which paths exist (null) when the paths asked are scattered over a big folder, or listing is refused", async () => {
     const driver = s3Harness.driver() as S3Driver;
     const names = Array.from({ length: 300 }, (_, i) => `scatter/f${String(i).padStart(4, "0")}.dat`);
