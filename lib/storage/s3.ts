@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { pipeline, Readable, Transform } from "node:stream";
+import { finished, Readable, Transform } from "node:stream";
 import { crc32 } from "node:zlib";
 import {
   AbortMultipartUploadCommand,
@@ -368,20 +368,31 @@ export class S3Driver implements PresigningDriver {
     });
     // A failing source or a refusal ends the PUT at once (the SDK pipes the body, and a piped
     // stream's error would leave the request waiting for bytes that never come).
+    // (body.pipe and two listeners, not pipeline(), which made and aborted an AbortController,
+    // a DOMException with its stack, for every object; nor AbortSignal.any, per object.)
     let failed: unknown;
     const stop = new AbortController();
-    pipeline(body, tap, (err) => {
-      if (err) {
-        failed ??= err;
-        stop.abort();
-      }
-    });
+    const fail = (err: unknown) => {
+      failed ??= err;
+      body.destroy();
+      tap.destroy();
+      stop.abort();
+    };
+    const onAbort = () => stop.abort(signal!.reason);
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener("abort", onAbort, { once: true });
+    // A source that fails or closes before its end (premature close), or a refusal in the tap.
+    const unwatch = finished(body, { writable: false }, (err) => err && fail(err));
+    tap.on("error", fail);
+    body.pipe(tap);
     let out;
     try {
-      out = await this.sendPut(what, key, tap, bytes, Buffer.from(md5hex, "hex").toString("base64"), signal ? AbortSignal.any([signal, stop.signal]) : stop.signal);
+      out = await this.sendPut(what, key, tap, bytes, Buffer.from(md5hex, "hex").toString("base64"), stop.signal);
     } catch (err) {
       throw refusal ?? failed ?? err;
     } finally {
+      unwatch();
+      signal?.removeEventListener("abort", onAbort);
       tap.destroy();
     }
     if (refusal) throw refusal;

@@ -5,12 +5,19 @@ import { gzipSync } from "node:zlib";
 import { subgraphFetch } from "../../gateway/subgraph-fetch";
 import { isConnectionRace } from "../../gateway/subgraph-status";
 import { httpPut } from "../../lib/http-put";
+import { randomBytes } from "node:crypto";
+import { copyObject } from "../../agents/copy";
+import { checksumsOf } from "../../lib/checksum";
+import { ErrorCode } from "../../lib/errors";
+import type { StorageDriver } from "../../lib/storage/driver";
+import { openStorage } from "../../lib/storage/factory";
+import { startTestS3Server, TestS3Server } from "../support/s3-server";
 
 /**
  * The node:http clients that replaced fetch and the SDK on hot paths, against real servers that
  * misbehave as networks and stores do: the gateway's subgraph requests (subgraph-fetch.ts) fail as
  * fetch fails, and the S3 driver's PUT (http-put.ts) never hangs on a store that refuses early or
- * goes silent.
+ * goes silent; and an agent's copy (agents/copy.ts) stops on a stalled, broken or abandoned source.
  */
 const servers: http.Server[] = [];
 afterAll(async () => {
@@ -107,5 +114,57 @@ describe("httpPut", () => {
     const silent = await serve(() => undefined);
     const err = await httpPut(silent, Buffer.alloc(10), { headers: { "content-length": 10 }, connectTimeoutMs: 5000, idleTimeoutMs: 300 }).catch((e) => e);
     expect([err.name, err.message]).toEqual(["TimeoutError", expect.stringMatching(/nothing for 300 ms/)]);
+  });
+});
+
+describe("copyObject (an agent's copy) from a source that misbehaves, into dbb serve s3", () => {
+  let s3: TestS3Server;
+  let destination: StorageDriver;
+  beforeAll(async () => {
+    s3 = await startTestS3Server(["copies"]);
+    destination = openStorage({ rse: "DST_S3", kind: "S3", endpoint: s3.endpoint, bucket: "copies" }, { credentials: { DST_S3: s3.credentials }, multipartThresholdBytes: 64 << 20, partSizeBytes: 16 << 20 }, {});
+  }, 60_000);
+  afterAll(() => s3.stop());
+
+  const data = randomBytes(64 * 1024);
+  const expected = checksumsOf(data);
+  /** A source that sends the headers, then `data` in 16 pieces `gapMs` apart, stopping after `pieces`. */
+  const source = (gapMs: number, pieces = 16, end: "end" | "cut" | "hang" = "end") =>
+    serve(async (_req, res) => {
+      res.writeHead(200, { "content-length": data.length });
+      for (let i = 0; i < pieces; i++) {
+        res.write(data.subarray((i * data.length) / 16, ((i + 1) * data.length) / 16));
+        await new Promise((r) => setTimeout(r, gapMs));
+      }
+      if (pieces === 16 && end === "end") res.end();
+      else if (end === "cut") res.socket?.destroy();
+    });
+  const copy = (url: string, path: string, o: { stallMs?: number; signal?: AbortSignal } = {}) =>
+    copyObject({ url, destination, path, expected, signal: o.signal ?? new AbortController().signal, stallMs: o.stallMs ?? 30_000 });
+
+  it("goes on while bytes keep coming, slower than the stall limit allows in all but never between two of them", async () => {
+    // 16 pieces 150 ms apart: 2.4 s in all, each gap under the 600 ms limit.
+    const written = await copy(await source(150), "slow/steady.bin", { stallMs: 600 });
+    expect(written).toMatchObject(expected);
+    expect(await destination.stat("slow/steady.bin")).toEqual({ bytes: data.length });
+  });
+
+  it("fails with TIMEOUT when the source stops sending, and nothing appears at the destination", async () => {
+    const started = Date.now();
+    const err = await copy(await source(10, 4, "hang"), "slow/stalled.bin", { stallMs: 500 }).catch((e) => e);
+    expect(err).toMatchObject({ code: ErrorCode.TIMEOUT, message: expect.stringMatching(/no bytes from the source/) });
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(await destination.stat("slow/stalled.bin")).toBeNull();
+  });
+
+  it("fails with NETWORK when the source's connection breaks mid-body, or the agent abandons the copy; nothing appears", async () => {
+    const cut = await copy(await source(10, 4, "cut"), "slow/cut.bin").catch((e) => e);
+    expect(cut).toMatchObject({ code: ErrorCode.NETWORK, message: expect.stringMatching(/reading the source failed/) });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort("lease lost"), 300);
+    const abandoned = await copy(await source(100), "slow/abandoned.bin", { signal: controller.signal }).catch((e) => e);
+    expect(abandoned).toMatchObject({ code: ErrorCode.NETWORK, message: expect.stringMatching(/copy abandoned: lease lost/) });
+    expect(await destination.stat("slow/cut.bin")).toBeNull();
+    expect(await destination.stat("slow/abandoned.bin")).toBeNull();
   });
 });
