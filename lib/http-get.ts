@@ -26,18 +26,27 @@ export function httpGet(url: string, signal?: AbortSignal): Promise<http.Incomin
   return send("GET", url, signal);
 }
 
-/** The status of a HEAD of a URL (the S3 driver's presigned HEADs: whether an object is there). */
-export async function httpHead(url: string, signal?: AbortSignal): Promise<number> {
-  const res = await send("HEAD", url, signal);
-  res.resume();
+/**
+ * The status of a HEAD of a URL (the S3 driver's presigned HEADs: whether an object is there);
+ * a TimeoutError when the server stays silent for `timeoutMs` (a socket timeout: no AbortSignal
+ * made for each of a read door's thousands of HEADs).
+ */
+export async function httpHead(url: string, timeoutMs: number): Promise<number> {
+  const res = await send("HEAD", url, undefined, timeoutMs);
+  // Answered once the (empty) response has ended: its connection is back in the pool for the next.
+  await new Promise<void>((resolve, reject) => res.on("end", resolve).on("error", reject).resume());
   return res.statusCode ?? 0;
 }
 
-function send(method: "GET" | "HEAD", url: string, signal?: AbortSignal): Promise<http.IncomingMessage> {
+function send(method: "GET" | "HEAD", url: string, signal?: AbortSignal, timeoutMs?: number): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
     const { target, client, agent } = httpTarget(url, "a read URL");
     const attempt = (retry: boolean) => {
-      const request = client.request(target, { method, agent, signal }, resolve);
+      const request = client.request(target, { method, agent, signal, timeout: timeoutMs }, (res) => {
+        request.setTimeout(0);
+        resolve(res);
+      });
+      if (timeoutMs) request.on("timeout", () => request.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { name: "TimeoutError" })));
       request.on("error", (err: NodeJS.ErrnoException) => {
         // A kept-alive connection the server closed as it was reused: asked again once, on a new one (node:http's advice).
         if (retry && request.reusedSocket && err.code === "ECONNRESET" && !signal?.aborted) attempt(false);

@@ -642,7 +642,7 @@ export class S3Driver implements PresigningDriver {
         throw err;
       }
     }
-    const status = await httpHead(await presignedUrl(t, "HEAD", t.pathPrefix + key.split("/").map(escapeUri).join("/"), {}, { expiresIn: 60 }), AbortSignal.timeout(30_000));
+    const status = await httpHead(await presignedUrl(t, "HEAD", t.pathPrefix + key.split("/").map(escapeUri).join("/"), {}, { expiresIn: 60 }), 30_000);
     if (status === 200) return true;
     if (status === 404) return false;
     throw new DbbError(ErrorCode.STORAGE_ERROR, `a HEAD at ${this.location.rse} answered HTTP ${status}`);

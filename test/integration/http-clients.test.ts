@@ -1,11 +1,12 @@
+import { randomBytes } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { PassThrough } from "node:stream";
 import { gzipSync } from "node:zlib";
 import { subgraphFetch } from "../../gateway/subgraph-fetch";
 import { isConnectionRace } from "../../gateway/subgraph-status";
+import { httpHead } from "../../lib/http-get";
 import { httpPut } from "../../lib/http-put";
-import { randomBytes } from "node:crypto";
 import { copyObject } from "../../agents/copy";
 import { checksumsOf } from "../../lib/checksum";
 import { ErrorCode } from "../../lib/errors";
@@ -114,6 +115,28 @@ describe("httpPut", () => {
     const silent = await serve(() => undefined);
     const err = await httpPut(silent, Buffer.alloc(10), { headers: { "content-length": 10 }, connectTimeoutMs: 5000, idleTimeoutMs: 300 }).catch((e) => e);
     expect([err.name, err.message]).toEqual(["TimeoutError", expect.stringMatching(/nothing for 300 ms/)]);
+  });
+});
+
+describe("httpHead", () => {
+  it("gives the status of a HEAD over a kept-alive connection, and a TimeoutError when the server stays silent", async () => {
+    const sockets = new Set<unknown>();
+    const url = await serve((req, res) => {
+      sockets.add(req.socket);
+      if (req.url?.startsWith("/silent")) return;
+      res.writeHead(req.url?.startsWith("/there") ? 200 : 404, { "content-length": 10 });
+      res.end();
+    });
+    const base = url.replace(/\/graphql$/, "");
+    expect(await httpHead(`${base}/there`, 5000)).toBe(200);
+    expect(await httpHead(`${base}/missing`, 5000)).toBe(404);
+    expect(sockets.size).toBe(1);
+    const started = Date.now();
+    const err = await httpHead(`${base}/silent`, 300).catch((e) => e);
+    expect(err).toMatchObject({ name: "TimeoutError" });
+    expect(Date.now() - started).toBeLessThan(3000);
+    // The connection a timed-out HEAD held is not handed out again; the next HEAD answers.
+    expect(await httpHead(`${base}/there`, 5000)).toBe(200);
   });
 });
 
