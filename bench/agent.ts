@@ -9,7 +9,7 @@ import { openStorage } from "../lib/storage/factory";
 import { deterministicPath } from "../subgraphs/replicas/replica";
 import { BUCKETS, DataFederation, RSES, startDataFederation } from "../test/support/data-federation";
 import { ok } from "../test/support/graphql-client";
-import { cpuMs, machine, median, peakRssMiB, writeResults } from "./measure";
+import { cpuMs, machine, machineBusyMs, median, peakRssMiB, writeResults } from "./measure";
 
 /**
  * The transfer agent against rclone (Debian's package), copying the same objects between the
@@ -103,6 +103,11 @@ export async function run(): Promise<void> {
     // CPU time of each side's processes in a round: less disturbed than wall time on a shared machine.
     const services = { agent: agent.child.pid!, s3: [fed.s3[0].process.child.pid!, fed.s3[1].process.child.pid!], catalog: [fed.catalog.child.pid!, fed.gateway.child.pid!, ...[...fed.facilities.values()].map((f) => f.child.pid!)] };
     const cpuNow = () => ({ agent: cpuMs(services.agent), s3: services.s3.reduce((n, pid) => n + cpuMs(pid), 0), catalog: services.catalog.reduce((n, pid) => n + cpuMs(pid), 0) });
+    // The control plane's CPU by process (catalog, gateway, each facility), for the round's log line.
+    const controlPids: Array<[string, number]> = [["catalog", fed.catalog.child.pid!], ["gateway", fed.gateway.child.pid!], ...[...fed.facilities].map(([code, f]) => [code, f.child.pid!] as [string, number])];
+    const controlNow = () => controlPids.map(([name, pid]) => [name, cpuMs(pid)] as const);
+    const controlSince = (before: ReturnType<typeof controlNow>) => controlNow().map(([name, ms], i) => `${name} ${ms - before[i][1]}`).join(", ");
+    // Everything else on the machine (Postgres's backends, this process) is the machine's busy time less those.
     const cpuSince = (before: ReturnType<typeof cpuNow>) => {
       const now = cpuNow();
       return { agent: now.agent - before.agent, s3: now.s3 - before.s3, catalog: now.catalog - before.catalog };
@@ -112,9 +117,10 @@ export async function run(): Promise<void> {
       const peer: number[] = [];
       const rcloneRss: number[] = [];
       const oursCpu: Array<{ agent: number; s3: number; catalog: number }> = [];
+      const oursControl: string[] = [];
       // The GraphQL operations the gateway served during each of ours' rounds, by name.
       const oursCalls: Array<Record<string, number>> = [];
-      const peerCpu: Array<{ rclone: number; s3: number; catalog: number }> = [];
+      const peerCpu: Array<{ rclone: number; s3: number; catalog: number; machine: number }> = [];
       // The machine is shared: the 1-minute load average as each round starts, beside its times.
       const loads: number[] = [];
       for (let round = 0; round < ROUNDS; round++) {
@@ -138,6 +144,9 @@ export async function run(): Promise<void> {
         const runOurs = async () => {
           const callsBefore = await gatewayCalls(fed.gatewayUrl);
           const cpuBefore = cpuNow();
+          const controlBefore = controlNow();
+          const xactBefore = transactions();
+          const machineBefore = machineBusyMs();
           const started = process.hrtime.bigint();
           const { addRule } = await gw(`mutation($i: AddRuleInput!) { addRule(input: $i) { id } }`, { i: { did: { scope: "bench", name: dataset }, rseExpression: "FRDF_S3", sourceReplicaExpression: "SUMMIT_S3" } });
           for (;;) {
@@ -151,17 +160,20 @@ export async function run(): Promise<void> {
           }
           ours.push(Number(process.hrtime.bigint() - started) / 1e6);
           oursCpu.push(cpuSince(cpuBefore));
+          const xactAfter = transactions();
+          oursControl.push(`${controlSince(controlBefore)}; the whole machine ${Math.round(machineBusyMs() - machineBefore)}; transactions ${[...xactAfter].map(([db, n]) => `${db} ${n - (xactBefore.get(db) ?? 0)}`).join(", ")}`);
           const callsAfter = await gatewayCalls(fed.gatewayUrl);
           oursCalls.push(Object.fromEntries([...callsAfter].map(([op, n]) => [op, n - (callsBefore.get(op) ?? 0)]).filter(([, n]) => (n as number) > 0)));
         };
         const keys = names.map((n) => deterministicPath("bench", n));
         const rclone = async () => {
           const cpuBefore = cpuNow();
+          const machineBefore = machineBusyMs();
           const r = await rcloneCopy(fed, keys, `rclone/round${round}`, `${fed.dir}/rclone-round${round}.txt`);
           peer.push(r.ms);
           const since = cpuSince(cpuBefore);
           // The catalog's, gateway's and facilities' own loops go on meanwhile (judge, refresh, status): what they cost without copies.
-          peerCpu.push({ rclone: r.cpuMs, s3: since.s3, catalog: since.catalog });
+          peerCpu.push({ rclone: r.cpuMs, s3: since.s3, catalog: since.catalog, machine: Math.round(machineBusyMs() - machineBefore) });
           if (r.rssMiB !== null) rcloneRss.push(r.rssMiB);
         };
         loads.push(Math.round(os.loadavg()[0] * 10) / 10);
@@ -186,7 +198,8 @@ export async function run(): Promise<void> {
         const pc = peerCpu[round];
         process.stderr.write(
           `  ${c.name} round ${round + 1} (load ${loads[round]}): ours ${Math.round(ours[round])} ms (CPU ms: agent ${oc.agent}, both s3 ${oc.s3}, catalog+gateway+facilities ${oc.catalog}), ` +
-            `rclone ${Math.round(peer[round])} ms (CPU ms: rclone ${pc.rclone}, both s3 ${pc.s3}; catalog+gateway+facilities meanwhile ${pc.catalog})\n` +
+            `rclone ${Math.round(peer[round])} ms (CPU ms: rclone ${pc.rclone}, both s3 ${pc.s3}; catalog+gateway+facilities meanwhile ${pc.catalog}; the whole machine ${pc.machine})\n` +
+            `    control plane CPU ms during ours: ${oursControl[round]}\n` +
             `    gateway operations during ours: ${Object.entries(oursCalls[round]).map(([op, n]) => `${op} ${n}`).join(", ")}\n`,
         );
       }
@@ -215,6 +228,12 @@ export async function run(): Promise<void> {
   } finally {
     await fed.close();
   }
+}
+
+/** Transactions committed so far in each of the bench's databases (pg_stat_database), every statement outside one counting as one. */
+function transactions(): Map<string, number> {
+  const out = execFileSync("psql", ["-h", "127.0.0.1", "-U", "postgres", "-AtF", " ", "-c", "SELECT datname, xact_commit + xact_rollback FROM pg_stat_database WHERE datname LIKE 'dbb_test_bench_agent_%'"], { encoding: "utf8" });
+  return new Map(out.trim().split("\n").filter(Boolean).map((l) => [l.split(" ")[0].replace(/^dbb_test_bench_agent_([a-z]+)_.*/i, "$1"), Number(l.split(" ")[1])]));
 }
 
 /** The gateway's count of GraphQL operations served so far, by operation name (its Prometheus /metrics). */

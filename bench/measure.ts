@@ -39,6 +39,13 @@ export async function interleaved(rounds: number, ours: () => Promise<unknown>, 
   return { ours: a, peer: b, ratios: a.map((t, i) => t / b[i]) };
 }
 
+/** CPU time (ms) the whole machine has spent busy so far, every process and core (/proc/stat: all but idle and iowait). */
+export function machineBusyMs(): number {
+  const cpu = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+  const ticks = cpu.reduce((a, b) => a + b, 0) - cpu[3] - (cpu[4] ?? 0);
+  return (ticks * 1000) / 100;
+}
+
 /** A process's peak resident memory (VmHWM), in MiB. */
 export function peakRssMiB(pid: number): number | null {
   try {
