@@ -217,6 +217,7 @@ export async function run(): Promise<void> {
         rclonePeakRssMiB: rcloneRss.length ? Math.max(...rcloneRss) : null,
         oursCpuMs: oursCpu,
         oursGatewayOperations: oursCalls,
+        oursControlPlaneCpu: oursControl,
         rcloneCpuMs: peerCpu,
         loadAtRoundStart: loads,
       });
