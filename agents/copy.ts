@@ -120,13 +120,13 @@ export async function copyObject(req: CopyRequest): Promise<CopyResult> {
   // controller (AbortSignal.any, per copy, cost more: a composite signal tracked by weak references).
   const ends = new AbortController();
   const signal = ends.signal;
-  const stall = { aborted: false };
+  let stallFired = false;
   const onCaller = () => ends.abort(req.signal.reason);
   if (req.signal.aborted) onCaller();
   else req.signal.addEventListener("abort", onCaller, { once: true });
   // Pushed back at every chunk received (refresh: the same timer, not a new one per chunk).
   const timer = setTimeout(() => {
-    stall.aborted = true;
+    stallFired = true;
     ends.abort();
   }, req.stallMs);
   const arm = () => timer.refresh();
@@ -137,7 +137,7 @@ export async function copyObject(req: CopyRequest): Promise<CopyResult> {
     try {
       res = await httpGet(req.url, signal);
     } catch (err) {
-      if (stall.aborted) throw stalled();
+      if (stallFired) throw stalled();
       if (req.signal.aborted) throw new CopyError(ErrorCode.NETWORK, `copy abandoned: ${String(req.signal.reason ?? "aborted")}`);
       throw new CopyError(ErrorCode.NETWORK, `cannot reach the source: ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}`);
     }
@@ -159,7 +159,7 @@ export async function copyObject(req: CopyRequest): Promise<CopyResult> {
       capture?.add(chunk);
     });
     source.on("error", (err) => {
-      sourceFailure = stall.aborted ? stalled() : new CopyError(ErrorCode.NETWORK, `reading the source failed: ${err.message}`);
+      sourceFailure = stallFired ? stalled() : new CopyError(ErrorCode.NETWORK, `reading the source failed: ${err.message}`);
       body.destroy(sourceFailure);
     });
     source.pipe(body);
@@ -177,7 +177,7 @@ export async function copyObject(req: CopyRequest): Promise<CopyResult> {
       return { ...written, header: capture?.text() ?? null };
     } catch (err) {
       if (sourceFailure) throw sourceFailure;
-      if (stall.aborted) throw stalled();
+      if (stallFired) throw stalled();
       if (req.signal.aborted && !(err instanceof CopyError)) throw new CopyError(ErrorCode.NETWORK, `copy abandoned: ${String(req.signal.reason ?? "aborted")}`);
       throw destinationReason(err);
     } finally {

@@ -87,9 +87,9 @@ export interface StorageDriver {
   delete(path: string): Promise<boolean>;
   /**
    * Which of `paths` exist, found in a bounded number of requests (S3: a HEAD of each key of a
-   * folder asked for a few, else one listing per folder, a few pages at most; POSIX: a stat each); null when that is not enough to tell. For the
-   * read door, which signs only the sidecars that are there (a GET that misses costs the store
-   * as much as one that finds).
+   * folder asked for a few, else one listing per folder, a few pages at most; POSIX: a stat
+   * each); null when that is not enough to tell. For the read door, which signs only the
+   * sidecars that are there (a GET that misses costs the store as much as one that finds).
    */
   existing(paths: readonly string[]): Promise<Set<string> | null>;
 }

@@ -571,10 +571,11 @@ export class S3Driver implements PresigningDriver {
   }
 
   async existing(paths: readonly string[]): Promise<Set<string> | null> {
-    // A folder asked for a few keys: a HEAD of each. Otherwise, per folder, the keys in S3's order, listed from just before the first one not yet settled:
-    // a page settles every key up to the last it lists (paths asked for together are mostly
-    // neighbours, files claimed in name order, so one or two pages settle a folder). Gives up
-    // (null) past about one listing per three keys, where GETs would do as well.
+    // A folder asked for a few keys: a HEAD of each. Otherwise, per folder, the keys in S3's
+    // order, listed from just before the first one not yet settled: a page settles every key up
+    // to the last it lists (paths asked for together are mostly neighbours, files claimed in name
+    // order, so one or two pages settle a folder). Gives up (null) past about one listing per
+    // three keys, where GETs would do as well.
     const byFolder = new Map<string, Array<{ path: string; key: string }>>();
     for (const p of new Set(paths)) {
       const key = this.key(p);
@@ -584,7 +585,7 @@ export class S3Driver implements PresigningDriver {
       else byFolder.set(folder, [{ path: p, key }]);
     }
     const found = new Set<string>();
-    // One folder's listing: false when it would take more than its budget.
+    // One folder's HEADs or listing: false when the listing would take more than its budget.
     const settle = async (folder: string, wanted: Array<{ path: string; key: string }>): Promise<boolean> => {
       if (wanted.length <= HEAD_KEYS_AT_MOST) {
         const there = await Promise.all(wanted.map((w) => this.headExists(w.key)));

@@ -29,8 +29,8 @@ export interface ReadUrlRow {
   error: { code: string; message: string } | null;
   /**
    * With `sidecars`: signed URLs of the file's sidecars. Only those that exist when the store
-   * can tell in a few requests (on S3 a HEAD each, or a listing per folder asked for more than one file's; a stat each on POSIX), else every place
-   * they may be (a GET says).
+   * can tell in a few requests (on S3 a HEAD each, or a listing per folder asked for more than
+   * one file's; a stat each on POSIX), else every place they may be (a GET says).
    */
   sidecars?: Array<{ path: string; kind: "file" | "index"; url: string }> | null;
 }
