@@ -9,6 +9,7 @@ import { openStorage } from "../lib/storage/factory";
 import { deterministicPath } from "../subgraphs/replicas/replica";
 import { BUCKETS, DataFederation, RSES, startDataFederation } from "../test/support/data-federation";
 import { ok } from "../test/support/graphql-client";
+import { trackChild } from "../test/support/processes";
 import { cpuMs, machine, machineBusyMs, median, peakRssMiB, writeResults } from "./measure";
 
 /**
@@ -69,12 +70,12 @@ async function rcloneCopy(fed: DataFederation, keys: string[], target: string, l
   const started = process.hrtime.bigint();
   const cpuBefore = childrenCpuMs();
   // The keys are spread over deterministicPath's hash folders: rclone is given the exact list.
-  const child = spawn(
+  const child = trackChild(spawn(
     "rclone",
     ["copy", `src:${BUCKETS.SUMMIT}/dbb`, `dst:${BUCKETS.FrDF}/${target}`, "--files-from-raw", listFile, "--no-traverse",
       "--transfers", String(STREAMS), "--checkers", String(STREAMS), "--s3-upload-cutoff", "64M", "--s3-chunk-size", "16M"],
     { env: { ...rcloneEnv(), ...remote("SRC", src), ...remote("DST", dst) }, stdio: ["ignore", "ignore", "pipe"] },
-  );
+  ));
   const rss = watchRss(child.pid!);
   let stderr = "";
   child.stderr!.on("data", (d) => (stderr += d));

@@ -9,7 +9,7 @@ import { loadConfig } from "../lib/config";
 import { localSubgraphSdl } from "../gateway/local-sdl";
 import { composeSupergraph } from "../gateway/supergraph";
 import { createTestDatabase, TestDatabase } from "../test/support/postgres";
-import { freePorts, ServiceProcess, spawnDbb } from "../test/support/processes";
+import { freePorts, ServiceProcess, spawnDbb, trackChild } from "../test/support/processes";
 import { seedStatusData, statusFileName } from "../test/support/status-federation";
 import { machine, median, peakRssMiB, throughput, writeResults, serviceEnv } from "./measure";
 
@@ -44,12 +44,14 @@ async function postJson(url: string, body: string): Promise<any> {
 /** Hive Gateway as its CLI serves a supergraph file, bound to loopback. */
 async function startHive(supergraphFile: string, port: number, cwd: string): Promise<{ child: ChildProcess; url: string; stop(): Promise<void> }> {
   const bin = path.resolve(__dirname, "../../node_modules/.bin/hive-gateway");
-  const child = spawn(bin, ["supergraph", supergraphFile, "--host", "127.0.0.1", "--port", String(port)], {
-    cwd,
-    // In production mode, as `dbb` runs ours (bin/dbb.js): graphql-js is cheaper there for both.
-    env: { ...process.env, NODE_ENV: process.env.NODE_ENV ?? "production" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = trackChild(
+    spawn(bin, ["supergraph", supergraphFile, "--host", "127.0.0.1", "--port", String(port)], {
+      cwd,
+      // In production mode, as `dbb` runs ours (bin/dbb.js): graphql-js is cheaper there for both.
+      env: { ...process.env, NODE_ENV: process.env.NODE_ENV ?? "production" },
+      stdio: ["ignore", "pipe", "pipe"],
+    }),
+  );
   let output = "";
   child.stdout!.on("data", (d) => (output += d));
   child.stderr!.on("data", (d) => (output += d));

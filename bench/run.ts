@@ -1,4 +1,5 @@
 import "reflect-metadata";
+import { killLiveChildren } from "../test/support/processes";
 
 /**
  * `npm run bench` runs every entry; `npm run bench -- status` runs the named ones. Each entry
@@ -27,10 +28,23 @@ async function main(names: string[]): Promise<void> {
   }
 }
 
+/**
+ * Ends with no process of the bench left behind: an entry that fails before its cleanup (or a
+ * run stopped with Ctrl-C or `timeout`) would otherwise leave its `dbb serve` processes running,
+ * re-parented to init, taking the CPU of every later measurement on the machine.
+ */
+function exitWith(code: number): never {
+  const killed = killLiveChildren();
+  if (killed) process.stderr.write(`bench: stopped ${killed} process${killed === 1 ? "" : "es"} it had started\n`);
+  process.exit(code);
+}
+process.once("SIGINT", () => exitWith(130));
+process.once("SIGTERM", () => exitWith(143));
+
 main(process.argv.slice(2)).then(
-  () => process.exit(0),
+  () => exitWith(0),
   (err) => {
     process.stderr.write(`bench: ${(err as Error).stack ?? err}\n`);
-    process.exit(1);
+    exitWith(1);
   },
 );

@@ -19,6 +19,30 @@ export interface ServiceProcess {
   kill(): Promise<void>;
 }
 
+/** The child processes started here (and registered with trackChild) that have not exited yet. */
+const live = new Set<ChildProcess>();
+
+/** Counts `child` among the live children until it exits (killLiveChildren ends those left). */
+export function trackChild(child: ChildProcess): ChildProcess {
+  live.add(child);
+  child.once("exit", () => live.delete(child));
+  return child;
+}
+
+/**
+ * SIGKILLs every tracked child still running, synchronously: for a process that is about to exit
+ * (the bench runner on an error, SIGINT or SIGTERM) before its own cleanup could run, so that no
+ * `dbb serve` outlives it and goes on taking the CPU of later measurements. Returns how many.
+ */
+export function killLiveChildren(): number {
+  let n = 0;
+  for (const child of live) {
+    if (child.exitCode === null && child.signalCode === null && child.kill("SIGKILL")) n++;
+  }
+  live.clear();
+  return n;
+}
+
 function portIsFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const probe = net.createServer();
@@ -49,7 +73,7 @@ export async function spawnDbb(args: string[], port: number, env: NodeJS.Process
   // With the node flags bin/dbb.js's first line gives (as `dbb serve` runs from a shell), plus any
   // a profiling run asks for (DBB_TEST_NODE_FLAGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
   const extra = (process.env.DBB_TEST_NODE_FLAGS ?? "").split(/\s+/).filter(Boolean);
-  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, ...extra, DBB, ...args], { env: userEnv, stdio: ["ignore", "pipe", "pipe"] });
+  const child = trackChild(spawn(process.execPath, [...SERVICE_NODE_FLAGS, ...extra, DBB, ...args], { env: userEnv, stdio: ["ignore", "pipe", "pipe"] }));
   let output = "";
   child.stdout!.on("data", (d) => (output += d));
   child.stderr!.on("data", (d) => (output += d));
