@@ -130,6 +130,10 @@ export async function startAgent(config: Config, o: AgentOptions): Promise<Runni
       logger,
       metrics: loopMetrics,
       round: deletions,
+      // A full batch claimed and some of it deleted: more are due, claimed again at once (one
+      // batch per pollSeconds capped an agent at deletionBatch / pollSeconds, 50 deletions a
+      // second by default). A store failing every delete is tried at the interval's pace.
+      again: (r) => r.claimed >= config.agent.deletionBatch && r.deleted > 0,
       describe: (r) => (r.deleted || r.failed ? `deleted ${r.deleted} objects (and ${r.datasetsRemoved} Butler datasets), ${r.failed} failed` : undefined),
     }),
     startLoop({

@@ -20,7 +20,7 @@ export interface DeletionWorkOptions {
   logger: Logger;
 }
 
-export async function runDeletionsOnce(o: DeletionWorkOptions): Promise<{ deleted: number; failed: number; datasetsRemoved: number }> {
+export async function runDeletionsOnce(o: DeletionWorkOptions): Promise<{ claimed: number; deleted: number; failed: number; datasetsRemoved: number }> {
   const claimed = await o.api.claimDeletions(o.batch);
   const gone: Departure[] = [];
   let deleted = 0;
@@ -70,5 +70,5 @@ export async function runDeletionsOnce(o: DeletionWorkOptions): Promise<{ delete
       o.logger.warn({ code: e.code, err: e.message, files: gone.length }, "the facility did not remove the datasets of deleted files");
     }
   }
-  return { deleted, failed, datasetsRemoved };
+  return { claimed: claimed.length, deleted, failed, datasetsRemoved };
 }

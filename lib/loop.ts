@@ -4,7 +4,8 @@ import type { Logger } from "./logger";
 /**
  * One helper for every periodic job (the catalog's judge now; the agents' claim loops and the
  * subscription matcher next), as Rucio's daemons wrap a run-once function: run a round, wait out
- * the interval after it ends (so a slow round never overlaps or queues the next), stop cleanly
+ * the interval after it ends (so a slow round never overlaps or queues the next; a round that
+ * says more work waits, `again`, is followed at once), stop cleanly
  * (the running round finishes), count and log failures, and expose the last run as metrics.
  * Sharing the work between processes is the round's business: it claims its rows with
  * `FOR UPDATE SKIP LOCKED`, so two processes never do the same piece.
@@ -17,6 +18,12 @@ export interface LoopOptions<R> {
   logger: Logger;
   /** Logged at info when it returns a message (e.g. only when the round did something). */
   describe?: (result: R) => string | undefined;
+  /**
+   * Whether more work is waiting after this round (it claimed a full batch): then the next round
+   * starts at once instead of after the interval, as Rucio's daemons do not sleep after a full
+   * chunk. Without it a loop does at most one batch per interval, whatever is queued.
+   */
+  again?: (result: R) => boolean;
   metrics?: LoopMetrics;
 }
 
@@ -81,24 +88,27 @@ export function startLoop<R>(o: LoopOptions<R>): Loop {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
 
-  const schedule = () => {
+  const schedule = (delayMs: number) => {
     if (stopping) return;
-    timer = setTimeout(tick, o.intervalMs);
+    timer = setTimeout(tick, delayMs);
     timer.unref();
   };
   const tick = () => {
     timer = undefined;
+    let more = false;
     running = runRound(o, state)
       .then(
-        () => undefined,
+        (result) => {
+          more = o.again?.(result) ?? false;
+        },
         (err) => o.logger.error({ loop: o.name, err }, `${o.name} round failed; the next round retries`),
       )
       .finally(() => {
         running = undefined;
-        schedule();
+        schedule(more ? 0 : o.intervalMs);
       });
   };
-  schedule();
+  schedule(o.intervalMs);
   return {
     state: () => ({ ...state }),
     async stop() {

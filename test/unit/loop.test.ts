@@ -32,6 +32,34 @@ describe("the loop helper", () => {
     expect(loop.state().rounds).toBe(ends.length);
   });
 
+  it("starts the next round at once after a round that says more work waits, and waits the interval after one that does not or fails", async () => {
+    // A backlog of 5 full batches, then an empty round, then a failing store.
+    const results = [true, true, true, true, true, false];
+    const starts: number[] = [];
+    const started = Date.now();
+    const loop = startLoop({
+      name: "backlog",
+      intervalMs: 200,
+      logger,
+      round: async () => {
+        starts.push(Date.now());
+        if (!results.length) throw new Error("store down");
+        return results.shift()!;
+      },
+      again: (more) => more,
+    });
+    await until(() => starts.length >= 8);
+    await loop.stop();
+    const gaps = starts.slice(1).map((t, i) => t - starts[i]);
+    // The first round waits the interval; rounds 2 to 6 follow a full batch at once; round 7
+    // waits the interval after the empty round, round 8 after the failed one.
+    expect(starts[0] - started).toBeGreaterThanOrEqual(190);
+    for (const gap of gaps.slice(0, 5)) expect(gap).toBeLessThan(100);
+    expect(gaps[5]).toBeGreaterThanOrEqual(190);
+    expect(gaps[6]).toBeGreaterThanOrEqual(190);
+    expect(loop.state().failures).toBeGreaterThanOrEqual(1);
+  });
+
   it("stops after the running round has finished, and runs no more", async () => {
     let finished = 0;
     let started = 0;
