@@ -370,7 +370,7 @@ describe("the S3 driver against dbb serve s3", () => {
     }
   });
 
-  it("maps a wrong secret or unknown key id to STORAGE_DENIED, a missing bucket to STORAGE_ERROR, a dead endpoint to NETWORK", async () => {
+  it("maps a wrong secret or unknown key id to STORAGE_DENIED, a missing bucket to STORAGE_ERROR, a dead endpoint to NETWORK (writes, reads, stats and deletes)", async () => {
     const wrongSecret = openStorage(
       { rse: "TEST_S3", kind: "S3", endpoint: s3.endpoint, bucket: "test" },
       { ...DEFAULTS, credentials: { TEST_S3: { ...s3.credentials, secretAccessKey: "not-the-secret" } } },
@@ -384,6 +384,7 @@ describe("the S3 driver against dbb serve s3", () => {
       expect(await codeOf(driver.write("denied.txt", Readable.from([Buffer.from("x")]), x))).toBe(ErrorCode.STORAGE_DENIED);
       expect(await codeOf(driver.read("denied.txt"))).toBe(ErrorCode.STORAGE_DENIED);
       expect(await codeOf(driver.stat("denied.txt"))).toBe(ErrorCode.STORAGE_DENIED);
+      expect(await codeOf(driver.delete("denied.txt"))).toBe(ErrorCode.STORAGE_DENIED);
     }
     const noBucket = openStorage({ rse: "TEST_S3", kind: "S3", endpoint: s3.endpoint, bucket: "no-such-bucket" }, { ...DEFAULTS, credentials: { TEST_S3: s3.credentials } }, {});
     const err = await noBucket.write("x", Readable.from([Buffer.from("x")])).catch((e) => e);
@@ -391,6 +392,7 @@ describe("the S3 driver against dbb serve s3", () => {
     const [deadPort] = await freePorts(1, 2000, 3000);
     const dead = openStorage({ rse: "TEST_S3", kind: "S3", endpoint: `http://127.0.0.1:${deadPort}`, bucket: "test" }, { ...DEFAULTS, credentials: { TEST_S3: s3.credentials } }, {});
     expect(await codeOf(dead.stat("x"))).toBe(ErrorCode.NETWORK);
+    expect(await codeOf(dead.delete("x"))).toBe(ErrorCode.NETWORK);
     expect(await codeOf(dead.write("x", Readable.from([Buffer.from("x")]), x))).toBe(ErrorCode.NETWORK);
     expect(await codeOf(dead.write("x", Readable.from([Buffer.from("x")])))).toBe(ErrorCode.NETWORK);
   });
