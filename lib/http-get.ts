@@ -23,7 +23,7 @@ export function httpTarget(url: string, what: string): { target: URL; client: ty
  * with (agents/copy.ts, its sidecars in ingest-inputs.ts) and what the S3 driver lists with.
  */
 export function httpGet(url: string, signal?: AbortSignal): Promise<http.IncomingMessage> {
-  return send("GET", url, signal);
+  return httpRequest("GET", url, { signal });
 }
 
 /**
@@ -32,27 +32,37 @@ export function httpGet(url: string, signal?: AbortSignal): Promise<http.Incomin
  * made for each of a read door's thousands of HEADs).
  */
 export async function httpHead(url: string, timeoutMs: number): Promise<number> {
-  const res = await send("HEAD", url, undefined, timeoutMs);
+  const res = await httpRequest("HEAD", url, { timeoutMs });
   // Answered once the (empty) response has ended: its connection is back in the pool for the next.
   await new Promise<void>((resolve, reject) => res.on("end", resolve).on("error", reject).resume());
   return res.statusCode ?? 0;
 }
 
-function send(method: "GET" | "HEAD", url: string, signal?: AbortSignal, timeoutMs?: number): Promise<http.IncomingMessage> {
+/**
+ * One request with node:http on the kept-alive pool, resolved with the response once its headers
+ * came (its body still to read). A kept-alive connection the server had closed as it was reused
+ * (ECONNRESET before any answer: the request never reached it) is asked again once, on a new
+ * one (node:http's advice). What httpGet, httpHead and the GraphQL client's POST send with.
+ */
+export function httpRequest(
+  method: "GET" | "HEAD" | "POST",
+  url: string,
+  options: { what?: string; signal?: AbortSignal; timeoutMs?: number; headers?: Record<string, string | number>; body?: Buffer } = {},
+): Promise<http.IncomingMessage> {
+  const { signal, timeoutMs } = options;
   return new Promise((resolve, reject) => {
-    const { target, client, agent } = httpTarget(url, "a read URL");
+    const { target, client, agent } = httpTarget(url, options.what ?? "a read URL");
     const attempt = (retry: boolean) => {
-      const request = client.request(target, { method, agent, signal, timeout: timeoutMs }, (res) => {
+      const request = client.request(target, { method, agent, signal, timeout: timeoutMs, headers: options.headers }, (res) => {
         request.setTimeout(0);
         resolve(res);
       });
       if (timeoutMs) request.on("timeout", () => request.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { name: "TimeoutError" })));
       request.on("error", (err: NodeJS.ErrnoException) => {
-        // A kept-alive connection the server closed as it was reused: asked again once, on a new one (node:http's advice).
         if (retry && request.reusedSocket && err.code === "ECONNRESET" && !signal?.aborted) attempt(false);
         else reject(err);
       });
-      request.end();
+      request.end(options.body);
     };
     attempt(true);
   });
