@@ -418,7 +418,7 @@ export class S3Driver implements PresigningDriver {
   private async sendPut(what: string, key: string, body: Buffer | Readable, bytes: number, md5base64: string, signal?: AbortSignal): Promise<PutOutput> {
     const t = await this.template();
     if (!t) return await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentLength: bytes, ContentMD5: md5base64 }), { abortSignal: signal });
-    const url = await presignedUrl(t, "PUT", t.pathPrefix + key.split("/").map(escapeUri).join("/"), { "x-id": "PutObject" }, { expiresIn: PUT_URL_SECONDS });
+    const url = await presignedUrl(t, "PUT", objectUrlPath(t, key), { "x-id": "PutObject" }, { expiresIn: PUT_URL_SECONDS });
     const answer = await httpPut(url, body, {
       headers: { "content-length": bytes, "content-md5": md5base64 },
       signal,
@@ -643,7 +643,7 @@ export class S3Driver implements PresigningDriver {
         throw err;
       }
     }
-    const status = await httpHead(await presignedUrl(t, "HEAD", t.pathPrefix + key.split("/").map(escapeUri).join("/"), {}, { expiresIn: 60 }), 30_000);
+    const status = await httpHead(await presignedUrl(t, "HEAD", objectUrlPath(t, key), {}, { expiresIn: 60 }), 30_000);
     if (status === 200) return true;
     if (status === 404) return false;
     throw new DbbError(ErrorCode.STORAGE_ERROR, `a HEAD at ${this.location.rse} answered HTTP ${status}`);
@@ -661,7 +661,7 @@ export class S3Driver implements PresigningDriver {
       const out = await this.client.send(new ListObjectsCommand({ Bucket: this.bucket, Prefix: prefix, Marker: marker, MaxKeys: maxKeys }));
       return { keys: (out.Contents ?? []).map((o) => o.Key ?? "").filter(Boolean), truncated: !!out.IsTruncated };
     }
-    const res = await httpGet(await presignedGet(t, t.pathPrefix, { prefix, marker, "max-keys": String(maxKeys) }, { expiresIn: 60 }), AbortSignal.timeout(30_000));
+    const res = await httpGet(await presignedUrl(t, "GET", t.pathPrefix, { prefix, marker, "max-keys": String(maxKeys) }, { expiresIn: 60 }), AbortSignal.timeout(30_000));
     if (res.statusCode !== 200) {
       res.resume();
       throw new DbbError(ErrorCode.STORAGE_ERROR, `listing ${this.location.rse} answered HTTP ${res.statusCode}`);
@@ -711,7 +711,7 @@ export class S3Driver implements PresigningDriver {
       const key = this.key(objectPath);
       const t = await this.template();
       if (!t) return await getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: key }), { expiresIn: expiresSeconds, signingDate: options.signingDate });
-      return await presignedGet(t, t.pathPrefix + key.split("/").map(escapeUri).join("/"), { "x-id": "GetObject" }, { expiresIn: expiresSeconds, signingDate: options.signingDate });
+      return await presignedUrl(t, "GET", objectUrlPath(t, key), { "x-id": "GetObject" }, { expiresIn: expiresSeconds, signingDate: options.signingDate });
     } catch (err) {
       throw s3StorageError(err, `presigning ${this.describe(objectPath)}`);
     }
@@ -722,12 +722,15 @@ export class S3Driver implements PresigningDriver {
   }
 }
 
-/** A presigned GET of `path` (already escaped) with `query`, as the SDK's getSignedUrl makes it, from the bucket's template. */
-function presignedGet(t: PresignTemplate, path: string, query: Record<string, string>, options: { expiresIn: number; signingDate?: Date }): Promise<string> {
-  return presignedUrl(t, "GET", path, query, options);
+/** The URL path of `key` in the bucket's template: its path prefix, then the key's segments escaped as the SDK escapes them. */
+function objectUrlPath(t: PresignTemplate, key: string): string {
+  return t.pathPrefix + key.split("/").map(escapeUri).join("/");
 }
 
-/** A presigned request of `path` (already escaped) with `query`, the host its one signed header. */
+/**
+ * A presigned request of `path` (already escaped) with `query`, the host its one signed header:
+ * for a GET, the URL the SDK's getSignedUrl makes from the bucket's template.
+ */
 async function presignedUrl(t: PresignTemplate, method: "GET" | "PUT" | "HEAD", path: string, query: Record<string, string>, options: { expiresIn: number; signingDate?: Date }): Promise<string> {
   const signed = await t.presigner.presign(
     { method, protocol: t.url.protocol, hostname: t.url.hostname, port: t.url.port ? Number(t.url.port) : undefined, path, query, headers: { host: t.url.host } },
