@@ -102,13 +102,12 @@ export async function run(): Promise<void> {
     const agent = await fed.startAgent("FrDF");
     const agentRss = watchRss(agent.child.pid!);
     // CPU time of each side's processes in a round: less disturbed than wall time on a shared machine.
-    const services = { agent: agent.child.pid!, s3: [fed.s3[0].process.child.pid!, fed.s3[1].process.child.pid!], catalog: [fed.catalog.child.pid!, fed.gateway.child.pid!, ...[...fed.facilities.values()].map((f) => f.child.pid!)] };
-    const cpuNow = () => ({ agent: cpuMs(services.agent), s3: services.s3.reduce((n, pid) => n + cpuMs(pid), 0), catalog: services.catalog.reduce((n, pid) => n + cpuMs(pid), 0) });
-    // The control plane's CPU by process (catalog, gateway, each facility), for the round's log line.
+    // The control plane: the catalog, the gateway and each facility (by process for the round's log line).
     const controlPids: Array<[string, number]> = [["catalog", fed.catalog.child.pid!], ["gateway", fed.gateway.child.pid!], ...[...fed.facilities].map(([code, f]) => [code, f.child.pid!] as [string, number])];
+    const services = { agent: agent.child.pid!, s3: [fed.s3[0].process.child.pid!, fed.s3[1].process.child.pid!], catalog: controlPids.map(([, pid]) => pid) };
+    const cpuNow = () => ({ agent: cpuMs(services.agent), s3: services.s3.reduce((n, pid) => n + cpuMs(pid), 0), catalog: services.catalog.reduce((n, pid) => n + cpuMs(pid), 0) });
     const controlNow = () => controlPids.map(([name, pid]) => [name, cpuMs(pid)] as const);
     const controlSince = (before: ReturnType<typeof controlNow>) => controlNow().map(([name, ms], i) => `${name} ${ms - before[i][1]}`).join(", ");
-    // Everything else on the machine (Postgres's backends, this process) is the machine's busy time less those.
     const cpuSince = (before: ReturnType<typeof cpuNow>) => {
       const now = cpuNow();
       return { agent: now.agent - before.agent, s3: now.s3 - before.s3, catalog: now.catalog - before.catalog };
